@@ -1,0 +1,108 @@
+import cliProgress from 'cli-progress';
+
+/**
+ * Progress for long jobs: a bar with rate and ETA on a TTY, a periodic
+ * plain line otherwise (CI logs, pipes). Always written to stderr so stdout
+ * stays machine-readable.
+ */
+export interface Progress {
+  /** Advance by `n` units (default 1). */
+  tick(n?: number): void;
+  /** Change the expected total once it is known. */
+  setTotal(total: number): void;
+  /** Finish and print a final line. */
+  stop(message?: string): void;
+}
+
+export interface ProgressOptions {
+  label: string;
+  total?: number;
+  unit?: string;
+  /** Force a mode; default: bar when stderr is a TTY. */
+  tty?: boolean;
+  /** Seconds between plain lines (non-TTY). */
+  intervalSeconds?: number;
+  /** Suppress all output (library use, tests). */
+  silent?: boolean;
+  stream?: NodeJS.WritableStream;
+}
+
+export function createProgress(options: ProgressOptions): Progress {
+  const stream = options.stream ?? process.stderr;
+  if (options.silent) return { tick() {}, setTotal() {}, stop() {} };
+  const tty = options.tty ?? Boolean((stream as NodeJS.WriteStream).isTTY);
+  return tty ? barProgress(options, stream) : lineProgress(options, stream);
+}
+
+function barProgress(options: ProgressOptions, stream: NodeJS.WritableStream): Progress {
+  const unit = options.unit ?? 'items';
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: stream as NodeJS.WritableStream & NodeJS.WriteStream,
+      format: `${options.label} [{bar}] {percentage}% | {value}/{total} ${unit} | {rate}/s | ETA {eta_formatted}`,
+      hideCursor: true,
+      etaBuffer: 50,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const started = Date.now();
+  let value = 0;
+  let total = options.total ?? 0;
+  bar.start(total, 0, { rate: '0' });
+  return {
+    tick(n = 1) {
+      value += n;
+      if (value > total) {
+        total = value;
+        bar.setTotal(total);
+      }
+      bar.update(value, { rate: rate(value, started) });
+    },
+    setTotal(t) {
+      total = t;
+      bar.setTotal(t);
+    },
+    stop(message) {
+      bar.update(value, { rate: rate(value, started) });
+      bar.stop();
+      if (message) stream.write(`${message}\n`);
+    },
+  };
+}
+
+function lineProgress(options: ProgressOptions, stream: NodeJS.WritableStream): Progress {
+  const unit = options.unit ?? 'items';
+  const intervalMs = (options.intervalSeconds ?? 5) * 1000;
+  const started = Date.now();
+  let last = started;
+  let value = 0;
+  let total = options.total;
+  const line = () => {
+    const pct = total ? ` (${((100 * value) / total).toFixed(1)}%)` : '';
+    const of = total ? `/${total}` : '';
+    return `${options.label}: ${value}${of} ${unit}${pct}, ${rate(value, started)}/s`;
+  };
+  return {
+    tick(n = 1) {
+      value += n;
+      const now = Date.now();
+      if (now - last >= intervalMs) {
+        last = now;
+        stream.write(`${line()}\n`);
+      }
+    },
+    setTotal(t) {
+      total = t;
+    },
+    stop(message) {
+      stream.write(`${line()}, done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+      if (message) stream.write(`${message}\n`);
+    },
+  };
+}
+
+function rate(value: number, started: number): string {
+  const seconds = Math.max((Date.now() - started) / 1000, 1e-3);
+  const r = value / seconds;
+  return r >= 100 ? Math.round(r).toString() : r.toFixed(1);
+}
