@@ -1,0 +1,167 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../util/errors.js';
+
+export type InputFormat = 'jsonl' | 'csv' | 'parquet';
+
+/** The path that means "read JSON Lines from standard input". */
+export const STDIN_PATH = '-';
+
+const FORMAT_BY_EXTENSION: Record<string, InputFormat> = {
+  '.jsonl': 'jsonl',
+  '.ndjson': 'jsonl',
+  '.json-lines': 'jsonl',
+  '.csv': 'csv',
+  '.parquet': 'parquet',
+};
+
+export function formatFromExtension(file: string): InputFormat | undefined {
+  return FORMAT_BY_EXTENSION[path.extname(file).toLowerCase()];
+}
+
+/**
+ * The format of a file: by extension, else by its first bytes (Parquet
+ * starts with `PAR1`, JSON Lines with `{`, anything else is taken as CSV).
+ */
+export async function detectFormat(file: string): Promise<InputFormat> {
+  if (file === STDIN_PATH) return 'jsonl';
+  const byExtension = formatFromExtension(file);
+  if (byExtension) return byExtension;
+  const head = await readHead(file, 256);
+  if (head.subarray(0, 4).toString('latin1') === 'PAR1') return 'parquet';
+  const text = head.toString('utf8').replace(/^\uFEFF/, '').trimStart();
+  return text.startsWith('{') ? 'jsonl' : 'csv';
+}
+
+async function readHead(file: string, bytes: number): Promise<Buffer> {
+  const handle = await fs.open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(bytes);
+    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** File stem used as the dataset name: `data/pan24_news.jsonl` → `pan24_news`. */
+export function datasetName(file: string): string {
+  if (file === STDIN_PATH) return 'stdin';
+  const base = path.basename(file);
+  const extension = path.extname(base);
+  return extension ? base.slice(0, -extension.length) : base;
+}
+
+/**
+ * Expands files, directories (recursively) and globs into a sorted,
+ * de-duplicated list of files. Directories and globs only yield files
+ * with a supported extension, so a README or stray file beside the data
+ * never gets parsed; a file named explicitly is read whatever its name.
+ */
+export async function resolveInputs(inputs: string[]): Promise<string[]> {
+  const resolved: string[] = [];
+  for (const input of inputs) resolved.push(...(await resolveInput(input)));
+  return [...new Set(resolved)];
+}
+
+async function resolveInput(input: string): Promise<string[]> {
+  if (input === STDIN_PATH) return [STDIN_PATH];
+  if (isGlob(input)) return nonEmpty(input, await expandGlob(input));
+  const stats = await fs.stat(input).catch(() => undefined);
+  if (!stats) throw new UserError(`no such file or directory: ${input}`);
+  if (stats.isDirectory()) return nonEmpty(input, onePerStem(await listDataFiles(input)));
+  return [input];
+}
+
+function nonEmpty(input: string, files: string[]): string[] {
+  if (files.length === 0) {
+    const extensions = Object.keys(FORMAT_BY_EXTENSION).join(', ');
+    throw new UserError(`no data files (${extensions}) found for: ${input}`);
+  }
+  return files;
+}
+
+function isGlob(input: string): boolean {
+  return /[*?]/.test(input);
+}
+
+function isDataFile(name: string): boolean {
+  return !isHidden(name) && !/^readme/i.test(name) && formatFromExtension(name) !== undefined;
+}
+
+function isHidden(name: string): boolean {
+  return name.startsWith('.');
+}
+
+/** Every data file below `dir`, sorted, skipping dot-directories. */
+async function listDataFiles(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  const entries = await fs.readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory() && !isHidden(entry.name)) found.push(...(await listDataFiles(full)));
+    else if (entry.isFile() && isDataFile(entry.name)) found.push(full);
+  }
+  return found;
+}
+
+const FORMAT_PREFERENCE: InputFormat[] = ['jsonl', 'parquet', 'csv'];
+
+/**
+ * `x.jsonl` beside `x.parquet` is one dataset in two formats (the shared
+ * data ships cnn_dailymail_chatgpt both ways); reading both would count
+ * every document twice, so a directory or glob keeps one file per stem.
+ */
+function onePerStem(files: string[]): string[] {
+  const best = new Map<string, string>();
+  const rank = (file: string) => FORMAT_PREFERENCE.indexOf(formatFromExtension(file)!);
+  for (const file of files) {
+    const key = path.join(path.dirname(file), datasetName(file));
+    const current = best.get(key);
+    if (current === undefined || rank(file) < rank(current)) best.set(key, file);
+  }
+  const kept = new Set(best.values());
+  return files.filter((file) => kept.has(file));
+}
+
+/*
+ * Globs: fs.promises.glob only arrived in Node 22 and no installed
+ * dependency offers one, so this is a minimal matcher for `*`, `?` and `**`
+ * (enough for `data/train-*.parquet` or `corpora/**\/*.jsonl`). The static
+ * prefix of the pattern is walked and every data file below it is tested
+ * against the rest.
+ */
+async function expandGlob(pattern: string): Promise<string[]> {
+  const segments = pattern.split(/[\\/]/);
+  const firstGlob = segments.findIndex((segment) => isGlob(segment));
+  const baseSegments = segments.slice(0, firstGlob);
+  const base = baseSegments.length === 0 ? '.' : baseSegments.join('/') || '/';
+  const stats = await fs.stat(base).catch(() => undefined);
+  if (!stats?.isDirectory()) return [];
+  const matcher = globToRegExp(segments.slice(firstGlob));
+  const files = await listDataFiles(base);
+  return onePerStem(files.filter((file) => matcher.test(path.relative(base, file).split(path.sep).join('/'))));
+}
+
+/** Turns glob segments into a RegExp over '/'-separated relative paths. */
+export function globToRegExp(segments: string[]): RegExp {
+  const parts = segments.map((segment, index) => {
+    if (segment !== '**') return segmentToRegExp(segment) + '/';
+    // A trailing `**` matches any file below; elsewhere zero or more directories.
+    return index === segments.length - 1 ? '.*' : '(?:[^/]+/)*';
+  });
+  // Every segment source ends with '/', the path does not: drop the last one.
+  const source = parts.join('').replace(/\/$/, '');
+  return new RegExp(`^${source}$`);
+}
+
+function segmentToRegExp(segment: string): string {
+  let source = '';
+  for (const char of segment) {
+    if (char === '*') source += '[^/]*';
+    else if (char === '?') source += '[^/]';
+    else source += char.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return source;
+}

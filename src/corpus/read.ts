@@ -1,0 +1,175 @@
+import { createReadStream, promises as fs } from 'node:fs';
+import readline from 'node:readline';
+import type { Readable } from 'node:stream';
+import { parse as parseCsv, type Info } from 'csv-parse';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, type AsyncBuffer } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
+import { UserError } from '../util/errors.js';
+import { detectFormat, STDIN_PATH } from './inputs.js';
+import { InvalidRecordError, rejectRecord, type InvalidRecordHandler } from './invalid.js';
+import type { Origin } from './types.js';
+
+/** One raw input row, before any schema is applied. */
+export interface SourceRecord {
+  record: Record<string, unknown>;
+  origin: Origin;
+}
+
+export interface ReadRecordsOptions {
+  /** Receives rows that cannot be parsed; without it they throw. */
+  onInvalid?: InvalidRecordHandler;
+}
+
+/** How errors name the file: stdin has no path. */
+export function displayName(file: string): string {
+  return file === STDIN_PATH ? '<stdin>' : file;
+}
+
+/**
+ * Streams the rows of one JSONL, CSV or Parquet file (or JSONL on stdin
+ * for `-`), never holding more than one line or row group in memory.
+ */
+export async function* readRecords(file: string, options: ReadRecordsOptions = {}): AsyncGenerator<SourceRecord> {
+  if (file !== STDIN_PATH) await assertReadableFile(file);
+  const format = await detectFormat(file);
+  if (format === 'jsonl') yield* readJsonl(file, options.onInvalid);
+  else if (format === 'csv') yield* readCsv(file, options.onInvalid);
+  else yield* readParquet(file);
+}
+
+async function assertReadableFile(file: string): Promise<void> {
+  const stats = await fs.stat(file).catch(() => undefined);
+  if (!stats) throw new UserError(`no such file or directory: ${file}`);
+  if (!stats.isFile()) throw new UserError(`not a file: ${file}`);
+}
+
+export async function* readJsonl(file: string, onInvalid?: InvalidRecordHandler): AsyncGenerator<SourceRecord> {
+  const input: Readable = file === STDIN_PATH ? process.stdin : createReadStream(file, { encoding: 'utf8' });
+  const lines = readline.createInterface({ input, crlfDelay: Infinity });
+  let line = 0;
+  try {
+    for await (const text of lines) {
+      line += 1;
+      if (text.trim() === '') continue;
+      const origin = { file: displayName(file), line };
+      const parsed = parseJsonObject(line === 1 ? text.replace(/^\uFEFF/, '') : text, origin);
+      if (parsed instanceof InvalidRecordError) rejectRecord(parsed, onInvalid);
+      else yield { record: parsed, origin };
+    }
+  } finally {
+    lines.close();
+    // stdin belongs to the process; only our own file stream is ours to close.
+    if (input !== process.stdin) input.destroy();
+  }
+}
+
+function parseJsonObject(text: string, origin: Origin): Record<string, unknown> | InvalidRecordError {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return new InvalidRecordError('invalid JSON', origin, `invalid JSON: ${(error as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return new InvalidRecordError('not a JSON object', origin, 'expected a JSON object on this line');
+  }
+  return value as Record<string, unknown>;
+}
+
+export async function* readCsv(file: string, onInvalid?: InvalidRecordHandler): AsyncGenerator<SourceRecord> {
+  const parser = parseCsv({
+    columns: true,
+    info: true,
+    bom: true,
+    relax_quotes: false,
+    skip_empty_lines: true,
+    skip_records_with_error: onInvalid !== undefined,
+  });
+  const lines = new CsvLineTracker();
+  // csv-parse reports skipped rows as events; queue them so the handler
+  // runs inside this generator, where its exceptions can propagate.
+  const skipped: InvalidRecordError[] = [];
+  parser.on('skip', (error: Error & { lines?: number }) => {
+    const line = error.lines ?? lines.nextStart(0);
+    lines.skipTo(line);
+    skipped.push(new InvalidRecordError('invalid CSV', { file, line }, `invalid CSV: ${error.message}`));
+  });
+  const input = createReadStream(file);
+  input.on('error', (error) => parser.destroy(error));
+  input.pipe(parser);
+  try {
+    for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, unknown>; info: Info }>) {
+      for (const error of skipped.splice(0)) rejectRecord(error, onInvalid);
+      yield { record, origin: { file, line: lines.startOf(info) } };
+    }
+    for (const error of skipped.splice(0)) rejectRecord(error, onInvalid);
+  } catch (error) {
+    if (isCsvError(error)) throw new UserError(`${file}: invalid CSV: ${error.message}`);
+    throw error;
+  } finally {
+    input.destroy();
+  }
+}
+
+function isCsvError(error: unknown): error is Error {
+  return error instanceof Error && String((error as { code?: unknown }).code).startsWith('CSV_');
+}
+
+/**
+ * csv-parse tells the line a record ends on; a quoted field can span
+ * lines, so the first line is the previous record's end plus one, plus any
+ * blank lines skipped in between. The header is assumed to be line 1.
+ */
+class CsvLineTracker {
+  private previousEnd = 1;
+  private previousEmpty = 0;
+
+  startOf(info: Info): number {
+    const start = this.nextStart(info.empty_lines - this.previousEmpty);
+    this.previousEnd = info.lines;
+    this.previousEmpty = info.empty_lines;
+    return start;
+  }
+
+  nextStart(emptyLinesBetween: number): number {
+    return this.previousEnd + 1 + emptyLinesBetween;
+  }
+
+  skipTo(line: number): void {
+    this.previousEnd = line;
+  }
+}
+
+/**
+ * Reads one row group at a time (rowStart/rowEnd per group from the
+ * footer), so a multi-GB file costs one group of memory, not the file.
+ */
+export async function* readParquet(file: string): AsyncGenerator<SourceRecord> {
+  const buffer = await asyncBufferFromFile(file);
+  await assertParquetMagic(file, buffer);
+  const metadata = await parquetMetadataAsync(buffer).catch((error: Error) => {
+    throw new UserError(`${file}: not a readable Parquet file: ${error.message}`);
+  });
+  let rowStart = 0;
+  for (const group of metadata.row_groups) {
+    const rowEnd = rowStart + Number(group.num_rows);
+    const rows = await parquetReadObjects({ file: buffer, metadata, rowStart, rowEnd, compressors });
+    for (let index = 0; index < rows.length; index += 1) {
+      yield { record: rows[index] as Record<string, unknown>, origin: { file, line: rowStart + index + 1 } };
+    }
+    rowStart = rowEnd;
+  }
+}
+
+async function assertParquetMagic(file: string, buffer: AsyncBuffer): Promise<void> {
+  const size = buffer.byteLength;
+  const isParquet =
+    size >= 12 &&
+    magicAt(await buffer.slice(0, 4)) &&
+    magicAt(await buffer.slice(size - 4, size));
+  if (!isParquet) throw new UserError(`${file}: not a Parquet file (it does not start and end with "PAR1")`);
+}
+
+function magicAt(bytes: ArrayBuffer): boolean {
+  return Buffer.from(bytes).toString('latin1') === 'PAR1';
+}
