@@ -77,38 +77,52 @@ function parseJsonObject(text: string, origin: Origin): Record<string, unknown> 
 }
 
 export async function* readCsv(file: string, onInvalid?: InvalidRecordHandler): AsyncGenerator<SourceRecord> {
+  const lines = new CsvLineTracker();
+  // Line numbers and skips are worked out in the parser's callbacks, which
+  // run in file order; the consumer below may lag behind the parser. Each
+  // row carries the skips found just before it, so they are reported in
+  // order and inside this generator, where a throwing handler propagates.
+  let skipped: InvalidRecordError[] = [];
+  const takeSkipped = () => skipped.splice(0);
   const parser = parseCsv({
     columns: true,
-    info: true,
     bom: true,
     relax_quotes: false,
     skip_empty_lines: true,
     skip_records_with_error: onInvalid !== undefined,
-  });
-  const lines = new CsvLineTracker();
-  // csv-parse reports skipped rows as events; queue them so the handler
-  // runs inside this generator, where its exceptions can propagate.
-  const skipped: InvalidRecordError[] = [];
-  parser.on('skip', (error: Error & { lines?: number }) => {
-    const line = error.lines ?? lines.nextStart(0);
-    lines.skipTo(line);
-    skipped.push(new InvalidRecordError('invalid CSV', { file, line }, `invalid CSV: ${error.message}`));
+    on_record: (record: Record<string, unknown>, info: Info) => ({
+      record,
+      line: lines.startOf(info),
+      skippedBefore: takeSkipped(),
+    }),
+    on_skip: (error: (Error & { lines?: number }) | undefined) => {
+      const line = lines.skip(error?.lines);
+      const detail = `invalid CSV: ${error?.message ?? 'unreadable record'}`;
+      skipped.push(new InvalidRecordError('invalid CSV', { file, line }, detail));
+    },
   });
   const input = createReadStream(file);
   input.on('error', (error) => parser.destroy(error));
   input.pipe(parser);
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, unknown>; info: Info }>) {
-      for (const error of skipped.splice(0)) rejectRecord(error, onInvalid);
-      yield { record, origin: { file, line: lines.startOf(info) } };
+    for await (const row of parser as AsyncIterable<CsvRow>) {
+      for (const error of row.skippedBefore) rejectRecord(error, onInvalid);
+      yield { record: row.record, origin: { file, line: row.line } };
     }
-    for (const error of skipped.splice(0)) rejectRecord(error, onInvalid);
+    for (const error of takeSkipped()) rejectRecord(error, onInvalid);
   } catch (error) {
     if (isCsvError(error)) throw new UserError(`${file}: invalid CSV: ${error.message}`);
     throw error;
   } finally {
     input.destroy();
+    skipped = [];
   }
+}
+
+interface CsvRow {
+  record: Record<string, unknown>;
+  line: number;
+  skippedBefore: InvalidRecordError[];
 }
 
 function isCsvError(error: unknown): error is Error {
@@ -125,7 +139,7 @@ class CsvLineTracker {
   private previousEmpty = 0;
 
   startOf(info: Info): number {
-    const start = this.nextStart(info.empty_lines - this.previousEmpty);
+    const start = Math.min(this.nextStart(info.empty_lines - this.previousEmpty), info.lines);
     this.previousEnd = info.lines;
     this.previousEmpty = info.empty_lines;
     return start;
@@ -135,8 +149,11 @@ class CsvLineTracker {
     return this.previousEnd + 1 + emptyLinesBetween;
   }
 
-  skipTo(line: number): void {
-    this.previousEnd = line;
+  /** A skipped record ends on `endLine`; returns where it started. */
+  skip(endLine: number | undefined): number {
+    const start = this.nextStart(0);
+    if (endLine !== undefined) this.previousEnd = endLine;
+    return start;
   }
 }
 

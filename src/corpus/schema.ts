@@ -39,7 +39,7 @@ export function toDocuments({ record, origin }: SourceRecord, options: MappingOp
       'field "label" is missing; training and evaluation need labeled input {id, label: "human"|"machine", text}',
     );
   }
-  return [labeledDocument(record, origin, options.dataset)];
+  return [labeledDocument(record, origin, options.dataset, schema)];
 }
 
 function seedDocuments(record: Record<string, unknown>, origin: Origin, dataset: string): LabeledDocument[] {
@@ -64,11 +64,16 @@ function seedDocuments(record: Record<string, unknown>, origin: Origin, dataset:
   ];
 }
 
-function labeledDocument(record: Record<string, unknown>, origin: Origin, dataset: string): LabeledDocument {
+function labeledDocument(
+  record: Record<string, unknown>,
+  origin: Origin,
+  dataset: string,
+  schema: 'labeled' | 'text',
+): LabeledDocument {
   const read = new FieldReader(record, origin, 'the labeled schema {id, label, text}');
   return {
     id: read.id(dataset),
-    label: read.label(),
+    label: schema === 'labeled' ? read.label() : null,
     text: read.text('text'),
     generator: read.optionalString('generator'),
     domain: read.optionalString('domain'),

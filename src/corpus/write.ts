@@ -29,9 +29,9 @@ export class JsonlWriter {
 
   async write(value: unknown): Promise<void> {
     this.throwIfFailed();
+    if (this.stream.writableEnded) throw new Error(`JsonlWriter for ${this.target} is already closed`);
     if (!this.stream.write(`${JSON.stringify(value, jsonSafe)}\n`)) {
-      // once() also settles on 'error'; the failure itself is reported below.
-      await once(this.stream, 'drain').catch(() => undefined);
+      await drainedOrClosed(this.stream);
       this.throwIfFailed();
     }
   }
@@ -47,6 +47,19 @@ export class JsonlWriter {
 
   private throwIfFailed(): void {
     if (this.failure) throw new UserError(`cannot write ${this.target}: ${this.failure.message}`);
+  }
+}
+
+/** A stream that fails closes without 'drain'; waiting for 'drain' alone could hang. */
+async function drainedOrClosed(stream: Writable): Promise<void> {
+  const controller = new AbortController();
+  const { signal } = controller;
+  try {
+    await Promise.race([once(stream, 'drain', { signal }), once(stream, 'close', { signal })]);
+  } catch {
+    // 'error' rejects these; the constructor's listener has recorded it.
+  } finally {
+    controller.abort();
   }
 }
 

@@ -1,0 +1,387 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parquetMetadataAsync, asyncBufferFromFile } from 'hyparquet';
+import { parquetWriteFile } from 'hyparquet-writer';
+import {
+  datasetName,
+  detectFormat,
+  groupBySourceComponents,
+  InvalidRecordError,
+  JsonlWriter,
+  kFoldByStory,
+  readAllDocuments,
+  readRecords,
+  resolveInputs,
+  SkipReport,
+  sourceName,
+  splitByStory,
+  storyKey,
+  type LabeledDocument,
+} from '../src/corpus/index.js';
+import { UserError } from '../src/util/errors.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const fixtures = path.join(here, 'fixtures', 'corpus');
+const fixture = (name: string) => path.join(fixtures, name);
+const sharedData = path.join(here, '..', '..', 'shared', 'data');
+
+async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'copydesk-corpus-'));
+  t.after(() => fs.rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Writes string columns as Parquet, `rowGroupSize` rows per group. */
+function writeParquet(filename: string, rows: Record<string, string>[], rowGroupSize = 1000): void {
+  const names = Object.keys(rows[0]);
+  parquetWriteFile({
+    filename,
+    rowGroupSize,
+    columnData: names.map((name) => ({ name, data: rows.map((row) => row[name]), type: 'STRING' as const })),
+  });
+}
+
+const LABELED_ROWS = [
+  { id: 'h1', label: 'human', generator: 'human', domain: 'news', source: 'Example/Wire:desk/1', pair_id: 's1', prompt: '', text: 'Rain delayed the opening of the county fair by two hours on Saturday.', topic: 'weather' },
+  { id: 'm1', label: 'Machine', generator: 'gpt-x', domain: 'news', source: 'Example/Wire:desk/2', pair_id: 's1', prompt: 'Fair delayed by rain.', text: 'The county fair opened two hours late on Saturday after heavy rain swept through the area.', topic: 'weather' },
+  { id: 'h2', label: 'human', generator: 'human', domain: 'news', source: 'Example/Wire:desk/3', pair_id: 's2', prompt: '', text: 'The library will stay open until nine on weekdays, starting next month.', topic: 'civic' },
+];
+
+/** What must agree across formats: everything but origin and dataset. */
+function comparable(doc: LabeledDocument) {
+  const { origin: _origin, dataset: _dataset, ...rest } = doc;
+  return rest;
+}
+
+async function rejectsWith(promise: Promise<unknown>, pattern: RegExp): Promise<Error> {
+  let caught: unknown;
+  await promise.catch((error: unknown) => (caught = error));
+  assert.ok(caught instanceof UserError, `expected a UserError, got ${String(caught)}`);
+  assert.match(caught.message, pattern);
+  return caught;
+}
+
+function doc(id: string, dataset: string, pair_id: string | null = null): LabeledDocument {
+  return { id, label: 'human', text: `text ${id}`, generator: null, domain: null, source: null, pair_id, prompt: null, dataset, extra: {}, origin: { file: `${dataset}.jsonl`, line: 1 } };
+}
+
+test('seed record becomes a human and a chatgpt document sharing pair_id', async () => {
+  const docs = await readAllDocuments([fixture('seed.jsonl')]);
+  assert.equal(docs.length, 4);
+  const [human, machine] = docs;
+  assert.deepEqual(
+    [human.id, human.label, human.generator, machine.id, machine.label, machine.generator],
+    ['story-a:human', 'human', 'human', 'story-a:chatgpt', 'machine', 'chatgpt'],
+  );
+  assert.equal(human.pair_id, 'story-a');
+  assert.equal(machine.pair_id, 'story-a');
+  assert.equal(human.prompt, 'Council votes to repair sea wall.');
+  assert.match(human.text, /^The harbour council voted/);
+  assert.match(machine.text, /^In a decisive move/);
+  assert.deepEqual([human.domain, human.source, human.dataset], ['news', 'seed', 'seed']);
+  // Line numbers are 1-based and count the blank line.
+  assert.deepEqual(docs.map((d) => d.origin.line), [1, 1, 3, 3]);
+});
+
+test('labeled JSONL, CSV and Parquet give the same documents', async (t) => {
+  const dir = await tempDir(t);
+  const parquet = path.join(dir, 'labeled.parquet');
+  writeParquet(parquet, LABELED_ROWS);
+  const fromJsonl = await readAllDocuments([fixture('labeled.jsonl')]);
+  const fromCsv = await readAllDocuments([fixture('labeled.csv')]);
+  const fromParquet = await readAllDocuments([parquet]);
+  assert.equal(fromJsonl.length, 3);
+  assert.deepEqual(fromCsv.map(comparable), fromJsonl.map(comparable));
+  assert.deepEqual(fromParquet.map(comparable), fromJsonl.map(comparable));
+  const machine = fromJsonl[1];
+  assert.equal(machine.label, 'machine', 'labels are case-insensitive');
+  assert.deepEqual(machine.extra, { topic: 'weather' });
+  assert.equal(fromJsonl[0].prompt, null);
+  assert.deepEqual(fromCsv.map((d) => d.origin.line), [2, 3, 4]);
+  assert.deepEqual(fromParquet.map((d) => d.origin.line), [1, 2, 3]);
+  assert.equal(fromParquet[0].dataset, 'labeled');
+});
+
+test('CSV origin is the first line of a record spanning lines', async () => {
+  const docs = await readAllDocuments([fixture('multiline.csv')]);
+  assert.equal(docs[0].text, 'First paragraph of a short report.\n\nSecond paragraph, after a blank line.');
+  assert.deepEqual(docs.map((d) => d.origin.line), [2, 6]);
+});
+
+test('Parquet is read one row group at a time, rows in order', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'groups.parquet');
+  const rows = Array.from({ length: 23 }, (_, i) => ({ id: `r${i}`, label: i % 2 ? 'machine' : 'human', text: `Sentence number ${i}.` }));
+  writeParquet(file, rows, 5);
+  const metadata = await parquetMetadataAsync(await asyncBufferFromFile(file));
+  assert.equal(metadata.row_groups.length, 5, 'fixture has several row groups');
+  const records = [];
+  for await (const record of readRecords(file)) records.push(record);
+  assert.deepEqual(records.map((r) => r.record.id), rows.map((r) => r.id));
+  assert.deepEqual(records.map((r) => r.origin.line), rows.map((_, i) => i + 1));
+});
+
+test('a .parquet file that is not Parquet is a clear error', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'fake.parquet');
+  await fs.writeFile(file, '{"id": "x", "text": "not parquet at all"}\n');
+  await rejectsWith(readAllDocuments([file]), /fake\.parquet: not a Parquet file/);
+});
+
+test('HF layout resolves through the directory and a glob', async (t) => {
+  const dir = await tempDir(t);
+  await fs.mkdir(path.join(dir, 'data'));
+  await fs.writeFile(path.join(dir, 'README.md'), '# not data\n');
+  await fs.writeFile(path.join(dir, '.hidden.jsonl'), '{}\n');
+  const seedRows = [{ id: 'p1', article: 'A human article about a bridge.', highlights: 'Bridge.', chatgpt: 'A machine article about a bridge.' }];
+  writeParquet(path.join(dir, 'data', 'train-00000-of-00001-3f2a.parquet'), seedRows);
+  writeParquet(path.join(dir, 'data', 'test-00000-of-00001-9c1b.parquet'), seedRows);
+
+  const all = await resolveInputs([dir]);
+  assert.deepEqual(all.map((f) => path.relative(dir, f)), [
+    'data/test-00000-of-00001-9c1b.parquet',
+    'data/train-00000-of-00001-3f2a.parquet',
+  ]);
+  const train = await resolveInputs([path.join(dir, 'data', 'train-*.parquet')]);
+  assert.deepEqual(train.map((f) => path.basename(f)), ['train-00000-of-00001-3f2a.parquet']);
+  const deep = await resolveInputs([path.join(dir, '**', '*.parquet')]);
+  assert.equal(deep.length, 2);
+
+  const docs = await readAllDocuments([path.join(dir, 'data', 'train-*.parquet')]);
+  assert.deepEqual(docs.map((d) => d.id), ['p1:human', 'p1:chatgpt']);
+  assert.equal(docs[0].dataset, 'train-00000-of-00001-3f2a');
+});
+
+test('input resolution errors and format detection', async (t) => {
+  const dir = await tempDir(t);
+  await rejectsWith(resolveInputs([path.join(dir, 'nope.jsonl')]), /^no such file or directory: .*nope\.jsonl$/);
+  await rejectsWith(resolveInputs([path.join(dir, '*.csv')]), /no data files/);
+  await rejectsWith(resolveInputs([dir]), /no data files/);
+  // Unknown extensions are sniffed.
+  await fs.writeFile(path.join(dir, 'a.txt'), '  {"text": "x"}\n');
+  await fs.writeFile(path.join(dir, 'b.dat'), 'id,text\n1,x\n');
+  await fs.copyFile(fixture('labeled.csv'), path.join(dir, 'c.data'));
+  assert.equal(await detectFormat(path.join(dir, 'a.txt')), 'jsonl');
+  assert.equal(await detectFormat(path.join(dir, 'b.dat')), 'csv');
+  assert.equal(datasetName('x/train-00000-of-00001-abc.parquet'), 'train-00000-of-00001-abc');
+  const sniffed = await readAllDocuments([path.join(dir, 'a.txt')]);
+  assert.equal(sniffed[0].id, 'a:1');
+});
+
+test('a dataset stored as both .jsonl and .parquet is read once from a directory', async (t) => {
+  const dir = await tempDir(t);
+  await fs.copyFile(fixture('labeled.jsonl'), path.join(dir, 'labeled.jsonl'));
+  writeParquet(path.join(dir, 'labeled.parquet'), LABELED_ROWS);
+  await fs.copyFile(fixture('seed.jsonl'), path.join(dir, 'seed.jsonl'));
+  const files = await resolveInputs([dir]);
+  assert.deepEqual(files.map((f) => path.basename(f)), ['labeled.jsonl', 'seed.jsonl']);
+  // Named explicitly, both are read.
+  assert.equal((await resolveInputs([path.join(dir, 'labeled.jsonl'), path.join(dir, 'labeled.parquet')])).length, 2);
+  assert.equal((await resolveInputs([path.join(dir, '*.parquet')])).length, 1);
+});
+
+test('malformed JSON names file and line', async () => {
+  const error = await rejectsWith(readAllDocuments([fixture('messy.jsonl')]), /messy\.jsonl:2: invalid JSON: /);
+  assert.ok(error instanceof InvalidRecordError);
+  assert.equal(error.origin.line, 2);
+});
+
+test('missing field and wrong type errors name the field', async (t) => {
+  const dir = await tempDir(t);
+  const write = async (name: string, line: object) => {
+    const file = path.join(dir, name);
+    await fs.writeFile(file, `{"id":"ok","label":"human","text":"fine"}\n${JSON.stringify(line)}\n`);
+    return file;
+  };
+  await rejectsWith(
+    readAllDocuments([await write('a.jsonl', { id: 'x', label: 'human', body: 'wrong name' })]),
+    /a\.jsonl:2: field "text" is missing \(expected the seed schema \{id, article, highlights, chatgpt\} or the labeled schema \{id, label, text\}\)/,
+  );
+  await rejectsWith(
+    readAllDocuments([await write('b.jsonl', { id: 'x', label: 'human', text: 42 })]),
+    /b\.jsonl:2: field "text" must be a string, found 42/,
+  );
+  await rejectsWith(
+    readAllDocuments([await write('c.jsonl', { id: 'x', label: 'robot', text: 'words' })]),
+    /c\.jsonl:2: field "label" must be "human" or "machine", found "robot"/,
+  );
+  await rejectsWith(
+    readAllDocuments([await write('d.jsonl', { id: 'x', article: 'a human article', highlights: 'h' })]),
+    /d\.jsonl:2: field "chatgpt" is missing \(expected the seed schema/,
+  );
+  await rejectsWith(
+    readAllDocuments([await write('e.jsonl', { id: { nested: true }, label: 'human', text: 'words' })]),
+    /e\.jsonl:2: field "id" must be a string/,
+  );
+  await rejectsWith(readAllDocuments([await write('f.jsonl', [1, 2])]), /f\.jsonl:2: expected a JSON object/);
+});
+
+test('empty or whitespace text is an error, or a counted skip', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'seedish.jsonl');
+  await fs.writeFile(file, [
+    JSON.stringify({ id: 'a', article: 'A real human article.', highlights: 'h', chatgpt: ' \n\t ' }),
+    JSON.stringify({ id: 'b', article: 'Another human article.', highlights: 'h', chatgpt: 'A machine article.' }),
+  ].join('\n'));
+  await rejectsWith(readAllDocuments([file]), /seedish\.jsonl:1: field "chatgpt" is empty/);
+  const report = new SkipReport();
+  const docs = await readAllDocuments([file], { skipInvalid: true, onSkip: report.add });
+  // The whole pair goes, so no orphan human text is left behind.
+  assert.deepEqual(docs.map((d) => d.id), ['b:human', 'b:chatgpt']);
+  assert.equal(report.summary(), 'skipped 1 row: 1 empty text');
+});
+
+test('--skip-invalid counts rows by reason', async () => {
+  const report = new SkipReport();
+  const docs = await readAllDocuments([fixture('messy.jsonl')], { skipInvalid: true, onSkip: report.add });
+  assert.deepEqual(docs.map((d) => d.id), ['ok1', 'ok2']);
+  assert.equal(report.total, 5);
+  assert.deepEqual(Object.fromEntries(report.counts), {
+    'invalid JSON': 1,
+    'empty text': 2,
+    'missing field "text"': 1,
+    'bad label': 1,
+  });
+  assert.equal(report.summary(), 'skipped 5 rows: 2 empty text, 1 bad label, 1 invalid JSON, 1 missing field "text"');
+  assert.deepEqual(report.firstOrigin.get('empty text'), { file: fixture('messy.jsonl'), line: 3 });
+  assert.equal(new SkipReport().summary(), 'skipped 0 rows');
+});
+
+test('CSV structure errors are errors, or skips with --skip-invalid', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'ragged.csv');
+  await fs.writeFile(file, 'id,label,text\na,human,fine text\nb,human,too,many,fields\nc,machine,more text\n');
+  await rejectsWith(readAllDocuments([file]), /ragged\.csv: invalid CSV: .*line 3/i);
+  const report = new SkipReport();
+  const docs = await readAllDocuments([file], { skipInvalid: true, onSkip: report.add });
+  assert.deepEqual(docs.map((d) => [d.id, d.origin.line]), [['a', 2], ['c', 4]]);
+  assert.equal(report.summary(), 'skipped 1 row: 1 invalid CSV');
+});
+
+test('unlabeled input: label null, ids from position, error when labels are required', async () => {
+  const docs = await readAllDocuments([fixture('unlabeled.jsonl')]);
+  assert.deepEqual(docs.map((d) => [d.id, d.label]), [['u1', null], ['unlabeled:2', null]]);
+  await rejectsWith(
+    readAllDocuments([fixture('unlabeled.jsonl')], { requireLabels: true }),
+    /unlabeled\.jsonl:1: field "label" is missing/,
+  );
+  const report = new SkipReport();
+  await readAllDocuments([fixture('unlabeled.jsonl')], { requireLabels: true, skipInvalid: true, onSkip: report.add });
+  assert.equal(report.summary(), 'skipped 2 rows: 2 missing label');
+});
+
+test('splitByStory keeps stories on one side, deterministically per seed', () => {
+  const docs: LabeledDocument[] = [];
+  for (let story = 0; story < 200; story += 1) {
+    docs.push(doc(`h${story}`, 'set', `story-${story}`), doc(`m${story}`, 'set', `story-${story}`));
+  }
+  docs.push(doc('loner', 'set'));
+  const split = splitByStory(docs, { testFraction: 0.25, seed: 7 });
+  assert.equal(split.train.length + split.test.length, docs.length);
+  const trainStories = new Set(split.train.map(storyKey));
+  assert.ok(split.test.every((d) => !trainStories.has(storyKey(d))), 'no story on both sides');
+  const testStories = new Set(split.test.map(storyKey)).size;
+  assert.ok(Math.abs(testStories - 201 * 0.25) <= 1, `about a quarter of stories in test, got ${testStories}`);
+  const again = splitByStory(docs, { testFraction: 0.25, seed: 7 });
+  assert.deepEqual(again.test.map((d) => d.id), split.test.map((d) => d.id));
+  const other = splitByStory(docs, { testFraction: 0.25, seed: 8 });
+  assert.notDeepEqual(other.test.map((d) => d.id), split.test.map((d) => d.id));
+  assert.throws(() => splitByStory(docs, { testFraction: 1, seed: 1 }), UserError);
+});
+
+test('kFoldByStory gives balanced folds that never split a story', () => {
+  const docs: LabeledDocument[] = [];
+  for (let story = 0; story < 50; story += 1) {
+    for (let version = 0; version < 3; version += 1) docs.push(doc(`d${story}-${version}`, 'set', `s${story}`));
+  }
+  const folds = kFoldByStory(docs, 5, 'seed');
+  const foldOfStory = new Map<string, number>();
+  docs.forEach((d, i) => {
+    const seen = foldOfStory.get(storyKey(d));
+    assert.ok(seen === undefined || seen === folds[i], 'story in one fold');
+    foldOfStory.set(storyKey(d), folds[i]);
+  });
+  const sizes = [0, 0, 0, 0, 0];
+  for (const fold of folds) sizes[fold] += 1;
+  assert.deepEqual(sizes, [30, 30, 30, 30, 30]);
+  assert.deepEqual(kFoldByStory(docs, 5, 'seed'), folds);
+  assert.throws(() => kFoldByStory(docs.slice(0, 3), 2, 'seed'), /cannot make 2 folds from 1 stories/);
+});
+
+test('source components merge datasets that share stories', () => {
+  const docs = [
+    doc('a', 'cnn_dailymail_chatgpt', 'story-1'),
+    doc('b', 'cnn_dailymail_other_llms', 'story-1'),
+    doc('c', 'cnn_dailymail_other_llms', 'story-2'),
+    doc('d', 'pan24_news', 'p-1'),
+    doc('e', 'bbc_news_human'),
+    doc('f', 'bbc_news_human'),
+  ];
+  const groups = groupBySourceComponents(docs);
+  assert.deepEqual([...groups.keys()], ['bbc_news_human', 'cnn_dailymail_chatgpt+cnn_dailymail_other_llms', 'pan24_news']);
+  assert.deepEqual(groups.get('cnn_dailymail_chatgpt+cnn_dailymail_other_llms')!.map((d) => d.id), ['a', 'b', 'c']);
+  assert.deepEqual(groups.get('bbc_news_human')!.map((d) => d.id), ['e', 'f']);
+  assert.equal(sourceName({ ...doc('x', 'detectrl_xsum'), source: 'NLP2CT/DetectRL:xsum/12' }), 'NLP2CT/DetectRL');
+  assert.equal(sourceName(doc('x', 'detectrl_xsum')), 'detectrl_xsum');
+});
+
+test('JsonlWriter writes lines that read back as the same documents', async (t) => {
+  const dir = await tempDir(t);
+  const out = path.join(dir, 'out.jsonl');
+  const docs = await readAllDocuments([fixture('labeled.jsonl')]);
+  const writer = JsonlWriter.open(out);
+  for (const d of docs) await writer.write({ ...comparable(d), big: 2n ** 70n });
+  await writer.close();
+  const back = await readAllDocuments([out]);
+  assert.deepEqual(back.map((d) => d.text), docs.map((d) => d.text));
+  assert.equal(back[0].extra.big, '1180591620717411303424');
+  await assert.rejects(writer.write({}), /already closed/);
+  const broken = JsonlWriter.open(path.join(dir, 'missing-dir', 'x.jsonl'));
+  await rejectsWith(
+    (async () => {
+      await broken.write({ a: 1 });
+      await broken.close();
+    })(),
+    /cannot write .*x\.jsonl/,
+  );
+});
+
+test('"-" reads JSON Lines from stdin', async (t) => {
+  const dir = await tempDir(t);
+  const script = path.join(dir, 'stdin.mts');
+  const index = path.join(here, '..', 'src', 'corpus', 'index.js');
+  await fs.writeFile(script, [
+    `import { readAllDocuments } from ${JSON.stringify(index)};`,
+    `const docs = await readAllDocuments(['-']);`,
+    `console.log(JSON.stringify(docs.map((d) => [d.id, d.dataset, d.origin.file, d.origin.line])));`,
+  ].join('\n'));
+  const input = '{"id": "s1", "text": "Piped in from another program."}\n\n{"text": "A second piped paragraph."}\n';
+  const run = spawnSync(process.execPath, ['--import', 'tsx', script], { input, encoding: 'utf8', cwd: path.join(here, '..') });
+  assert.equal(run.status, 0, run.stderr);
+  assert.deepEqual(JSON.parse(run.stdout), [['s1', 'stdin', '<stdin>', 1], ['stdin:3', 'stdin', '<stdin>', 3]]);
+});
+
+test('stopping early releases the file', async () => {
+  for (const file of ['labeled.jsonl', 'labeled.csv']) {
+    for await (const { record } of readRecords(fixture(file))) {
+      assert.equal(record.id, 'h1');
+      break;
+    }
+  }
+});
+
+test('shared data: seed Parquet and JSONL give the same 358 documents', async (t) => {
+  const parquet = path.join(sharedData, 'cnn_dailymail_chatgpt.parquet');
+  const jsonl = path.join(sharedData, 'cnn_dailymail_chatgpt.jsonl');
+  if (!existsSync(parquet) || !existsSync(jsonl)) return t.skip('../shared/data is not present');
+  const fromParquet = await readAllDocuments([parquet]);
+  const fromJsonl = await readAllDocuments([jsonl]);
+  assert.equal(fromParquet.length, 358);
+  assert.equal(fromJsonl.length, 358);
+  assert.deepEqual(fromParquet.map((d) => [d.id, d.text, d.prompt]), fromJsonl.map((d) => [d.id, d.text, d.prompt]));
+});
