@@ -82,7 +82,7 @@ export async function* readCsv(file: string, onInvalid?: InvalidRecordHandler): 
   // run in file order; the consumer below may lag behind the parser. Each
   // row carries the skips found just before it, so they are reported in
   // order and inside this generator, where a throwing handler propagates.
-  let skipped: InvalidRecordError[] = [];
+  const skipped: InvalidRecordError[] = [];
   const takeSkipped = () => skipped.splice(0);
   const parser = parseCsv({
     columns: true,
@@ -115,7 +115,6 @@ export async function* readCsv(file: string, onInvalid?: InvalidRecordHandler): 
     throw error;
   } finally {
     input.destroy();
-    skipped = [];
   }
 }
 
