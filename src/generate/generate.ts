@@ -281,7 +281,8 @@ export async function generateCorpus(options: GenerateOptions): Promise<Generate
     } else {
       summary.responsesWithoutUsage += 1;
     }
-    const raw = completion.text.trim();
+    // A server that echoes the key (some proxies and test servers do) must not put it in a file.
+    const raw = client.redact(completion.text).trim();
     const flag = flagOutput(raw, completion.finishReason, completion.refusal);
     if (flag !== null) {
       sidecar.append({
@@ -292,7 +293,7 @@ export async function generateCorpus(options: GenerateOptions): Promise<Generate
         mode,
         finish_reason: completion.finishReason,
         output: raw,
-        ...(completion.refusal ? { refusal: completion.refusal } : {}),
+        ...(completion.refusal ? { refusal: client.redact(completion.refusal) } : {}),
         prompt: prompt.user,
       });
       summary.flagged += 1;
