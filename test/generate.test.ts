@@ -576,3 +576,23 @@ describe('generateCorpus', () => {
     await assert.rejects(generateCorpus(options({ data: [file] })), /weird\.jsonl:1: expected the seed schema/);
   });
 });
+
+describe('real seed corpus (runs when ../shared/data is present)', () => {
+  const parquet = path.resolve('../shared/data/cnn_dailymail_chatgpt.parquet');
+  const jsonl = path.resolve('../shared/data/cnn_dailymail_chatgpt.jsonl');
+  test('Parquet seed input, as the public corpus ships', { skip: !existsSync(parquet) || !existsSync(jsonl) }, async () => {
+    const opts = options({ data: [parquet], limit: 5 });
+    const summary = await generateCorpus(opts);
+    assert.equal(summary.generated, 5);
+    const expected = readFileSync(jsonl, 'utf8').split('\n').slice(0, 5).map((l) => JSON.parse(l));
+    const rows = readJsonl(opts.out);
+    assert.deepEqual(rows.map((r) => r.id).sort(), expected.map((r) => r.id).sort());
+    for (const row of rows) {
+      const src = expected.find((r) => r.id === row.id);
+      assert.equal(row.article, src.article);
+      assert.equal(row.highlights, src.highlights);
+      assert.notEqual(row.chatgpt, src.chatgpt);
+    }
+    assert.ok(server.requests.every((r) => expected.some((e) => r.user.includes(e.highlights))));
+  });
+});
