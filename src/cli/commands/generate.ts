@@ -37,12 +37,16 @@ export function registerGenerate(program: Command): void {
         'Output is appended line by line in completion order; re-running the same command resumes it. ' +
         'Refusals, empty and truncated outputs go to <out>.rejected.jsonl, not to <out>.',
     )
-    .requiredOption('--data <path>', 'seed- or labeled-schema input: file, directory or glob (JSONL, CSV, Parquet); repeatable', collect, [])
+    .addOption(
+      new Option('--data <path>', 'seed- or labeled-schema input: file, directory or glob (JSONL, CSV, Parquet); repeatable')
+        .argParser(collect)
+        .makeOptionMandatory(),
+    )
     .requiredOption('--endpoint <url>', 'base URL, e.g. http://localhost:8000/v1 (or the full .../chat/completions URL)')
     .requiredOption('--model <name>', 'model name sent to the endpoint; also the output `generator`')
     .requiredOption('--out <file.jsonl>', 'output file (appended; resumed when it exists)')
     .addOption(
-      new Option('--mode <mode>', 'highlights: write from the highlights; continue: continue the first words; rewrite: rewrite the article')
+      new Option('--mode <mode>', 'highlights: write from the highlights (seed `highlights`, labeled `prompt`); continue: continue the first --continue-words words (the output text starts with that human prefix, also recorded in `prefix`); rewrite: rewrite the article')
         .choices(['highlights', 'continue', 'rewrite'])
         .default('highlights'),
     )
@@ -117,8 +121,8 @@ async function runGenerate(flags: GenerateFlags): Promise<GenerateSummary> {
   }
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 function number(value: string, flag: string, min: number): number {
