@@ -1,7 +1,7 @@
 export type { Label, LabeledDocument, Origin, SchemaName } from './types.js';
 export { datasetName, detectFormat, resolveInputs, STDIN_PATH, type InputFormat } from './inputs.js';
 export { InvalidRecordError } from './invalid.js';
-export { readRecords, type ReadRecordsOptions, type SourceRecord } from './read.js';
+export { parseJsonObject, readRecords, type ReadRecordsOptions, type SourceRecord } from './read.js';
 export { detectSchema, toDocuments, type MappingOptions } from './schema.js';
 export { readAllDocuments, readDocuments, SkipReport, type ReadDocumentsOptions } from './documents.js';
 export {

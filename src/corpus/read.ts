@@ -63,7 +63,7 @@ export async function* readJsonl(file: string, onInvalid?: InvalidRecordHandler)
   }
 }
 
-function parseJsonObject(text: string, origin: Origin): Record<string, unknown> | InvalidRecordError {
+export function parseJsonObject(text: string, origin: Origin): Record<string, unknown> | InvalidRecordError {
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -8,6 +8,8 @@ import cliProgress from 'cli-progress';
 export interface Progress {
   /** Advance by `n` units (default 1). */
   tick(n?: number): void;
+  /** Set the absolute amount done. */
+  update(value: number): void;
   /** Change the expected total once it is known. */
   setTotal(total: number): void;
   /** Finish and print a final line. */
@@ -29,7 +31,7 @@ export interface ProgressOptions {
 
 export function createProgress(options: ProgressOptions): Progress {
   const stream = options.stream ?? process.stderr;
-  if (options.silent) return { tick() {}, setTotal() {}, stop() {} };
+  if (options.silent) return { tick() {}, update() {}, setTotal() {}, stop() {} };
   const tty = options.tty ?? Boolean((stream as NodeJS.WriteStream).isTTY);
   return tty ? barProgress(options, stream) : lineProgress(options, stream);
 }
@@ -49,9 +51,12 @@ function barProgress(options: ProgressOptions, stream: NodeJS.WritableStream): P
   let value = 0;
   let total = options.total ?? 0;
   bar.start(total, 0, { rate: '0' });
-  return {
+  const progress: Progress = {
     tick(n = 1) {
-      value += n;
+      progress.update(value + n);
+    },
+    update(v) {
+      value = v;
       if (value > total) {
         total = value;
         bar.setTotal(total);
@@ -68,6 +73,7 @@ function barProgress(options: ProgressOptions, stream: NodeJS.WritableStream): P
       if (message) stream.write(`${message}\n`);
     },
   };
+  return progress;
 }
 
 function lineProgress(options: ProgressOptions, stream: NodeJS.WritableStream): Progress {
@@ -82,9 +88,12 @@ function lineProgress(options: ProgressOptions, stream: NodeJS.WritableStream): 
     const of = total ? `/${total}` : '';
     return `${options.label}: ${value}${of} ${unit}${pct}, ${rate(value, started)}/s`;
   };
-  return {
+  const progress: Progress = {
     tick(n = 1) {
-      value += n;
+      progress.update(value + n);
+    },
+    update(v) {
+      value = v;
       const now = Date.now();
       if (now - last >= intervalMs) {
         last = now;
@@ -99,6 +108,7 @@ function lineProgress(options: ProgressOptions, stream: NodeJS.WritableStream): 
       if (message) stream.write(`${message}\n`);
     },
   };
+  return progress;
 }
 
 function rate(value: number, started: number): string {

@@ -1,0 +1,102 @@
+import { readFileSync, statSync } from 'node:fs';
+import type { Command } from 'commander';
+import { datasetName } from '../../corpus/inputs.js';
+import { detectText, type DetectionResult } from '../../detect/detect.js';
+import { detectJsonlStream, openInput } from '../../detect/jsonl.js';
+import { defaultWorkerCount } from '../../detect/pool.js';
+import { DEFAULT_MODEL_PATH } from '../../model/model-file.js';
+import { UserError } from '../../util/errors.js';
+import { createProgress } from '../../util/progress.js';
+import { MODEL_HELP, modelFrom } from '../options.js';
+import { formatDetection } from '../format.js';
+
+interface DetectFlags {
+  model?: string;
+  json?: boolean;
+  jsonl?: string;
+  evidence: boolean;
+  workers?: string;
+  skipInvalid?: boolean;
+  quiet?: boolean;
+}
+
+export function registerDetect(program: Command): void {
+  program
+    .command('detect')
+    .description('score plain-text files or stdin; or, with --jsonl, a JSON-lines stream (fast path)')
+    .argument('[files...]', 'plain-text files to score, or - for stdin')
+    .option('--model <file>', MODEL_HELP)
+    .option('--json', 'machine-readable output')
+    .option('--no-evidence', 'leave out the reasons for each verdict')
+    .option('--jsonl <file>', 'score JSON lines ({id, text}, labeled or seed schema) from a file or - for stdin; one output line per document, in input order')
+    .option('--workers <n>', 'scoring threads for --jsonl (default: all cores; 0: none)')
+    .option('--skip-invalid', 'with --jsonl: write an error line for a bad input line instead of stopping')
+    .option('--quiet', 'no progress output')
+    .action(async (files: string[], flags: DetectFlags) => {
+      if (flags.jsonl !== undefined) {
+        if (files.length > 0) throw new UserError('give either --jsonl or plain-text files, not both');
+        await detectJsonl(flags.jsonl, flags);
+        return;
+      }
+      await detectFiles(files, flags);
+    });
+}
+
+async function detectFiles(files: string[], flags: DetectFlags): Promise<void> {
+  if (files.length === 0) {
+    if (process.stdin.isTTY) throw new UserError('nothing to score: give text files, - for stdin, or --jsonl <file>');
+    files = ['-'];
+  }
+  const detector = modelFrom(flags);
+  const results: Array<DetectionResult & { file: string }> = [];
+  for (const file of files) {
+    const text = readText(file);
+    results.push({ file, ...detectText(detector, text, { evidence: flags.evidence }) });
+  }
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(results.length === 1 ? results[0] : results, null, 2)}\n`);
+  } else {
+    process.stdout.write(results.map((r) => formatDetection(r, r.file === '-' ? 'stdin' : r.file)).join('\n'));
+  }
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (error) {
+    throw new UserError(`cannot read ${file === '-' ? 'stdin' : file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+}
+
+async function detectJsonl(path: string, flags: DetectFlags): Promise<void> {
+  if (path !== '-') assertFile(path);
+  const workers = flags.workers === undefined ? defaultWorkerCount() : parseWorkers(flags.workers);
+  const modelPath = flags.model ?? DEFAULT_MODEL_PATH;
+  const detector = workers === 0 ? modelFrom(flags) : null;
+  const progress = createProgress({ label: 'detect', unit: 'lines', silent: flags.quiet || !process.stderr.isTTY && !process.env.COPYDESK_PROGRESS });
+  const summary = await detectJsonlStream(openInput(path), process.stdout, detector, {
+    modelPath,
+    workers,
+    file: path === '-' ? 'stdin' : path,
+    dataset: path === '-' ? 'stdin' : datasetName(path),
+    skipInvalid: Boolean(flags.skipInvalid),
+    onProgress: (lines) => progress.update(lines),
+  });
+  progress.stop();
+  if (!flags.quiet && process.stderr.isTTY) process.stderr.write(`scored ${summary.documents} documents from ${summary.lines} lines\n`);
+}
+
+function assertFile(path: string): void {
+  try {
+    if (!statSync(path).isFile()) throw new UserError(`not a file: ${path}`);
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    throw new UserError(`no such file: ${path}`);
+  }
+}
+
+function parseWorkers(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UserError(`--workers must be a whole number ≥ 0, got "${value}"`);
+  return n;
+}

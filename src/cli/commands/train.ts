@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import { saveDetector } from '../../model/model-file.js';
+import { DEFAULT_TRAIN_OPTIONS, trainDetector } from '../../model/train.js';
+import { formatSummaryTable } from '../../evaluate/breakdown.js';
+import type { TrainingEvaluation } from '../../model/detector.js';
+import { createProgress, type Progress } from '../../util/progress.js';
+import { parsePositiveInt, parsePositiveNumber, parseProbability, readLabeled } from '../options.js';
+
+interface TrainFlags {
+  data: string[];
+  out: string;
+  skipInvalid?: boolean;
+  folds: number;
+  l2: number;
+  iterations: number;
+  targetFpr: number;
+  seed: number;
+  quiet?: boolean;
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('train a detector from labeled human and machine texts into one model file')
+    .requiredOption('--data <paths...>', 'files, directories or globs (seed or labeled schema; JSONL, CSV, Parquet)')
+    .requiredOption('--out <model>', 'where to write the model file')
+    .option('--skip-invalid', 'skip malformed rows (reported) instead of stopping')
+    .option('--folds <k>', 'folds for out-of-fold calibration and threshold', parsePositiveInt('--folds'), DEFAULT_TRAIN_OPTIONS.folds)
+    .option('--l2 <lambda>', 'L2 regularisation strength', parsePositiveNumber('--l2'), DEFAULT_TRAIN_OPTIONS.l2)
+    .option('--iterations <n>', 'maximum L-BFGS iterations per fit', parsePositiveInt('--iterations'), DEFAULT_TRAIN_OPTIONS.maxIterations)
+    .option('--target-fpr <rate>', 'false-positive rate the default threshold must keep on every human dataset', parseProbability('--target-fpr'), DEFAULT_TRAIN_OPTIONS.targetFpr)
+    .option('--seed <n>', 'seed for the story folds', parsePositiveInt('--seed'), DEFAULT_TRAIN_OPTIONS.seed)
+    .option('--quiet', 'no progress output')
+    .action(async (flags: TrainFlags) => {
+      const documents = await readLabeled(flags);
+      process.stderr.write(`read ${documents.length} documents\n`);
+      const bars = new Map<string, Progress>();
+      const detector = trainDetector(documents, {
+        folds: flags.folds,
+        l2: flags.l2,
+        maxIterations: flags.iterations,
+        targetFpr: flags.targetFpr,
+        seed: flags.seed,
+        onProgress(stage, done, total) {
+          let bar = bars.get(stage);
+          if (!bar) {
+            bar = createProgress({ label: stage, total, unit: stage === 'featurize' ? 'docs' : 'fits', silent: flags.quiet });
+            bars.set(stage, bar);
+          }
+          bar.update(done);
+          if (done >= total) bar.stop();
+        },
+      });
+      saveDetector(detector, flags.out);
+      process.stdout.write(trainingReport(detector.metadata.evaluation, detector.threshold, detector.metadata.training.seconds, flags.out));
+    });
+}
+
+function trainingReport(evaluation: TrainingEvaluation, threshold: number, seconds: number, out: string): string {
+  return [
+    `wrote ${out} (trained in ${seconds.toFixed(1)} s)`,
+    `default threshold: ${threshold.toFixed(4)}`,
+    '',
+    formatSummaryTable([{ group: 'all', summary: evaluation.overall }, ...evaluation.by_dataset], `${evaluation.method} evaluation`),
+    '',
+  ].join('\n');
+}

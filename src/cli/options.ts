@@ -1,0 +1,53 @@
+import { InvalidArgumentError } from 'commander';
+import { readAllDocuments, SkipReport } from '../corpus/index.js';
+import type { LabeledDocument } from '../corpus/types.js';
+import { DEFAULT_MODEL_PATH, loadDetector } from '../model/model-file.js';
+import type { Detector } from '../model/detector.js';
+
+/** Flags several commands share, parsed the same way everywhere. */
+export interface DataOptions {
+  data: string[];
+  skipInvalid?: boolean;
+}
+
+export const MODEL_HELP = `model file (default: the shipped model, ${DEFAULT_MODEL_PATH})`;
+
+export function modelFrom(options: { model?: string }): Detector {
+  return loadDetector(options.model ?? DEFAULT_MODEL_PATH);
+}
+
+/** Reads labeled documents, reporting skipped rows on stderr when --skip-invalid is on. */
+export async function readLabeled(options: DataOptions): Promise<LabeledDocument[]> {
+  const skips = new SkipReport();
+  const documents = await readAllDocuments(options.data, {
+    skipInvalid: options.skipInvalid,
+    requireLabels: true,
+    onSkip: skips.add,
+  });
+  if (skips.total > 0) process.stderr.write(`${skips.summary()}\n`);
+  return documents;
+}
+
+export function parsePositiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got "${value}"`);
+    return n;
+  };
+}
+
+export function parseProbability(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!(n > 0 && n < 1)) throw new InvalidArgumentError(`${name} must be a number between 0 and 1, got "${value}"`);
+    return n;
+  };
+}
+
+export function parsePositiveNumber(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a positive number, got "${value}"`);
+    return n;
+  };
+}

@@ -1,0 +1,59 @@
+import { parseJsonObject } from '../corpus/read.js';
+import { InvalidRecordError } from '../corpus/invalid.js';
+import { toDocuments } from '../corpus/schema.js';
+import type { Detector } from '../model/detector.js';
+import { round } from './detect.js';
+
+/**
+ * The JSON-lines fast path, one input line at a time: parse, map whatever
+ * schema the line carries (`{id, text}`, labeled, seed) to documents, score,
+ * serialise. Shared by the in-process path, the worker threads and batch jobs,
+ * so all of them produce byte-identical output.
+ */
+export interface LineOptions {
+  file: string;
+  dataset: string;
+  /** On a bad line, emit an error line in its place instead of stopping. */
+  skipInvalid: boolean;
+}
+
+export interface ScoredLines {
+  /** Output JSON lines, in input order (a seed-schema line yields two). */
+  output: string[];
+  /** The first bad line when skipInvalid is off: the caller stops with it. */
+  error?: string;
+}
+
+export function scoreLines(detector: Detector, lines: string[], firstLine: number, options: LineOptions): ScoredLines {
+  const output: string[] = [];
+  for (let k = 0; k < lines.length; k++) {
+    const text = lines[k];
+    if (text.trim() === '') continue;
+    const origin = { file: options.file, line: firstLine + k };
+    try {
+      const parsed = parseJsonObject(firstLine + k === 1 ? text.replace(/^\uFEFF/, '') : text, origin);
+      if (parsed instanceof InvalidRecordError) throw parsed;
+      for (const document of toDocuments({ record: parsed, origin }, { dataset: options.dataset })) {
+        const prediction = detector.predict(document.text);
+        output.push(
+          `{"id":${JSON.stringify(document.id)},"machine_probability":${round(prediction.machine_probability)},"verdict":"${prediction.verdict}"}`,
+        );
+      }
+    } catch (error) {
+      if (!(error instanceof InvalidRecordError)) throw error;
+      if (!options.skipInvalid) return { output, error: error.message };
+      output.push(JSON.stringify({ id: idOf(text), line: origin.line, machine_probability: null, verdict: null, error: error.message }));
+    }
+  }
+  return { output };
+}
+
+/** The id of a line we could not score, if one can be read from it, so the error line stays traceable. */
+function idOf(text: string): string | null {
+  try {
+    const value = JSON.parse(text) as { id?: unknown };
+    return typeof value?.id === 'string' || typeof value?.id === 'number' ? String(value.id) : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,22 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { loadDetector } from '../model/model-file.js';
+import { scoreLines, type LineOptions } from './lines.js';
+
+/** A scoring thread: loads the model once, then scores batches of JSON lines. */
+export interface WorkerRequest {
+  id: number;
+  lines: string[];
+  firstLine: number;
+  options: LineOptions;
+}
+
+const detector = loadDetector((workerData as { modelPath: string }).modelPath);
+
+parentPort!.on('message', (request: WorkerRequest) => {
+  try {
+    const result = scoreLines(detector, request.lines, request.firstLine, request.options);
+    parentPort!.postMessage({ id: request.id, ...result });
+  } catch (error) {
+    parentPort!.postMessage({ id: request.id, output: [], fatal: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+  }
+});

@@ -1,0 +1,97 @@
+import type { LabeledDocument } from '../corpus/types.js';
+import { sourceName } from '../corpus/split.js';
+import type { Detector } from '../model/detector.js';
+import { breakdown, breakdownAgainstHumans, formatSummaryTable, type BreakdownRow } from './breakdown.js';
+import { reliabilityBins, summarize, type BinaryLabel, type EvaluationSummary } from './metrics.js';
+import { renderEvaluationSvg } from './plot.js';
+
+/** What `copydesk eval` reports: overall metrics at the model's threshold and the same per subset. */
+export interface EvaluationReport {
+  model: { copydesk_version: string; created_at: string; threshold: number };
+  overall: EvaluationSummary;
+  by_source: BreakdownRow[];
+  by_dataset: BreakdownRow[];
+  /** Each generator's machine texts against all human texts of the evaluation. */
+  by_generator: BreakdownRow[];
+  by_domain: BreakdownRow[];
+}
+
+export interface ScoredDocument {
+  document: LabeledDocument;
+  probability: number;
+}
+
+export function scoreDocuments(
+  detector: Detector,
+  documents: LabeledDocument[],
+  onProgress?: (done: number, total: number) => void,
+): ScoredDocument[] {
+  return documents.map((document, i) => {
+    if (i % 500 === 0) onProgress?.(i, documents.length);
+    return { document, probability: detector.predictProba(document.text) };
+  });
+}
+
+export function evaluateScored(detector: Detector, scored: ScoredDocument[]): EvaluationReport {
+  const threshold = detector.threshold;
+  const labelOf = (s: ScoredDocument) => (s.document.label === 'machine' ? 1 : 0) as BinaryLabel;
+  const probOf = (s: ScoredDocument) => s.probability;
+  const by = (key: (s: ScoredDocument) => string | null) => breakdown(scored, key, labelOf, probOf, threshold);
+  return {
+    model: { copydesk_version: detector.metadata.copydesk_version, created_at: detector.metadata.created_at, threshold },
+    overall: summarize(scored.map(labelOf), scored.map(probOf), threshold),
+    by_source: by((s) => sourceName(s.document)),
+    by_dataset: by((s) => s.document.dataset),
+    by_generator: breakdownAgainstHumans(scored, (s) => s.document.generator ?? 'unknown', labelOf, probOf, threshold),
+    by_domain: by((s) => s.document.domain),
+  };
+}
+
+export function formatEvaluation(report: EvaluationReport): string {
+  const o = report.overall;
+  const c = o.confusion;
+  const lines = [
+    `documents: ${o.n} (${o.n_human} human, ${o.n_machine} machine); threshold ${report.overall.threshold.toFixed(4)}`,
+    '',
+    formatSummaryTable([{ group: 'all', summary: o }], 'overall'),
+    '',
+    `confusion at threshold (rows: truth, columns: verdict)`,
+    `            human  machine`,
+    `  human   ${String(c.tn).padStart(7)} ${String(c.fp).padStart(8)}`,
+    `  machine ${String(c.fn).padStart(7)} ${String(c.tp).padStart(8)}`,
+    `accuracy ${fmt(o.accuracy)}  precision ${fmt(o.precision)}  recall ${fmt(o.recall)}  F1 ${fmt(o.f1)}  FPR ${fmt(o.fpr)}  average precision ${fmt(o.average_precision)}  ECE ${fmt(o.ece)}`,
+  ];
+  for (const [title, rows] of [
+    ['by source', report.by_source],
+    ['by dataset', report.by_dataset],
+    ['by generator (each against all human texts)', report.by_generator],
+    ['by domain', report.by_domain],
+  ] as const) {
+    if (rows.length > 1) lines.push('', formatSummaryTable(rows, title));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** ROC (one curve per source when there are several) and calibration, as one SVG. */
+export function evaluationPlot(report: EvaluationReport, scored: ScoredDocument[], title: string): string {
+  const labels = scored.map((s) => (s.document.label === 'machine' ? 1 : 0) as BinaryLabel);
+  const probs = scored.map((s) => s.probability);
+  const o = report.overall;
+  const curves = report.by_source
+    .filter((row) => row.summary.roc && report.by_source.length > 1)
+    .map((row) => ({ name: row.group, fpr: row.summary.roc!.fpr, tpr: row.summary.roc!.tpr }));
+  return renderEvaluationSvg({
+    title,
+    roc: o.roc ?? { fpr: [0, 1], tpr: [0, 1] },
+    curves,
+    reliability: reliabilityBins(labels, probs, 10),
+    auroc: o.auroc,
+    ece: o.ece,
+    operatingPoint: o.fpr !== null && o.recall !== null ? { fpr: o.fpr, tpr: o.recall, threshold: o.threshold } : null,
+    fprScale: 'log',
+  });
+}
+
+function fmt(v: number | null): string {
+  return v === null || Number.isNaN(v) ? '—' : v.toFixed(4);
+}

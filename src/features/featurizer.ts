@@ -1,0 +1,225 @@
+import { normalize } from '../text/normalize.js';
+import { hashSet, tokenize, TokenKind, type Tokens } from '../text/tokenize.js';
+import { combine, hashString } from './hashing.js';
+import { FUNCTION_WORDS } from './function-words.js';
+import { STYLE_FEATURES, styleVector } from './stylometry.js';
+
+/**
+ * Text → sparse feature vector, the scikit-learn way: `fit` learns what
+ * needs learning (here only the scale of the style measurements), and
+ * `transform` is a pure function of the text and that state.
+ *
+ * Layout: [0, 2^hashBits) hashed n-gram buckets, then one slot per style
+ * measurement. Each n-gram family is scaled to unit length on its own, so
+ * no family dominates by having more n-grams.
+ */
+export interface FeaturizerConfig {
+  hashBits: number;
+  /** Word n-gram orders over lower-cased tokens (punctuation included). */
+  wordNgrams: number[];
+  /** Orders of "distorted" n-grams: function words and punctuation kept, other words reduced to shape. */
+  distortedNgrams: number[];
+  useStyle: boolean;
+}
+
+export interface FeaturizerState {
+  config: FeaturizerConfig;
+  styleMean: number[];
+  styleStd: number[];
+}
+
+export interface SparseVector {
+  indices: Int32Array;
+  values: Float32Array;
+}
+
+export const DEFAULT_FEATURIZER_CONFIG: FeaturizerConfig = {
+  hashBits: 19,
+  wordNgrams: [1, 2],
+  distortedNgrams: [3, 4],
+  useStyle: true,
+};
+
+/** One human-readable feature with its value, for evidence. */
+export interface NamedFeature {
+  index: number;
+  family: string;
+  name: string;
+  value: number;
+}
+
+const STYLE_CLIP = 5;
+
+export class Featurizer {
+  readonly config: FeaturizerConfig;
+  private styleMean: Float64Array;
+  private styleStd: Float64Array;
+  private readonly hashSize: number;
+  private readonly mask: number;
+  private readonly scratch: Float64Array;
+  private readonly touched: Int32Array;
+  private familySeeds: number[];
+
+  constructor(state: FeaturizerState) {
+    this.config = state.config;
+    this.hashSize = 2 ** state.config.hashBits;
+    this.mask = this.hashSize - 1;
+    this.styleMean = Float64Array.from(state.styleMean);
+    this.styleStd = Float64Array.from(state.styleStd);
+    this.scratch = new Float64Array(this.hashSize);
+    this.touched = new Int32Array(this.hashSize);
+    this.familySeeds = [...state.config.wordNgrams.map((n) => hashString(`word${n}`)), ...state.config.distortedNgrams.map((n) => hashString(`distorted${n}`))];
+  }
+
+  /** Learns the style scale from training texts. */
+  static fit(texts: Iterable<string>, config: FeaturizerConfig = DEFAULT_FEATURIZER_CONFIG): Featurizer {
+    const k = STYLE_FEATURES.length;
+    const sum = new Float64Array(k);
+    const sumSq = new Float64Array(k);
+    let n = 0;
+    for (const text of texts) {
+      const style = styleVector(tokenize(normalize(text)));
+      for (let j = 0; j < k; j++) {
+        sum[j] += style[j];
+        sumSq[j] += style[j] * style[j];
+      }
+      n++;
+    }
+    const mean = Array.from(sum, (s) => s / Math.max(n, 1));
+    const std = Array.from(sumSq, (s, j) => Math.sqrt(Math.max(s / Math.max(n, 1) - mean[j] * mean[j], 0)) || 1);
+    return new Featurizer({ config, styleMean: mean, styleStd: std });
+  }
+
+  state(): FeaturizerState {
+    return { config: this.config, styleMean: Array.from(this.styleMean), styleStd: Array.from(this.styleStd) };
+  }
+
+  /** Total vector length: hashed buckets plus style slots. */
+  get dimension(): number {
+    return this.hashSize + (this.config.useStyle ? STYLE_FEATURES.length : 0);
+  }
+
+  transform(text: string): SparseVector {
+    return this.transformTokens(tokenize(normalize(text)));
+  }
+
+  transformTokens(tokens: Tokens): SparseVector {
+    const { scratch, touched } = this;
+    let count = 0;
+    const parts: Array<[number, number]> = [];
+    let family = 0;
+    const wordHashes = tokens.hashes.subarray(0, tokens.count);
+    for (const n of this.config.wordNgrams) {
+      const start = count;
+      count = this.addNgrams(wordHashes, n, this.familySeeds[family++], count);
+      parts.push([start, count]);
+    }
+    if (this.config.distortedNgrams.length > 0) {
+      const distorted = distortedHashes(tokens);
+      for (const n of this.config.distortedNgrams) {
+        const start = count;
+        count = this.addNgrams(distorted, n, this.familySeeds[family++], count);
+        parts.push([start, count]);
+      }
+    }
+    const styleCount = this.config.useStyle ? STYLE_FEATURES.length : 0;
+    const indices = new Int32Array(count + styleCount);
+    const values = new Float32Array(count + styleCount);
+    for (const [start, end] of parts) {
+      // Sublinear term frequency, then unit length per family.
+      let norm = 0;
+      for (let i = start; i < end; i++) {
+        const v = Math.log1p(scratch[touched[i]]);
+        scratch[touched[i]] = v;
+        norm += v * v;
+      }
+      const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+      for (let i = start; i < end; i++) {
+        const index = touched[i];
+        indices[i] = index;
+        values[i] = scratch[index] * scale;
+        scratch[index] = 0;
+      }
+    }
+    if (styleCount > 0) {
+      const style = styleVector(tokens);
+      for (let j = 0; j < styleCount; j++) {
+        indices[count + j] = this.hashSize + j;
+        values[count + j] = clip((style[j] - this.styleMean[j]) / this.styleStd[j], STYLE_CLIP);
+      }
+    }
+    return { indices, values };
+  }
+
+  /**
+   * Adds one family's n-grams into the scratch buckets. A bucket hit twice
+   * within a family is counted, not duplicated; collisions across families
+   * simply add, as the hashing trick intends.
+   */
+  private addNgrams(hashes: ArrayLike<number>, n: number, seed: number, count: number): number {
+    const { scratch, touched, mask } = this;
+    for (let i = 0; i + n <= hashes.length; i++) {
+      let h = seed;
+      for (let j = 0; j < n; j++) h = combine(h, hashes[i + j]);
+      const index = h & mask;
+      // A bucket that an earlier family already touched stays listed under
+      // that family: listing it twice would emit it twice.
+      if (scratch[index] === 0) touched[count++] = index;
+      scratch[index] += 1;
+    }
+    return count;
+  }
+
+  /** The named features of a text with their values: the slow path used for evidence. */
+  explainFeatures(text: string): NamedFeature[] {
+    const tokens = tokenize(normalize(text), true);
+    const vector = this.transformTokens(tokens);
+    const names = new Map<number, { family: string; name: string }>();
+    const words = tokens.texts ?? [];
+    const distortedTokens = words.map((w, i) => distortedToken(tokens, i, w));
+    let family = 0;
+    for (const n of this.config.wordNgrams) this.nameNgrams(words, n, `word ${n}-gram`, this.familySeeds[family++], names);
+    for (const n of this.config.distortedNgrams) this.nameNgrams(distortedTokens, n, `pattern ${n}-gram`, this.familySeeds[family++], names);
+    const out: NamedFeature[] = [];
+    for (let i = 0; i < vector.indices.length; i++) {
+      const index = vector.indices[i];
+      const styleIndex = index - this.hashSize;
+      const named = styleIndex >= 0 ? { family: 'style', name: STYLE_FEATURES[styleIndex] } : names.get(index);
+      if (named) out.push({ index, family: named.family, name: named.name, value: vector.values[i] });
+    }
+    return out;
+  }
+
+  private nameNgrams(tokens: string[], n: number, family: string, seed: number, names: Map<number, { family: string; name: string }>): void {
+    const hashes = tokens.map((t) => hashString(t));
+    for (let i = 0; i + n <= hashes.length; i++) {
+      let h = seed;
+      for (let j = 0; j < n; j++) h = combine(h, hashes[i + j]);
+      const index = h & this.mask;
+      if (!names.has(index)) names.set(index, { family, name: tokens.slice(i, i + n).join(' ') });
+    }
+  }
+}
+
+const FUNCTION_HASHES = hashSet(FUNCTION_WORDS);
+const SHAPE_NAMES = ['', '·w', '·C', '·C', '·N'];
+const SHAPE_HASHES = SHAPE_NAMES.map((name) => hashString(name));
+
+/** Function words and punctuation stay themselves; other tokens become their shape. */
+function keepsIdentity(tokens: Tokens, i: number): boolean {
+  return tokens.kinds[i] === TokenKind.Punctuation || FUNCTION_HASHES.has(tokens.hashes[i]);
+}
+
+function distortedToken(tokens: Tokens, i: number, word: string): string {
+  return keepsIdentity(tokens, i) ? word : SHAPE_NAMES[tokens.kinds[i]];
+}
+
+function distortedHashes(tokens: Tokens): Uint32Array {
+  const out = new Uint32Array(tokens.count);
+  for (let i = 0; i < tokens.count; i++) out[i] = keepsIdentity(tokens, i) ? tokens.hashes[i] : SHAPE_HASHES[tokens.kinds[i]];
+  return out;
+}
+
+function clip(v: number, limit: number): number {
+  return v > limit ? limit : v < -limit ? -limit : v;
+}

@@ -1,0 +1,179 @@
+import type { LabeledDocument } from '../corpus/types.js';
+import { kFoldByStory } from '../corpus/split.js';
+import { breakdown } from '../evaluate/breakdown.js';
+import { summarize, thresholdForFpr, type BinaryLabel } from '../evaluate/metrics.js';
+import { DEFAULT_FEATURIZER_CONFIG, Featurizer, type FeaturizerConfig, type SparseVector } from '../features/featurizer.js';
+import { UserError } from '../util/errors.js';
+import { COPYDESK_VERSION } from '../version.js';
+import { calibrate, fitPlatt } from './calibration.js';
+import { Detector, type TrainingSummary } from './detector.js';
+import { decisionFunction, fitLogistic, type LogisticModel } from './logistic.js';
+import { MODEL_FORMAT_VERSION } from './model-file.js';
+
+export interface TrainOptions {
+  featurizer: FeaturizerConfig;
+  l2: number;
+  maxIterations: number;
+  /** Folds for the out-of-fold scores that calibration and the threshold are fitted on. */
+  folds: number;
+  /** Largest false-positive rate the default threshold may have on any held-out human dataset. */
+  targetFpr: number;
+  seed: number;
+  /** Reports stage progress: (stage, done, total). */
+  onProgress?: (stage: string, done: number, total: number) => void;
+}
+
+export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
+  featurizer: DEFAULT_FEATURIZER_CONFIG,
+  l2: 1e-4,
+  maxIterations: 100,
+  folds: 4,
+  targetFpr: 0.01,
+  seed: 13,
+};
+
+/** A human dataset needs this many documents before its own 1%-FPR threshold means anything. */
+const MIN_HUMANS_FOR_DATASET_THRESHOLD = 50;
+
+/**
+ * Trains a detector: featurizer.fit → out-of-fold scores (k folds by story)
+ * → Platt calibration and threshold on those scores → final fit on all data.
+ * Calibration and threshold never see scores of documents the scoring model
+ * was trained on.
+ */
+export function trainDetector(documents: LabeledDocument[], options: Partial<TrainOptions> = {}): Detector {
+  const opts = { ...DEFAULT_TRAIN_OPTIONS, ...options };
+  const started = Date.now();
+  const labeled = requireBothLabels(documents);
+  const labels = labeled.map((d) => (d.label === 'machine' ? 1 : 0) as BinaryLabel);
+  const weights = balancedWeights(labeled);
+
+  const featurizer = Featurizer.fit(labeled.map((d) => d.text), opts.featurizer);
+  const vectors: SparseVector[] = [];
+  for (const d of labeled) {
+    vectors.push(featurizer.transform(d.text));
+    if (vectors.length % 500 === 0) opts.onProgress?.('featurize', vectors.length, labeled.length);
+  }
+  opts.onProgress?.('featurize', labeled.length, labeled.length);
+
+  const fit = (rows: number[]): LogisticModel =>
+    fitLogistic(
+      rows.map((i) => vectors[i]),
+      rows.map((i) => labels[i]),
+      rows.map((i) => weights[i]),
+      featurizer.dimension,
+      { l2: opts.l2, maxIterations: opts.maxIterations },
+    );
+
+  const folds = kFoldByStory(labeled, opts.folds, opts.seed);
+  const outOfFold = new Float64Array(labeled.length);
+  for (let k = 0; k < opts.folds; k++) {
+    opts.onProgress?.('fit folds', k, opts.folds + 1);
+    const model = fit(indicesWhere(folds, (f) => f !== k));
+    for (const i of indicesWhere(folds, (f) => f === k)) outOfFold[i] = decisionFunction(model, vectors[i]);
+  }
+  const calibration = fitPlatt(outOfFold, labels, weights);
+  const probabilities = Array.from(outOfFold, (s) => calibrate(calibration, s));
+  const { threshold, rule } = chooseThreshold(labeled, probabilities, opts.targetFpr);
+
+  opts.onProgress?.('fit folds', opts.folds, opts.folds + 1);
+  const model = fit(labeled.map((_, i) => i));
+  opts.onProgress?.('fit folds', opts.folds + 1, opts.folds + 1);
+
+  const evaluation = {
+    method: `${opts.folds}-fold out-of-fold by story`,
+    overall: summarize(labels, probabilities, threshold),
+    by_dataset: breakdown(labeled.map((d, i) => i), (i) => labeled[i].dataset, (i) => labels[i], (i) => probabilities[i], threshold),
+  };
+  return new Detector(model, {
+    format_version: MODEL_FORMAT_VERSION,
+    copydesk_version: COPYDESK_VERSION,
+    created_at: new Date().toISOString(),
+    featurizer: featurizer.state(),
+    calibration,
+    threshold,
+    threshold_rule: rule,
+    training: trainingSummary(labeled, opts, (Date.now() - started) / 1000),
+    evaluation,
+    extensions: {},
+  });
+}
+
+function requireBothLabels(documents: LabeledDocument[]): LabeledDocument[] {
+  const labeled = documents.filter((d) => d.label !== null);
+  const machines = labeled.filter((d) => d.label === 'machine').length;
+  const humans = labeled.length - machines;
+  if (humans < 2 || machines < 2) {
+    throw new UserError(`training needs labeled human and machine documents (got ${humans} human, ${machines} machine)`);
+  }
+  return labeled;
+}
+
+/**
+ * Each (dataset, label) group gets the same total weight, so a dataset with
+ * ten generators and one with one contribute alike, and humans and machines
+ * weigh the same overall: the model is pushed towards what all sources share.
+ */
+export function balancedWeights(documents: LabeledDocument[]): Float64Array {
+  const counts = new Map<string, number>();
+  const key = (d: LabeledDocument) => `${d.dataset}\u0000${d.label}`;
+  for (const d of documents) counts.set(key(d), (counts.get(key(d)) ?? 0) + 1);
+  const groupsPerLabel = { human: 0, machine: 0 };
+  for (const k of counts.keys()) groupsPerLabel[k.endsWith('human') ? 'human' : 'machine']++;
+  const out = new Float64Array(documents.length);
+  documents.forEach((d, i) => {
+    out[i] = documents.length / (2 * groupsPerLabel[d.label as 'human' | 'machine'] * (counts.get(key(d)) ?? 1));
+  });
+  return out;
+}
+
+/**
+ * The default threshold keeps the false-positive rate at or below the target
+ * on every human dataset large enough to measure it, not just on average:
+ * a newsroom's own archive is one source, not the mix of all of them.
+ */
+function chooseThreshold(documents: LabeledDocument[], probabilities: number[], targetFpr: number): { threshold: number; rule: string } {
+  const humansByDataset = new Map<string, number[]>();
+  const allHumans: number[] = [];
+  documents.forEach((d, i) => {
+    if (d.label !== 'human') return;
+    allHumans.push(probabilities[i]);
+    const list = humansByDataset.get(d.dataset) ?? [];
+    list.push(probabilities[i]);
+    humansByDataset.set(d.dataset, list);
+  });
+  let threshold = Math.max(0.5, thresholdForFpr(allHumans, targetFpr));
+  for (const scores of humansByDataset.values()) {
+    if (scores.length >= MIN_HUMANS_FOR_DATASET_THRESHOLD) threshold = Math.max(threshold, thresholdForFpr(scores, targetFpr));
+  }
+  return {
+    threshold: Math.min(threshold, 1),
+    rule: `smallest probability ≥ 0.5 with out-of-fold false-positive rate ≤ ${targetFpr} on every human dataset of ≥ ${MIN_HUMANS_FOR_DATASET_THRESHOLD} documents`,
+  };
+}
+
+function trainingSummary(documents: LabeledDocument[], opts: TrainOptions, seconds: number): TrainingSummary {
+  const datasets: TrainingSummary['datasets'] = {};
+  const generators: Record<string, number> = {};
+  for (const d of documents) {
+    const entry = (datasets[d.dataset] ??= { human: 0, machine: 0 });
+    entry[d.label as 'human' | 'machine']++;
+    if (d.label === 'machine') generators[d.generator ?? 'unknown'] = (generators[d.generator ?? 'unknown'] ?? 0) + 1;
+  }
+  const { onProgress: _ignored, ...options } = opts;
+  return {
+    n_documents: documents.length,
+    n_human: documents.filter((d) => d.label === 'human').length,
+    n_machine: documents.filter((d) => d.label === 'machine').length,
+    datasets,
+    generators,
+    options,
+    seconds,
+  };
+}
+
+function indicesWhere(values: ArrayLike<number>, predicate: (v: number) => boolean): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < values.length; i++) if (predicate(values[i])) out.push(i);
+  return out;
+}

@@ -1,0 +1,151 @@
+/**
+ * Canonical text form: the only view of a document that features ever see.
+ *
+ * Corpora leak their label through formatting that says nothing about who
+ * wrote the words: CNN/DailyMail's " ." spacing and bylines, XSum's glued
+ * sentences and mojibake, curly versus straight quotes, paragraph breaks,
+ * markdown and "Title:" lines in generated text, look-alike letters in
+ * attacked text. Each rule below removes one such artifact, so a model
+ * trained on the canonical form has to learn the writing itself.
+ *
+ * The rules run in a fixed order; every rule is idempotent, and so is the
+ * whole function (normalize(normalize(x)) === normalize(x)).
+ */
+
+/** Mojibake: UTF-8 bytes decoded as Windows-1252, the common cases in news dumps. */
+const MOJIBAKE: Array<[RegExp, string]> = [
+  [/â€™|â€˜/g, "'"],
+  [/â€œ|â€\u009d|â€�/g, '"'],
+  [/â€"|â€”|â€“/g, ' - '],
+  [/â€¦/g, '...'],
+  [/Ã©/g, 'é'],
+  [/Ã¨/g, 'è'],
+  [/Ã¶/g, 'ö'],
+  [/Ã¼/g, 'ü'],
+  [/Ã¤/g, 'ä'],
+  [/Ã±/g, 'ñ'],
+  [/Â(?=[\s£€°±²³µ·½¼¾©®])/g, ''],
+];
+
+/**
+ * Letters from other scripts that look like Latin ones (Cyrillic, Greek,
+ * Armenian). Attacks swap them in to break tokenisers; mapping them back
+ * means the detector reads the word the reader sees.
+ */
+const CONFUSABLES: Record<string, string> = {
+  // Cyrillic
+  а: 'a', в: 'b', е: 'e', к: 'k', м: 'm', н: 'h', о: 'o', р: 'p', с: 'c', т: 't', у: 'y', х: 'x',
+  ѕ: 's', і: 'i', ј: 'j', ԁ: 'd', ԛ: 'q', ԝ: 'w', ү: 'y', һ: 'h', ӏ: 'l',
+  А: 'A', В: 'B', Е: 'E', К: 'K', М: 'M', Н: 'H', О: 'O', Р: 'P', С: 'C', Т: 'T', У: 'Y', Х: 'X',
+  Ѕ: 'S', І: 'I', Ј: 'J', Ԁ: 'D', Ү: 'Y', Һ: 'H', Ӏ: 'I',
+  // Greek
+  α: 'a', ο: 'o', ρ: 'p', ν: 'v', τ: 't', ι: 'i', κ: 'k', χ: 'x', υ: 'u',
+  Α: 'A', Β: 'B', Ε: 'E', Ζ: 'Z', Η: 'H', Ι: 'I', Κ: 'K', Μ: 'M', Ν: 'N', Ο: 'O', Ρ: 'P', Τ: 'T', Υ: 'Y', Χ: 'X',
+  // Armenian
+  օ: 'o', ս: 'u', ո: 'n', հ: 'h', զ: 'q', ց: 'g', ա: 'w', Տ: 'S', Օ: 'O', Ս: 'U',
+};
+const CONFUSABLE_PATTERN = new RegExp(`[${Object.keys(CONFUSABLES).join('')}]`, 'g');
+
+const ZERO_WIDTH = /[\u200B-\u200D\u2060\uFEFF\u00AD\u180E]/g;
+const SINGLE_QUOTES = /[\u2018\u2019\u201A\u201B\u2032\u02BC`´]/g;
+const DOUBLE_QUOTES = /[\u201C\u201D\u201E\u201F\u2033\u00AB\u00BB]|''/g;
+/** Em, en, figure and horizontal-bar dashes, the minus sign, and "--". */
+const DASHES = /\s*(?:[\u2012\u2013\u2014\u2015\u2212]|--+)\s*/g;
+const ELLIPSIS = /\u2026/g;
+const ODD_SPACES = /[\u00A0\u2000-\u200A\u202F\u205F\u3000\t\f\v]/g;
+
+/** "By . James Chapman . " and "By James Chapman, Political Editor ." at the very start. */
+const BYLINE = /^\s*By\s*\.?\s+(?:[A-Z][\w'’-]*\.?\s*){1,5}(?:(?:,|for|and|In)[^.\n]{0,80})?\s\.\s*/;
+/** DailyMail's "PUBLISHED: 12:01 EST, 2 May 2013 | UPDATED: 09:12 EST, 3 May 2013". */
+const PUBLISHED_STAMP = /\b(?:PUBLISHED|UPDATED):\s*\.?\s*\d{1,2}:\d{2}\s*(?:EST|GMT|BST|EDT)?,?\s*\d{1,2}\s+\w+\s+\d{4}\s*\.?\s*\|?\s*/g;
+const LAST_UPDATED = /\bLast updated at \d{1,2}:\d{2}\s*[AP]M on \d{1,2}\w*\s+\w+\s+\d{4}\s*\.?\s*/g;
+/** "WASHINGTON (CNN) -- " and "(CNN)" datelines. */
+const CNN_DATELINE = /^\s*(?:[A-Z][A-Za-z.'-]*(?:[ ,]+[A-Z][A-Za-z.'-]*)*\s*)?\(CNN\)\s*(?:-+|\u2014|\u2013)?\s*/;
+/** "Follow @handle" lines that bylines carry. */
+const FOLLOW_HANDLE = /\bFollow @+\w+\s*\.?\s*/g;
+
+const MARKDOWN_EMPHASIS = /(\*\*|__)(?=\S)([\s\S]*?\S)\1/g;
+const MARKDOWN_SINGLE = /(^|[\s(])[*_](?=\S)([^*_\n]*?\S)[*_](?=[\s).,;:!?]|$)/g;
+const LINE_MARKERS = /^[ \t]*(?:#{1,6}[ \t]+|[-*•][ \t]+|>[ \t]*)/gm;
+const TITLE_LINE = /^\s*(?:title|headline)\s*:[^\n]*\n/i;
+
+/** Space before punctuation: CNN/DailyMail's " ." and " ," tokenisation residue. */
+const SPACE_BEFORE_PUNCT = /[ ]+([.,;:!?])(?=\s|$|["')])/g;
+/**
+ * Sentences glued without a space ("ago.An", 'fantastic".What'). A lower-case
+ * letter or digit before the stop keeps "U.S.A" and "p.m" intact.
+ */
+const GLUED_SENTENCE = /([a-z0-9%)][.!?]["')]?)(?=["(]?[A-Z][a-z])/g;
+
+export function normalize(text: string): string {
+  let t = text.normalize('NFC');
+  t = fixEncoding(t);
+  t = stripLayout(t);
+  t = stripCorpusBoilerplate(t);
+  t = canonicalPunctuation(t);
+  return collapseWhitespace(t);
+}
+
+function fixEncoding(t: string): string {
+  t = t.replace(ZERO_WIDTH, '');
+  for (const [pattern, replacement] of MOJIBAKE) t = t.replace(pattern, replacement);
+  t = t.replace(CONFUSABLE_PATTERN, (c) => CONFUSABLES[c] ?? c);
+  // NFKC folds full-width letters, ligatures and other compatibility forms.
+  return t.normalize('NFKC');
+}
+
+/** Headline lines, markdown and line structure: layout, not language. */
+function stripLayout(t: string): string {
+  t = t.replace(/\r\n?/g, '\n');
+  t = t.replace(TITLE_LINE, '');
+  t = stripHeadlineLine(t);
+  t = t.replace(MARKDOWN_EMPHASIS, '$2');
+  t = t.replace(MARKDOWN_SINGLE, '$1$2');
+  t = t.replace(LINE_MARKERS, '');
+  return t;
+}
+
+/**
+ * A first line that is short and has no sentence-final punctuation, followed
+ * by a line break, is a headline (BBC human text has one, so do many
+ * generated articles). It is layout, not body text.
+ */
+function stripHeadlineLine(t: string): string {
+  const trimmed = t.replace(/^\s+/, '');
+  const end = trimmed.indexOf('\n');
+  if (end <= 0) return trimmed;
+  const first = trimmed.slice(0, end).trim();
+  const rest = trimmed.slice(end + 1);
+  if (!rest.trim()) return trimmed;
+  const words = first.split(/\s+/).length;
+  if (words <= 20 && !/[.!?]["')]?$/.test(first)) return rest;
+  return trimmed;
+}
+
+function stripCorpusBoilerplate(t: string): string {
+  t = t.replace(LAST_UPDATED, '');
+  t = t.replace(PUBLISHED_STAMP, '');
+  t = t.replace(BYLINE, '');
+  t = t.replace(FOLLOW_HANDLE, '');
+  t = t.replace(/^\s*\.\s*/, '');
+  t = t.replace(CNN_DATELINE, '');
+  return t;
+}
+
+function canonicalPunctuation(t: string): string {
+  t = t.replace(SINGLE_QUOTES, "'");
+  t = t.replace(DOUBLE_QUOTES, '"');
+  t = t.replace(ELLIPSIS, '...');
+  t = t.replace(DASHES, ' - ');
+  t = t.replace(ODD_SPACES, ' ');
+  t = t.replace(SPACE_BEFORE_PUNCT, '$1');
+  // " ." at the very end of a sentence followed by a newline, and ". ." runs
+  t = t.replace(/([.!?])(?:\s+\.)+/g, '$1');
+  t = t.replace(GLUED_SENTENCE, '$1 ');
+  return t;
+}
+
+/** All line-break conventions (single paragraph, blank-line paragraphs) become single spaces. */
+function collapseWhitespace(t: string): string {
+  return t.replace(/\s+/g, ' ').trim();
+}

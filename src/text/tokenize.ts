@@ -1,0 +1,160 @@
+import { hashString } from '../features/hashing.js';
+
+/**
+ * Word-level tokens of canonical text, scanned by hand in one pass: words
+ * (with inner apostrophes and hyphens), numbers (with inner separators and a
+ * trailing %), and each other non-space character on its own.
+ *
+ * Hand-written rather than a Unicode regex because it is the hot loop of
+ * detection: it hashes each token as it reads it and never builds a string
+ * unless asked (`withText`), which makes it several times faster.
+ */
+export const enum TokenKind {
+  Punctuation = 0,
+  Lower = 1,
+  Capitalised = 2,
+  AllCaps = 3,
+  Number = 4,
+}
+
+export interface Tokens {
+  count: number;
+  /** hashString of the lower-cased token. */
+  hashes: Uint32Array;
+  kinds: Uint8Array;
+  /** Token length in UTF-16 code units. */
+  lengths: Uint16Array;
+  /** For punctuation tokens, its character code; 0 otherwise. */
+  chars: Uint16Array;
+  starts: Uint32Array;
+  /** Lower-cased token strings, only when tokenize was called with withText. */
+  texts?: string[];
+}
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+const LETTER = /[\p{L}\p{M}]/u;
+
+export function tokenize(text: string, withText = false): Tokens {
+  const capacity = Math.max(16, text.length);
+  const hashes = new Uint32Array(capacity);
+  const kinds = new Uint8Array(capacity);
+  const lengths = new Uint16Array(capacity);
+  const chars = new Uint16Array(capacity);
+  const starts = new Uint32Array(capacity);
+  const texts: string[] | undefined = withText ? [] : undefined;
+  let count = 0;
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 32 || (c >= 9 && c <= 13)) {
+      i++;
+      continue;
+    }
+    const start = i;
+    let h = FNV_OFFSET;
+    let kind: TokenKind;
+    if (isLetter(c)) {
+      let upper = 0;
+      let lower = 0;
+      const firstUpper = isUpper(c);
+      while (i < n) {
+        const d = text.charCodeAt(i);
+        if (isLetter(d)) {
+          if (isUpper(d)) upper++;
+          else lower++;
+          h = Math.imul(h ^ toLower(d), FNV_PRIME);
+          i++;
+        } else if ((d === 39 || d === 45) && i + 1 < n && isLetter(text.charCodeAt(i + 1))) {
+          h = Math.imul(h ^ d, FNV_PRIME);
+          i++;
+        } else break;
+      }
+      kind = !firstUpper ? TokenKind.Lower : upper > 1 && lower === 0 ? TokenKind.AllCaps : TokenKind.Capitalised;
+    } else if (c >= 48 && c <= 57) {
+      while (i < n) {
+        const d = text.charCodeAt(i);
+        if (d >= 48 && d <= 57) {
+          h = Math.imul(h ^ d, FNV_PRIME);
+          i++;
+        } else if ((d === 46 || d === 44 || d === 58) && i + 1 < n && isDigit(text.charCodeAt(i + 1))) {
+          h = Math.imul(h ^ d, FNV_PRIME);
+          i++;
+        } else break;
+      }
+      if (i < n && text.charCodeAt(i) === 37) {
+        h = Math.imul(h ^ 37, FNV_PRIME);
+        i++;
+      }
+      kind = TokenKind.Number;
+    } else {
+      h = Math.imul(h ^ c, FNV_PRIME);
+      i++;
+      kind = TokenKind.Punctuation;
+      chars[count] = c;
+    }
+    hashes[count] = finish(h);
+    kinds[count] = kind;
+    lengths[count] = i - start;
+    starts[count] = start;
+    if (texts) texts.push(text.slice(start, i).toLowerCase());
+    count++;
+  }
+  return { count, hashes, kinds, lengths, chars, starts, texts };
+}
+
+/** The same avalanche as hashString, so token hashes equal hashString(lower-cased token). */
+function finish(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+function isLetter(c: number): boolean {
+  if (c < 128) return (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
+  return c >= 0xc0 && !(c >= 0xd800 && c <= 0xdfff) && LETTER.test(String.fromCharCode(c));
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+function isUpper(c: number): boolean {
+  if (c < 128) return c >= 65 && c <= 90;
+  const s = String.fromCharCode(c);
+  return s !== s.toLowerCase();
+}
+
+function toLower(c: number): number {
+  if (c < 128) return c >= 65 && c <= 90 ? c + 32 : c;
+  return String.fromCharCode(c).toLowerCase().charCodeAt(0);
+}
+
+/** hashString of each word in a list, for building hash sets of known words. */
+export function hashSet(words: Iterable<string>): Set<number> {
+  const out = new Set<number>();
+  for (const w of words) out.add(hashString(w));
+  return out;
+}
+
+export const CHAR = {
+  period: 46,
+  exclamation: 33,
+  question: 63,
+  comma: 44,
+  quote: 34,
+  apostrophe: 39,
+  openParen: 40,
+  closeParen: 41,
+  colon: 58,
+  semicolon: 59,
+  hyphen: 45,
+} as const;
+
+export function isSentenceEndChar(c: number): boolean {
+  return c === CHAR.period || c === CHAR.exclamation || c === CHAR.question;
+}
