@@ -23,6 +23,22 @@ export interface TrainOptions {
   onProgress?: (stage: string, done: number, total: number) => void;
 }
 
+/**
+ * A further calibrated component fitted alongside the document model (for
+ * example sentence-level p-values). It sees every fold's model together with
+ * the documents that model was NOT trained on, so whatever it calibrates is
+ * calibrated on held-out text; its result is stored under `name` in the
+ * model file's `extensions`.
+ */
+export interface TrainingExtension {
+  name: string;
+  onFold(scoreText: (text: string) => number, heldOut: LabeledDocument[]): void;
+  finish(detector: Detector): unknown;
+}
+
+/** Extensions every trained model carries. Modules add themselves here. */
+export const TRAINING_EXTENSIONS: Array<() => TrainingExtension> = [];
+
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   featurizer: DEFAULT_FEATURIZER_CONFIG,
   l2: 1e-4,
@@ -65,12 +81,16 @@ export function trainDetector(documents: LabeledDocument[], options: Partial<Tra
       { l2: opts.l2, maxIterations: opts.maxIterations },
     );
 
+  const extensions = TRAINING_EXTENSIONS.map((create) => create());
   const folds = kFoldByStory(labeled, opts.folds, opts.seed);
   const outOfFold = new Float64Array(labeled.length);
   for (let k = 0; k < opts.folds; k++) {
     opts.onProgress?.('fit folds', k, opts.folds + 1);
     const model = fit(indicesWhere(folds, (f) => f !== k));
-    for (const i of indicesWhere(folds, (f) => f === k)) outOfFold[i] = decisionFunction(model, vectors[i]);
+    const heldOut = indicesWhere(folds, (f) => f === k);
+    for (const i of heldOut) outOfFold[i] = decisionFunction(model, vectors[i]);
+    const scoreText = (text: string) => decisionFunction(model, featurizer.transform(text));
+    for (const extension of extensions) extension.onFold(scoreText, heldOut.map((i) => labeled[i]));
   }
   const calibration = fitPlatt(outOfFold, labels, weights);
   const probabilities = Array.from(outOfFold, (s) => calibrate(calibration, s));
@@ -85,7 +105,7 @@ export function trainDetector(documents: LabeledDocument[], options: Partial<Tra
     overall: summarize(labels, probabilities, threshold),
     by_dataset: breakdown(labeled.map((d, i) => i), (i) => labeled[i].dataset, (i) => labels[i], (i) => probabilities[i], threshold),
   };
-  return new Detector(model, {
+  const detector = new Detector(model, {
     format_version: MODEL_FORMAT_VERSION,
     copydesk_version: COPYDESK_VERSION,
     created_at: new Date().toISOString(),
@@ -97,6 +117,8 @@ export function trainDetector(documents: LabeledDocument[], options: Partial<Tra
     evaluation,
     extensions: {},
   });
+  for (const extension of extensions) detector.metadata.extensions[extension.name] = extension.finish(detector);
+  return detector;
 }
 
 function requireBothLabels(documents: LabeledDocument[]): LabeledDocument[] {
