@@ -1,5 +1,5 @@
 import { normalize } from '../text/normalize.js';
-import { hashSet, tokenize, TokenKind, type Tokens } from '../text/tokenize.js';
+import { hashSet, tokenBuffers, tokenize, tokenizeInto, TokenKind, type Tokens } from '../text/tokenize.js';
 import { combine, hashString } from './hashing.js';
 import { FUNCTION_WORDS } from './function-words.js';
 import { STYLE_FEATURES, styleVector } from './stylometry.js';
@@ -56,8 +56,9 @@ export class Featurizer {
   private styleStd: Float64Array;
   private readonly hashSize: number;
   private readonly mask: number;
-  private readonly scratch: Float64Array;
-  private readonly touched: Int32Array;
+  /** Reused per document: n-gram bucket indices, and token arrays. */
+  private buckets = new Uint32Array(1 << 14);
+  private tokenScratch = tokenBuffers(1 << 12);
   private familySeeds: number[];
 
   constructor(state: FeaturizerState) {
@@ -66,8 +67,6 @@ export class Featurizer {
     this.mask = this.hashSize - 1;
     this.styleMean = Float64Array.from(state.styleMean);
     this.styleStd = Float64Array.from(state.styleStd);
-    this.scratch = new Float64Array(this.hashSize);
-    this.touched = new Int32Array(this.hashSize);
     this.familySeeds = [...state.config.wordNgrams.map((n) => hashString(`word${n}`)), ...state.config.distortedNgrams.map((n) => hashString(`distorted${n}`))];
   }
 
@@ -100,72 +99,79 @@ export class Featurizer {
   }
 
   transform(text: string): SparseVector {
-    return this.transformTokens(tokenize(normalize(text)));
+    const normalized = normalize(text);
+    this.tokenScratch = tokenizeInto(normalized, this.tokenScratch);
+    return this.transformTokens(this.tokenScratch);
   }
 
   transformTokens(tokens: Tokens): SparseVector {
-    const { scratch, touched } = this;
+    const ngrams = this.config.wordNgrams.length + this.config.distortedNgrams.length;
+    if (this.buckets.length < tokens.count * ngrams) this.buckets = new Uint32Array(tokens.count * ngrams * 2);
+    const buckets = this.buckets;
+    // 1. Every n-gram's bucket, family after family.
+    const ranges: Array<[number, number]> = [];
     let count = 0;
-    const parts: Array<[number, number]> = [];
     let family = 0;
-    const wordHashes = tokens.hashes.subarray(0, tokens.count);
+    const wordHashes = tokens.hashes;
     for (const n of this.config.wordNgrams) {
       const start = count;
-      count = this.addNgrams(wordHashes, n, this.familySeeds[family++], count);
-      parts.push([start, count]);
+      count = this.addNgrams(wordHashes, tokens.count, n, this.familySeeds[family++], count);
+      ranges.push([start, count]);
     }
     if (this.config.distortedNgrams.length > 0) {
       const distorted = distortedHashes(tokens);
       for (const n of this.config.distortedNgrams) {
         const start = count;
-        count = this.addNgrams(distorted, n, this.familySeeds[family++], count);
-        parts.push([start, count]);
+        count = this.addNgrams(distorted, tokens.count, n, this.familySeeds[family++], count);
+        ranges.push([start, count]);
       }
     }
+    // 2. Sort each family's buckets and count runs: sorting a few thousand
+    // integers beats counting in a half-million-slot table, whose random
+    // accesses miss the cache, and leaves indices in memory order for the
+    // weight lookups that follow.
+    let unique = 0;
+    for (const [start, end] of ranges) {
+      buckets.subarray(start, end).sort();
+      for (let i = start; i < end; i++) if (i === start || buckets[i] !== buckets[i - 1]) unique++;
+    }
     const styleCount = this.config.useStyle ? STYLE_FEATURES.length : 0;
-    const indices = new Int32Array(count + styleCount);
-    const values = new Float32Array(count + styleCount);
-    for (const [start, end] of parts) {
+    const indices = new Int32Array(unique + styleCount);
+    const values = new Float32Array(unique + styleCount);
+    let k = 0;
+    for (const [start, end] of ranges) {
       // Sublinear term frequency, then unit length per family.
+      const first = k;
       let norm = 0;
-      for (let i = start; i < end; i++) {
-        const v = Math.log1p(scratch[touched[i]]);
-        scratch[touched[i]] = v;
+      for (let i = start; i < end; ) {
+        let j = i + 1;
+        while (j < end && buckets[j] === buckets[i]) j++;
+        const v = Math.log1p(j - i);
+        indices[k] = buckets[i];
+        values[k++] = v;
         norm += v * v;
+        i = j;
       }
       const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-      for (let i = start; i < end; i++) {
-        const index = touched[i];
-        indices[i] = index;
-        values[i] = scratch[index] * scale;
-        scratch[index] = 0;
-      }
+      for (let i = first; i < k; i++) values[i] *= scale;
     }
     if (styleCount > 0) {
       const style = styleVector(tokens);
       for (let j = 0; j < styleCount; j++) {
-        indices[count + j] = this.hashSize + j;
-        values[count + j] = clip((style[j] - this.styleMean[j]) / this.styleStd[j], STYLE_CLIP);
+        indices[k + j] = this.hashSize + j;
+        values[k + j] = clip((style[j] - this.styleMean[j]) / this.styleStd[j], STYLE_CLIP);
       }
     }
     return { indices, values };
   }
 
-  /**
-   * Adds one family's n-grams into the scratch buckets. A bucket hit twice
-   * within a family is counted, not duplicated; collisions across families
-   * simply add, as the hashing trick intends.
-   */
-  private addNgrams(hashes: ArrayLike<number>, n: number, seed: number, count: number): number {
-    const { scratch, touched, mask } = this;
-    for (let i = 0; i + n <= hashes.length; i++) {
+  /** Writes the bucket of every n-gram of order n into `buckets` from `count` on. */
+  private addNgrams(hashes: ArrayLike<number>, length: number, n: number, seed: number, count: number): number {
+    const { buckets, mask } = this;
+    for (let i = 0; i + n <= length; i++) {
       let h = seed;
       for (let j = 0; j < n; j++) h = combine(h, hashes[i + j]);
-      const index = h & mask;
-      // A bucket that an earlier family already touched stays listed under
-      // that family: listing it twice would emit it twice.
-      if (scratch[index] === 0) touched[count++] = index;
-      scratch[index] += 1;
+      buckets[count++] = h & mask;
     }
     return count;
   }

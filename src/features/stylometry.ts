@@ -50,9 +50,14 @@ export const STYLE_DESCRIPTIONS: Record<StyleFeature, string> = {
 };
 
 const TTR_WINDOW = 50;
-const FUNCTION_HASHES = hashSet(FUNCTION_WORDS);
-const FIRST_PERSON_HASHES = hashSet(FIRST_PERSON);
-const SECOND_PERSON_HASHES = hashSet(SECOND_PERSON);
+const FUNCTION = 1;
+const FIRST = 2;
+const SECOND = 4;
+/** One lookup per token gives all three word classes. */
+const WORD_CLASS = new Map<number, number>();
+for (const [words, flag] of [[FUNCTION_WORDS, FUNCTION], [FIRST_PERSON, FIRST], [SECOND_PERSON, SECOND]] as const) {
+  for (const h of hashSet(words)) WORD_CLASS.set(h, (WORD_CLASS.get(h) ?? 0) | flag);
+}
 
 export function styleVector(tokens: Tokens): Float64Array {
   const { count, hashes, kinds, lengths, chars } = tokens;
@@ -90,9 +95,12 @@ export function styleVector(tokens: Tokens): Float64Array {
       const h = hashes[i];
       letters += lengths[i];
       if (lengths[i] >= 8) longWords++;
-      if (FUNCTION_HASHES.has(h)) functionWords++;
-      if (FIRST_PERSON_HASHES.has(h)) firstPerson++;
-      else if (SECOND_PERSON_HASHES.has(h)) secondPerson++;
+      const wordClass = WORD_CLASS.get(h);
+      if (wordClass !== undefined) {
+        if (wordClass & FUNCTION) functionWords++;
+        if (wordClass & FIRST) firstPerson++;
+        else if (wordClass & SECOND) secondPerson++;
+      }
       if (kind === TokenKind.Capitalised && !sentenceStart) properNouns++;
       if (kind === TokenKind.AllCaps) allCaps++;
     }

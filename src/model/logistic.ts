@@ -14,10 +14,10 @@ export interface LogisticOptions {
   /** Stop when the relative decrease of the objective falls below this. */
   tolerance: number;
   /** Called once per iteration with the objective value. */
-  onIteration?: (iteration: number, loss: number) => void;
+  onIteration?: (iteration: number, loss: number, evaluations: number) => void;
 }
 
-export const DEFAULT_LOGISTIC_OPTIONS: LogisticOptions = { l2: 1e-4, maxIterations: 120, tolerance: 1e-6 };
+export const DEFAULT_LOGISTIC_OPTIONS: LogisticOptions = { l2: 1e-4, maxIterations: 60, tolerance: 5e-5 };
 
 export interface LogisticModel {
   weights: Float32Array;
@@ -44,25 +44,30 @@ export function fitLogistic(
   options: Partial<LogisticOptions> = {},
 ): LogisticModel {
   const opts = { ...DEFAULT_LOGISTIC_OPTIONS, ...options };
+  const { rowStart, indices, values } = packRows(xs);
+  const rows = xs.length;
+  const w = new Float64Array(rows);
   let totalWeight = 0;
-  for (let i = 0; i < xs.length; i++) totalWeight += sampleWeights[i];
+  for (let i = 0; i < rows; i++) totalWeight += sampleWeights[i];
+  for (let i = 0; i < rows; i++) w[i] = sampleWeights[i] / totalWeight;
+  const y = Float64Array.from({ length: rows }, (_, i) => ys[i]);
   const n = dimension + 1; // last slot is the bias
   const objective = (theta: Float64Array, grad: Float64Array): number => {
     grad.fill(0);
     let loss = 0;
     const bias = theta[dimension];
-    for (let i = 0; i < xs.length; i++) {
-      const { indices, values } = xs[i];
+    let biasGrad = 0;
+    for (let i = 0; i < rows; i++) {
+      const end = rowStart[i + 1];
       let z = bias;
-      for (let k = 0; k < indices.length; k++) z += theta[indices[k]] * values[k];
-      const y = ys[i];
-      const w = sampleWeights[i] / totalWeight;
+      for (let k = rowStart[i]; k < end; k++) z += theta[indices[k]] * values[k];
       // log(1 + e^z) - y z, computed stably
-      loss += w * ((z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z))) - y * z);
-      const g = w * (sigmoid(z) - y);
-      for (let k = 0; k < indices.length; k++) grad[indices[k]] += g * values[k];
-      grad[dimension] += g;
+      loss += w[i] * ((z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z))) - y[i] * z);
+      const g = w[i] * (sigmoid(z) - y[i]);
+      for (let k = rowStart[i]; k < end; k++) grad[indices[k]] += g * values[k];
+      biasGrad += g;
     }
+    grad[dimension] = biasGrad;
     let penalty = 0;
     for (let j = 0; j < dimension; j++) {
       penalty += theta[j] * theta[j];
@@ -72,6 +77,19 @@ export function fitLogistic(
   };
   const theta = lbfgs(objective, new Float64Array(n), opts);
   return { weights: Float32Array.from(theta.subarray(0, dimension)), bias: theta[dimension] };
+}
+
+/** Compressed sparse rows: one flat array each, so the hot loop streams memory. */
+function packRows(xs: SparseVector[]): { rowStart: Int32Array; indices: Int32Array; values: Float64Array } {
+  const rowStart = new Int32Array(xs.length + 1);
+  for (let i = 0; i < xs.length; i++) rowStart[i + 1] = rowStart[i] + xs[i].indices.length;
+  const indices = new Int32Array(rowStart[xs.length]);
+  const values = new Float64Array(rowStart[xs.length]);
+  for (let i = 0; i < xs.length; i++) {
+    indices.set(xs[i].indices, rowStart[i]);
+    values.set(xs[i].values, rowStart[i]);
+  }
+  return { rowStart, indices, values };
 }
 
 /** Limited-memory BFGS with a backtracking Armijo line search (Nocedal & Wright, alg. 7.4/7.5). */
@@ -90,6 +108,7 @@ function lbfgs(
   const y: Float64Array[] = [];
   const rho: number[] = [];
   let fx = f(x, g);
+  let evaluations = 1;
   for (let iteration = 1; iteration <= opts.maxIterations; iteration++) {
     twoLoop(g, s, y, rho, direction);
     let slope = dot(g, direction);
@@ -104,6 +123,7 @@ function lbfgs(
     for (let tries = 0; ; tries++) {
       for (let i = 0; i < n; i++) xNew[i] = x[i] + step * direction[i];
       fNew = f(xNew, gNew);
+      evaluations++;
       if (fNew <= fx + 1e-4 * step * slope || tries >= 30) break;
       step *= 0.5;
     }
@@ -128,7 +148,7 @@ function lbfgs(
     x.set(xNew);
     g.set(gNew);
     fx = fNew;
-    opts.onIteration?.(iteration, fx);
+    opts.onIteration?.(iteration, fx, evaluations);
     if (relative >= 0 && relative < opts.tolerance) break;
   }
   return x;

@@ -52,6 +52,9 @@ const DOUBLE_QUOTES = /[\u201C\u201D\u201E\u201F\u2033\u00AB\u00BB]|''/g;
 /** Em, en, figure and horizontal-bar dashes, the minus sign, and "--". */
 const DASHES = /\s*(?:[\u2012\u2013\u2014\u2015\u2212]|--+)\s*/g;
 const ELLIPSIS = /\u2026/g;
+const ASCII_QUOTE_VARIANTS = /[`]|''/g;
+const HAS_DASH = /[\u2012-\u2015\u2212]|--/;
+const HAS_SPACE_BEFORE_PUNCT = / [.,;:!?]/;
 const ODD_SPACES = /[\u00A0\u2000-\u200A\u202F\u205F\u3000\t\f\v]/g;
 
 /** "By . James Chapman . " and "By James Chapman, Political Editor ." at the very start. */
@@ -86,7 +89,11 @@ export function normalize(text: string): string {
   return collapseWhitespace(t);
 }
 
+const NON_ASCII = /[^\x00-\x7F]/;
+
 function fixEncoding(t: string): string {
+  // Every rule here concerns non-ASCII characters: most news is pure ASCII.
+  if (!NON_ASCII.test(t)) return t;
   t = t.replace(ZERO_WIDTH, '');
   for (const [pattern, replacement] of MOJIBAKE) t = t.replace(pattern, replacement);
   t = t.replace(CONFUSABLE_PATTERN, (c) => CONFUSABLES[c] ?? c);
@@ -99,9 +106,14 @@ function stripLayout(t: string): string {
   t = t.replace(/\r\n?/g, '\n');
   t = t.replace(TITLE_LINE, '');
   t = stripHeadlineLine(t);
-  t = t.replace(MARKDOWN_EMPHASIS, '$2');
-  t = t.replace(MARKDOWN_SINGLE, '$1$2');
-  t = t.replace(LINE_MARKERS, '');
+  // Each guard is a cheap scan that skips a regex that would otherwise try
+  // to match at every space: normalisation sits on the detection hot path.
+  if (t.includes('*') || t.includes('_')) {
+    t = t.replace(MARKDOWN_EMPHASIS, '$2');
+    t = t.replace(MARKDOWN_SINGLE, '$1$2');
+  }
+  if (t.includes('\n')) t = t.replace(LINE_MARKERS, '');
+  else t = t.replace(/^[ \t]*(?:#{1,6}[ \t]+|[-*•][ \t]+|>[ \t]*)/, '');
   return t;
 }
 
@@ -133,19 +145,28 @@ function stripCorpusBoilerplate(t: string): string {
 }
 
 function canonicalPunctuation(t: string): string {
-  t = t.replace(SINGLE_QUOTES, "'");
-  t = t.replace(DOUBLE_QUOTES, '"');
-  t = t.replace(ELLIPSIS, '...');
-  t = t.replace(DASHES, ' - ');
-  t = t.replace(ODD_SPACES, ' ');
-  t = t.replace(SPACE_BEFORE_PUNCT, '$1');
+  if (NON_ASCII.test(t)) {
+    t = t.replace(SINGLE_QUOTES, "'");
+    t = t.replace(DOUBLE_QUOTES, '"');
+    t = t.replace(ELLIPSIS, '...');
+    t = t.replace(ODD_SPACES, ' ');
+  } else {
+    t = t.replace(ASCII_QUOTE_VARIANTS, (q) => (q === "''" ? '"' : "'"));
+  }
+  if (HAS_DASH.test(t)) t = t.replace(DASHES, ' - ');
+  if (HAS_SPACE_BEFORE_PUNCT.test(t)) t = t.replace(SPACE_BEFORE_PUNCT, '$1');
   // " ." at the very end of a sentence followed by a newline, and ". ." runs
   t = t.replace(/([.!?])(?:\s+\.)+/g, '$1');
   t = t.replace(GLUED_SENTENCE, '$1 ');
   return t;
 }
 
-/** All line-break conventions (single paragraph, blank-line paragraphs) become single spaces. */
+/**
+ * All line-break conventions (single paragraph, blank-line paragraphs) become
+ * single spaces. Only runs of two or more, or whitespace other than a plain
+ * space, are rewritten: replacing every single space costs more than all
+ * other rules together.
+ */
 function collapseWhitespace(t: string): string {
-  return t.replace(/\s+/g, ' ').trim();
+  return t.replace(/[ \t\n\r\f\v]{2,}|[\t\n\r\f\v]/g, ' ').trim();
 }

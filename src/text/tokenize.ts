@@ -35,13 +35,30 @@ const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 const LETTER = /[\p{L}\p{M}]/u;
 
+/** Fresh arrays for a text of this length (a text has at most one token per character). */
+export function tokenBuffers(length: number): Tokens {
+  const capacity = Math.max(16, length);
+  return {
+    count: 0,
+    hashes: new Uint32Array(capacity),
+    kinds: new Uint8Array(capacity),
+    lengths: new Uint16Array(capacity),
+    chars: new Uint16Array(capacity),
+    starts: new Uint32Array(capacity),
+  };
+}
+
 export function tokenize(text: string, withText = false): Tokens {
-  const capacity = Math.max(16, text.length);
-  const hashes = new Uint32Array(capacity);
-  const kinds = new Uint8Array(capacity);
-  const lengths = new Uint16Array(capacity);
-  const chars = new Uint16Array(capacity);
-  const starts = new Uint32Array(capacity);
+  return tokenizeInto(text, tokenBuffers(text.length), withText);
+}
+
+/**
+ * Tokenises into caller-owned buffers (grown when too small), so the hot
+ * path allocates nothing per document. The result aliases `buffers`.
+ */
+export function tokenizeInto(text: string, buffers: Tokens, withText = false): Tokens {
+  if (buffers.hashes.length < text.length) buffers = tokenBuffers(Math.max(text.length, buffers.hashes.length * 2));
+  const { hashes, kinds, lengths, chars, starts } = buffers;
   const texts: string[] | undefined = withText ? [] : undefined;
   let count = 0;
   const n = text.length;
@@ -92,8 +109,8 @@ export function tokenize(text: string, withText = false): Tokens {
       h = Math.imul(h ^ c, FNV_PRIME);
       i++;
       kind = TokenKind.Punctuation;
-      chars[count] = c;
     }
+    chars[count] = kind === TokenKind.Punctuation ? c : 0;
     hashes[count] = finish(h);
     kinds[count] = kind;
     lengths[count] = i - start;
@@ -101,7 +118,9 @@ export function tokenize(text: string, withText = false): Tokens {
     if (texts) texts.push(text.slice(start, i).toLowerCase());
     count++;
   }
-  return { count, hashes, kinds, lengths, chars, starts, texts };
+  buffers.count = count;
+  buffers.texts = texts;
+  return buffers;
 }
 
 /** The same avalanche as hashString, so token hashes equal hashString(lower-cased token). */

@@ -1,4 +1,133 @@
-import type { Command } from 'commander';
+import { availableParallelism } from 'node:os';
+import { InvalidArgumentError, type Command } from 'commander';
+import { buildApp, DEFAULT_LIMITS, DEFAULT_RATE_LIMIT } from '../../server/app.js';
+import { AuditStore } from '../../server/audit.js';
+import { InlineEngine, PoolEngine, type Engine } from '../../server/engine.js';
+import { DEFAULT_MODEL_PATH } from '../../model/model-file.js';
+import { UserError } from '../../util/errors.js';
+import { MODEL_HELP, modelFrom, parsePositiveInt } from '../options.js';
 
-/** Placeholder until this command lands; registers nothing. */
-export function registerServe(_program: Command): void {}
+interface ServeFlags {
+  port: number;
+  host: string;
+  model?: string;
+  db: string;
+  storeText?: boolean;
+  workers?: number;
+  maxBodyBytes: number;
+  maxTextChars: number;
+  maxBatch: number;
+  requestTimeout: number;
+  rateLimit: number;
+  rateWindow: number;
+  shutdownTimeout: number;
+  logLevel: string;
+}
+
+export const DEFAULT_DB_PATH = 'copydesk-audit.db';
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('HTTP API and web page: POST /v1/detect, GET /v1/models, /v1/audit, /healthz, /metrics, /openapi.json, and / for editors')
+    .option('--port <n>', 'port to listen on (0: any free port)', parsePort, 8080)
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--model <file>', MODEL_HELP)
+    .option('--db <file>', 'audit database (SQLite, created if missing)', DEFAULT_DB_PATH)
+    .option('--store-text', 'keep the text of every scored document in the audit database (default: only its SHA-256 and length)')
+    .option('--workers <n>', `scoring threads (default: ${defaultWorkers()} here, one per core; 0: score on the event loop)`, parseCount('--workers'))
+    .option('--max-body-bytes <n>', 'largest request body accepted', parsePositiveInt('--max-body-bytes'), DEFAULT_LIMITS.maxBodyBytes)
+    .option('--max-text-chars <n>', 'longest text accepted, in characters', parsePositiveInt('--max-text-chars'), DEFAULT_LIMITS.maxTextChars)
+    .option('--max-batch <n>', 'most texts in one request', parsePositiveInt('--max-batch'), DEFAULT_LIMITS.maxBatch)
+    .option('--request-timeout <ms>', 'time allowed to receive a request, and to score it', parsePositiveInt('--request-timeout'), DEFAULT_LIMITS.requestTimeoutMs)
+    .option('--rate-limit <n>', 'requests per client per window on /v1/* (0: no limit)', parseCount('--rate-limit'), DEFAULT_RATE_LIMIT.max)
+    .option('--rate-window <ms>', 'rate-limit window', parsePositiveInt('--rate-window'), DEFAULT_RATE_LIMIT.windowMs)
+    .option('--shutdown-timeout <ms>', 'on SIGTERM/SIGINT, how long to wait for requests in flight before closing their connections', parsePositiveInt('--shutdown-timeout'), 10_000)
+    .option('--log-level <level>', 'fatal, error, warn, info, debug', 'warn')
+    .addHelpText(
+      'after',
+      '\nEnvironment:\n  COPYDESK_API_TOKEN  when set, every /v1/* route requires "Authorization: Bearer <token>"\n',
+    )
+    .action(async (flags: ServeFlags) => {
+      await serve(flags);
+    });
+}
+
+async function serve(flags: ServeFlags): Promise<void> {
+  const detector = modelFrom(flags);
+  const token = process.env.COPYDESK_API_TOKEN;
+  if (token !== undefined && token.trim() === '') throw new UserError('COPYDESK_API_TOKEN is set but empty; unset it or give it a value');
+  const workers = flags.workers ?? defaultWorkers();
+  const engine: Engine = workers === 0 ? new InlineEngine(detector) : await PoolEngine.start(flags.model ?? DEFAULT_MODEL_PATH, workers);
+  const audit = new AuditStore(flags.db, Boolean(flags.storeText));
+  const app = await buildApp({
+    detector,
+    engine,
+    audit,
+    token: token?.trim(),
+    logLevel: flags.logLevel,
+    rateLimit: flags.rateLimit === 0 ? null : { max: flags.rateLimit, windowMs: flags.rateWindow },
+    limits: {
+      maxBodyBytes: flags.maxBodyBytes,
+      maxTextChars: flags.maxTextChars,
+      maxBatch: flags.maxBatch,
+      requestTimeoutMs: flags.requestTimeout,
+      scoreTimeoutMs: flags.requestTimeout,
+    },
+  });
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      process.stderr.write(`copydesk: ${signal} again; exiting now\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    process.stderr.write(`copydesk: ${signal}: no new connections; finishing requests in flight\n`);
+    // Past the deadline, close the remaining connections; app.close() then resolves.
+    const deadline = setTimeout(() => app.server.closeAllConnections(), flags.shutdownTimeout);
+    deadline.unref();
+    app.close().then(
+      () => {
+        clearTimeout(deadline);
+        process.stderr.write('copydesk: stopped; audit database closed\n');
+      },
+      (error: unknown) => {
+        process.stderr.write(`copydesk: error while stopping: ${String(error)}\n`);
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+
+  try {
+    await app.listen({ port: flags.port, host: flags.host });
+  } catch (error) {
+    await app.close();
+    throw new UserError(`cannot listen on ${flags.host}:${flags.port}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  const address = app.server.address();
+  const where = typeof address === 'object' && address ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address);
+  process.stderr.write(
+    `copydesk: serving ${where} (model ${detector.version}, ${workers === 0 ? 'scoring on the event loop' : `${workers} scoring threads`}, audit ${flags.db}${flags.storeText ? ' with texts' : ''}${token ? ', bearer token required on /v1/*' : ''})\n`,
+  );
+}
+
+function defaultWorkers(): number {
+  return Math.max(1, availableParallelism());
+}
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`--port must be a whole number from 0 to 65535, got "${value}"`);
+  return n;
+}
+
+function parseCount(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0, got "${value}"`);
+    return n;
+  };
+}

@@ -1,0 +1,210 @@
+import { createReadStream, promises as fs } from 'node:fs';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
+import { datasetName, detectFormat, type InputFormat } from '../corpus/inputs.js';
+import { InvalidRecordError } from '../corpus/invalid.js';
+import { readCsv } from '../corpus/read.js';
+import { UserError } from '../util/errors.js';
+import type { Item } from './score.js';
+
+/**
+ * Where reading stopped: a position that is always at a batch boundary, so
+ * re-reading from it (after a crash) forms exactly the batches a run that
+ * never stopped would have formed.
+ */
+export interface Cursor {
+  /** Index into the resolved input files. */
+  file: number;
+  /** Rows (non-blank JSONL lines, CSV records, Parquet rows) consumed in that file. */
+  row: number;
+  /** JSONL: byte offset just after the last consumed line (resume seeks here). */
+  offset: number;
+  /** JSONL: number of the last consumed line. */
+  line: number;
+}
+
+export const START: Cursor = { file: 0, row: 0, offset: 0, line: 0 };
+
+export interface InputFile {
+  path: string;
+  format: InputFormat;
+  size: number;
+  /** Rows expected: exact for Parquet, estimated from the first MiB otherwise (progress/ETA only). */
+  estimatedRows: number;
+}
+
+/** A run of consecutive rows from one file, the unit of scoring, committing and distribution. */
+export interface Batch {
+  file: string;
+  dataset: string;
+  items: Item[];
+  /** Rows the reader itself refused (invalid CSV records), counted as skipped. */
+  readerSkips: Record<string, number>;
+  readerFirstSkip: Record<string, string>;
+  /** Position after this batch. */
+  end: Cursor;
+}
+
+export async function describeInputs(paths: string[]): Promise<InputFile[]> {
+  const files: InputFile[] = [];
+  for (const path of paths) {
+    if (path === '-') throw new UserError('batch reads files, not stdin (it must be able to re-read its input to resume)');
+    const stats = await fs.stat(path).catch(() => undefined);
+    if (!stats?.isFile()) throw new UserError(`not a file: ${path}`);
+    const format = await detectFormat(path);
+    files.push({ path, format, size: stats.size, estimatedRows: await estimateRows(path, format, stats.size) });
+  }
+  return files;
+}
+
+async function estimateRows(path: string, format: InputFormat, size: number): Promise<number> {
+  if (format === 'parquet') {
+    try {
+      const metadata = await parquetMetadataAsync(await asyncBufferFromFile(path));
+      return Number(metadata.num_rows);
+    } catch (error) {
+      throw new UserError(`${path}: not a readable Parquet file: ${(error as Error).message}`);
+    }
+  }
+  const handle = await fs.open(path, 'r');
+  try {
+    const head = Buffer.alloc(Math.min(size, 1 << 20));
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    let lines = 0;
+    for (let at = head.indexOf(10); at !== -1 && at < bytesRead; at = head.indexOf(10, at + 1)) lines++;
+    if (bytesRead < size && lines === 0) return 1;
+    const perByte = bytesRead === 0 ? 0 : Math.max(lines, 1) / bytesRead;
+    return Math.max(0, Math.round(perByte * size) - (format === 'csv' ? 1 : 0));
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Reads all inputs from `from` in batches of up to `batchSize` rows; a batch
+ * never spans two files. Memory: one batch plus one read buffer (JSONL),
+ * one CSV record, or one Parquet row group.
+ */
+export async function* readBatches(
+  files: InputFile[],
+  from: Cursor,
+  batchSize: number,
+  skipInvalid: boolean,
+): AsyncGenerator<Batch> {
+  for (let index = from.file; index < files.length; index++) {
+    const start = index === from.file ? from : { ...START, file: index };
+    const file = files[index];
+    if (file.format === 'jsonl') yield* jsonlBatches(file.path, index, start, batchSize);
+    else if (file.format === 'csv') yield* csvBatches(file.path, index, start, batchSize, skipInvalid);
+    else yield* parquetBatches(file.path, index, start, batchSize);
+  }
+}
+
+function newBatch(path: string, end: Cursor): Batch {
+  return { file: path, dataset: datasetName(path), items: [], readerSkips: {}, readerFirstSkip: {}, end };
+}
+
+/** JSON lines, split by hand so every batch knows the byte offset to resume from. */
+async function* jsonlBatches(path: string, fileIndex: number, start: Cursor, batchSize: number): AsyncGenerator<Batch> {
+  const stream = createReadStream(path, { start: start.offset, highWaterMark: 1 << 20 });
+  let offset = start.offset;
+  let line = start.line;
+  let row = start.row;
+  let batch = newBatch(path, { ...start, file: fileIndex });
+  let pending: Buffer | undefined;
+  const take = (buffer: Buffer, from: number, to: number, consumed: number) => {
+    line++;
+    offset += consumed;
+    let end = to;
+    if (end > from && buffer[end - 1] === 13) end--;
+    const text = buffer.toString('utf8', from, end);
+    if (text.trim() === '') return false;
+    row++;
+    batch.items.push([text, line]);
+    batch.end = { file: fileIndex, row, offset, line };
+    return batch.items.length >= batchSize;
+  };
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const buffer: Buffer = pending ? Buffer.concat([pending, chunk]) : chunk;
+      let from = 0;
+      for (let newline = buffer.indexOf(10, from); newline !== -1; newline = buffer.indexOf(10, from)) {
+        const full = take(buffer, from, newline, newline + 1 - from);
+        from = newline + 1;
+        if (full) {
+          yield batch;
+          batch = newBatch(path, batch.end);
+        }
+      }
+      pending = from < buffer.length ? Buffer.from(buffer.subarray(from)) : undefined;
+    }
+    if (pending) take(pending, 0, pending.length, pending.length);
+    if (batch.items.length > 0) yield batch;
+  } finally {
+    stream.destroy();
+  }
+}
+
+async function* csvBatches(
+  path: string,
+  fileIndex: number,
+  start: Cursor,
+  batchSize: number,
+  skipInvalid: boolean,
+): AsyncGenerator<Batch> {
+  let batch = newBatch(path, { ...start, file: fileIndex });
+  let row = 0;
+  const onInvalid = (error: InvalidRecordError) => {
+    // Refusals before the resume point were counted by the run that read them.
+    if (row < start.row) return;
+    batch.readerSkips[error.reason] = (batch.readerSkips[error.reason] ?? 0) + 1;
+    batch.readerFirstSkip[error.reason] ??= `${error.origin.file}:${error.origin.line}`;
+  };
+  // Without --skip-invalid a broken CSV record stops the run, as in every other command.
+  for await (const { record, origin } of readCsv(path, skipInvalid ? onInvalid : undefined)) {
+    row++;
+    if (row <= start.row) continue;
+    batch.items.push([JSON.stringify(record), origin.line]);
+    batch.end = { file: fileIndex, row, offset: 0, line: origin.line };
+    if (batch.items.length >= batchSize) {
+      yield batch;
+      batch = newBatch(path, batch.end);
+    }
+  }
+  if (batch.items.length > 0 || Object.keys(batch.readerSkips).length > 0) yield batch;
+}
+
+/** Parquet rows from `start.row`, one row group (or part of one) in memory at a time. */
+async function* parquetBatches(path: string, fileIndex: number, start: Cursor, batchSize: number): AsyncGenerator<Batch> {
+  const buffer = await asyncBufferFromFile(path);
+  const metadata = await parquetMetadataAsync(buffer).catch((error: Error) => {
+    throw new UserError(`${path}: not a readable Parquet file: ${error.message}`);
+  });
+  let batch = newBatch(path, { ...start, file: fileIndex });
+  let groupStart = 0;
+  for (const group of metadata.row_groups) {
+    const groupEnd = groupStart + Number(group.num_rows);
+    // Slices of at most 10 batches keep a huge row group from landing in memory whole.
+    for (let sliceStart = Math.max(groupStart, start.row); sliceStart < groupEnd; sliceStart += batchSize * 10) {
+      const sliceEnd = Math.min(groupEnd, sliceStart + batchSize * 10);
+      const rows = await parquetReadObjects({ file: buffer, metadata, rowStart: sliceStart, rowEnd: sliceEnd, compressors });
+      for (let k = 0; k < rows.length; k++) {
+        const row = sliceStart + k + 1;
+        batch.items.push([JSON.stringify(rows[k], jsonSafe), row]);
+        batch.end = { file: fileIndex, row, offset: 0, line: row };
+        if (batch.items.length >= batchSize) {
+          yield batch;
+          batch = newBatch(path, batch.end);
+        }
+      }
+    }
+    groupStart = groupEnd;
+  }
+  if (batch.items.length > 0) yield batch;
+}
+
+/** Parquet integers may arrive as bigint, which JSON.stringify rejects. */
+export function jsonSafe(_key: string, value: unknown): unknown {
+  if (typeof value !== 'bigint') return value;
+  return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+}

@@ -1,0 +1,272 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { resolveInputs } from '../corpus/inputs.js';
+import { UserError } from '../util/errors.js';
+import { createProgress, type Progress } from '../util/progress.js';
+import {
+  describeChange,
+  fileSha256,
+  fingerprintId,
+  fingerprintOf,
+  readCheckpoint,
+  removeCheckpoint,
+  writeCheckpoint,
+  type Checkpoint,
+  type Fingerprint,
+} from './checkpoint.js';
+import { convertToParquet, RowsFile } from './output.js';
+import { describeInputs, readBatches, START, type Batch } from './reader.js';
+import { addSkips, type ChunkResult, type ScoreContext } from './score.js';
+
+export interface BatchOptions {
+  /** Files, directories and globs (resolved like every other command's --data). */
+  inputs: string[];
+  /** `.parquet` writes Parquet; anything else JSON lines. */
+  output: string;
+  modelPath: string;
+  sentences: boolean;
+  skipInvalid: boolean;
+  /** Ignore (and replace) a checkpoint left by an earlier, different run. */
+  restart: boolean;
+  /** Rows per batch: the unit of scoring and committing (and of distribution). */
+  batchSize: number;
+  /** Commit (fsync output, then checkpoint) at most this often. */
+  checkpointMs: number;
+  /** Progress: auto (bar on a TTY, lines otherwise), or none. */
+  progress: 'auto' | 'bar' | 'lines' | 'none';
+  progressIntervalSeconds?: number;
+  /** Where notes and the summary go (stderr in the CLI). */
+  log: (line: string) => void;
+}
+
+/** What a run is told when its scorer starts. */
+export interface RunInfo {
+  id: string;
+  fingerprint: Fingerprint;
+  /** Index of the first batch this attempt will submit (batches committed before). */
+  firstBatch: number;
+  options: BatchOptions;
+  estimatedRows: number;
+  modelSha: string;
+}
+
+/** The part that differs between one machine (threads) and many (a queue). */
+export interface Scorer {
+  /** Batches submitted but not yet committed, at most. */
+  readonly maxInFlight: number;
+  score(batch: Batch, index: number, context: ScoreContext): Promise<ChunkResult>;
+  /** Called after every commit (distributed mode mirrors progress into Redis). */
+  committed?(state: CommitState): Promise<void>;
+  /** Called once when the output is complete. */
+  finished?(state: CommitState): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface CommitState {
+  batches: number;
+  rowsIn: number;
+  rowsOut: number;
+  skipped: number;
+  estimatedRows: number;
+}
+
+export interface BatchSummary {
+  output: string;
+  rowsIn: number;
+  rowsOut: number;
+  skipped: number;
+  skips: Record<string, number>;
+  firstSkip: Record<string, string>;
+  /** Rows done by earlier, interrupted attempts. */
+  resumedRows: number;
+  /** This attempt's wall time. */
+  seconds: number;
+  /** Rows per second over this attempt. */
+  rate: number;
+}
+
+/**
+ * Scores every row of the inputs into one output file, in input order, with
+ * bounded memory, committing progress so that a crash at any point (SIGKILL
+ * included) can be resumed by running the same command again.
+ *
+ * Commit protocol: rows are appended to the rows file (the output itself
+ * for JSON lines, `<output>.rows.jsonl` for Parquet); every `checkpointMs`
+ * the file is fsync'd and only then `<output>.progress` is atomically
+ * replaced with the input cursor, counters and the file's length. A resumed
+ * run truncates the rows file to that length (dropping uncommitted rows and
+ * any torn last line) and re-reads the input from the cursor, so no row is
+ * lost or written twice.
+ */
+export async function runBatch(options: BatchOptions, makeScorer: (run: RunInfo) => Promise<Scorer>): Promise<BatchSummary> {
+  const started = Date.now();
+  if (options.output === '-' || options.output === '') throw new UserError('batch needs an output file (--output), not stdout: it must be able to resume');
+  const files = await describeInputs(await resolveInputs(options.inputs));
+  const outputFormat = path.extname(options.output).toLowerCase() === '.parquet' ? 'parquet' : 'jsonl';
+  const modelSha = await fileSha256(options.modelPath).catch((error: NodeJS.ErrnoException) => {
+    throw new UserError(`cannot read model ${options.modelPath}: ${error.code ?? error.message}`);
+  });
+  const fingerprint = await fingerprintOf(files, modelSha, { sentences: options.sentences, output: outputFormat, batchSize: options.batchSize });
+  const id = fingerprintId(fingerprint);
+  const estimatedRows = files.reduce((sum, file) => sum + file.estimatedRows, 0);
+
+  let checkpoint = options.restart ? undefined : await readCheckpoint(options.output);
+  if (options.restart) await removeCheckpoint(options.output);
+  if (checkpoint && checkpoint.id !== id) {
+    throw new UserError(
+      `${options.output} is an unfinished run with different settings (changed: ${describeChange(checkpoint.fingerprint, fingerprint)}); ` +
+        'rerun the original command to finish it, or add --restart to start over',
+    );
+  }
+  const rowsPath = outputFormat === 'parquet' ? `${options.output}.rows.jsonl` : options.output;
+  const state: Checkpoint = checkpoint ?? {
+    fingerprint,
+    id,
+    phase: 'score',
+    cursor: START,
+    batches: 0,
+    rowsIn: 0,
+    rowsOut: 0,
+    skips: {},
+    firstSkip: {},
+    outputBytes: 0,
+    elapsedSeconds: 0,
+  };
+  const resumedRows = state.rowsIn;
+  const previousSeconds = state.elapsedSeconds;
+  if (checkpoint) {
+    options.log(
+      checkpoint.phase === 'convert'
+        ? `batch: resuming ${options.output}: all ${state.rowsIn} rows scored, writing Parquet`
+        : `batch: resuming ${options.output}: ${state.rowsIn} rows (${state.rowsOut} output rows) already done`,
+    );
+  }
+  await fs.mkdir(path.dirname(path.resolve(options.output)), { recursive: true });
+
+  if (state.phase === 'score') {
+    const rows = await RowsFile.open(rowsPath, state.outputBytes);
+    const commit = async () => {
+      state.outputBytes = await rows.commit();
+      state.elapsedSeconds = previousSeconds + (Date.now() - started) / 1000;
+      await writeCheckpoint(options.output, state);
+    };
+    // A checkpoint exists from the first moment, so even an early crash is resumed, not silently overwritten.
+    if (!checkpoint) await commit();
+    const progress = makeProgress(options, Math.max(0, estimatedRows - resumedRows));
+    const scorer = await makeScorer({ id, fingerprint, firstBatch: state.batches, options, estimatedRows, modelSha });
+    const commitState = (): CommitState => ({
+      batches: state.batches,
+      rowsIn: state.rowsIn,
+      rowsOut: state.rowsOut,
+      skipped: total(state.skips),
+      estimatedRows,
+    });
+    const inFlight: Array<{ batch: Pick<Batch, 'end' | 'readerSkips' | 'readerFirstSkip'>; result: Promise<ChunkResult> }> = [];
+    let lastCommit = Date.now();
+    const commitOne = async () => {
+      const { batch, result: pending } = inFlight.shift()!;
+      const result = await pending;
+      if (result.error !== undefined) {
+        await commit();
+        throw new UserError(
+          `${result.error}\n(stopped after ${state.rowsIn} rows, all written; rerun with --skip-invalid to skip such rows and continue from here)`,
+        );
+      }
+      await rows.append(result.output);
+      state.cursor = batch.end;
+      state.batches++;
+      state.rowsIn += result.rowsIn;
+      state.rowsOut += result.rowsOut;
+      addSkips(state.skips, state.firstSkip, result.skips, result.firstSkip);
+      addSkips(state.skips, state.firstSkip, batch.readerSkips, batch.readerFirstSkip);
+      state.rowsIn += total(batch.readerSkips);
+      progress.update(state.rowsIn - resumedRows);
+      if (Date.now() - lastCommit >= options.checkpointMs) {
+        await commit();
+        lastCommit = Date.now();
+        await scorer.committed?.(commitState());
+      }
+    };
+    try {
+      let index = state.batches;
+      for await (const batch of readBatches(files, state.cursor, options.batchSize, options.skipInvalid)) {
+        const context: ScoreContext = { file: batch.file, dataset: batch.dataset, skipInvalid: options.skipInvalid, sentences: options.sentences };
+        const result = batch.items.length === 0 ? Promise.resolve(emptyResult()) : scorer.score(batch, index, context);
+        index++;
+        // Only the cursor and reader skips stay here; the rows themselves belong to the scorer now.
+        inFlight.push({ batch: { end: batch.end, readerSkips: batch.readerSkips, readerFirstSkip: batch.readerFirstSkip }, result });
+        while (inFlight.length >= scorer.maxInFlight) await commitOne();
+      }
+      while (inFlight.length > 0) await commitOne();
+      state.phase = outputFormat === 'parquet' ? 'convert' : 'score';
+      await commit();
+      await scorer.finished?.(commitState());
+    } finally {
+      for (const entry of inFlight) entry.result.catch(() => {});
+      progress.stop();
+      await scorer.close();
+      await rows.close();
+    }
+  }
+
+  if (outputFormat === 'parquet') {
+    const written = await convertToParquet(rowsPath, options.output);
+    if (written !== state.rowsOut) throw new Error(`Parquet conversion wrote ${written} rows, expected ${state.rowsOut}`);
+    await fs.rm(rowsPath, { force: true });
+  }
+  await removeCheckpoint(options.output);
+
+  const seconds = (Date.now() - started) / 1000;
+  const summary: BatchSummary = {
+    output: options.output,
+    rowsIn: state.rowsIn,
+    rowsOut: state.rowsOut,
+    skipped: total(state.skips),
+    skips: state.skips,
+    firstSkip: state.firstSkip,
+    resumedRows,
+    seconds,
+    rate: (state.rowsIn - resumedRows) / Math.max(seconds, 1e-3),
+  };
+  return summary;
+}
+
+/** The closing lines: rows in and out, skips with reasons (and where each first happened), rate. */
+export function formatSummary(summary: BatchSummary): string[] {
+  const lines = [
+    `batch: ${summary.rowsIn} rows in, ${summary.rowsOut} rows out → ${summary.output}` +
+      (summary.resumedRows > 0 ? ` (${summary.resumedRows} rows done before resuming)` : ''),
+  ];
+  if (summary.skipped === 0) lines.push('batch: skipped 0 rows');
+  else {
+    const reasons = Object.entries(summary.skips)
+      .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
+      .map(([reason, count]) => `${count} ${reason} (first at ${summary.firstSkip[reason]})`);
+    lines.push(`batch: skipped ${summary.skipped} rows: ${reasons.join(', ')}`);
+  }
+  const rate = summary.rate >= 100 ? Math.round(summary.rate).toString() : summary.rate.toFixed(1);
+  lines.push(`batch: ${summary.rowsIn - summary.resumedRows} rows in ${summary.seconds.toFixed(1)} s, ${rate} rows/s`);
+  return lines;
+}
+
+function makeProgress(options: BatchOptions, estimatedRows: number): Progress {
+  if (options.progress === 'none') return createProgress({ label: 'batch', silent: true });
+  const tty = options.progress === 'bar' ? true : options.progress === 'lines' ? false : undefined;
+  return createProgress({
+    label: 'batch',
+    unit: 'rows',
+    total: estimatedRows > 0 ? estimatedRows : undefined,
+    tty,
+    intervalSeconds: options.progressIntervalSeconds,
+  });
+}
+
+function total(counts: Record<string, number>): number {
+  let sum = 0;
+  for (const count of Object.values(counts)) sum += count;
+  return sum;
+}
+
+function emptyResult(): ChunkResult {
+  return { output: '', rowsIn: 0, rowsOut: 0, skips: {}, firstSkip: {} };
+}

@@ -1,0 +1,20 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { loadDetector } from '../model/model-file.js';
+import { scoreItems, type Item, type ScoreContext } from './score.js';
+
+/** A batch scoring thread: loads the model once, then scores batches of rows. */
+export interface ThreadRequest {
+  id: number;
+  items: Item[];
+  context: ScoreContext;
+}
+
+const detector = loadDetector((workerData as { modelPath: string }).modelPath);
+
+parentPort!.on('message', (request: ThreadRequest) => {
+  try {
+    parentPort!.postMessage({ id: request.id, result: scoreItems(detector, request.items, request.context) });
+  } catch (error) {
+    parentPort!.postMessage({ id: request.id, fatal: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+  }
+});

@@ -1,0 +1,345 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { Detector } from '../model/detector.js';
+import { COPYDESK_VERSION } from '../version.js';
+import type { AuditStore } from './audit.js';
+import { InlineEngine, type Engine } from './engine.js';
+import { Metrics } from './metrics.js';
+import { buildOpenApi } from './openapi.js';
+import {
+  AUDIT_RESPONSE_SCHEMA,
+  auditQuerySchema,
+  BATCH_RESPONSE_SCHEMA,
+  DETECTION_SCHEMA,
+  detectBodySchema,
+  ERROR_SCHEMA,
+  HEALTH_SCHEMA,
+  MODELS_SCHEMA,
+} from './schemas.js';
+import { registerWeb } from './web.js';
+
+export interface ServiceLimits {
+  /** Largest request body accepted, in bytes (413 beyond). */
+  maxBodyBytes: number;
+  /** Longest text accepted, in characters (413 beyond). */
+  maxTextChars: number;
+  /** Most texts in one batch request (400 beyond). */
+  maxBatch: number;
+  /** Most records one GET /v1/audit page returns. */
+  maxAuditPage: number;
+  /** Time allowed to receive a whole request, in ms (Node answers 408 beyond). */
+  requestTimeoutMs: number;
+  /** Time allowed to score a request once received, in ms (503 beyond). */
+  scoreTimeoutMs: number;
+}
+
+/**
+ * Defaults sized for long-form news: 100,000 characters is about 16,000
+ * words, longer than any feature a newsroom runs; a full batch of 32 such
+ * texts does not fit in the default 2 MiB body, but 32 ordinary articles do.
+ */
+export const DEFAULT_LIMITS: ServiceLimits = {
+  maxBodyBytes: 2 * 1024 * 1024,
+  maxTextChars: 100_000,
+  maxBatch: 32,
+  maxAuditPage: 1000,
+  requestTimeoutMs: 30_000,
+  scoreTimeoutMs: 30_000,
+};
+
+export interface RateLimitOptions {
+  /** Requests per client per window. */
+  max: number;
+  windowMs: number;
+}
+
+export const DEFAULT_RATE_LIMIT: RateLimitOptions = { max: 600, windowMs: 60_000 };
+
+export interface ServiceOptions {
+  detector: Detector;
+  /** Scores the documents; defaults to scoring on the event loop with `detector`. */
+  engine?: Engine;
+  /** Where verdicts are recorded; null disables the audit trail (tests only: the CLI always records). */
+  audit: AuditStore | null;
+  /** When set, every /v1/* route requires `Authorization: Bearer <token>`. */
+  token?: string;
+  limits?: Partial<ServiceLimits>;
+  /** Per-client rate limit on /v1/*; null turns it off. */
+  rateLimit?: RateLimitOptions | null;
+  /** Fastify logger level, or false for none. */
+  logLevel?: string | false;
+  /** Folder of the web page's files (default: web/ of the package). */
+  webRoot?: string;
+}
+
+/** An error the service answers with its own status and JSON body. */
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+interface ErrorBody {
+  error: string;
+  message: string;
+  status: number;
+  field?: string;
+}
+
+interface DetectBody {
+  text?: string;
+  texts?: string[];
+  evidence?: boolean;
+}
+
+interface AuditQueryString {
+  since?: string;
+  after?: number;
+  limit?: number;
+}
+
+/** Builds the HTTP service (not listening yet). Closing it closes the engine and the audit store. */
+export async function buildApp(options: ServiceOptions): Promise<FastifyInstance> {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const detector = options.detector;
+  const engine = options.engine ?? new InlineEngine(detector);
+  const audit = options.audit;
+  const metrics = new Metrics();
+  const started = Date.now();
+
+  const app = Fastify({
+    logger: options.logLevel ? { level: options.logLevel } : false,
+    bodyLimit: limits.maxBodyBytes,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.requestTimeoutMs,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    ajv: {
+      // Wrongly typed fields are errors, not something to coerce ({"text": 5} is a 400, not "5");
+      // unknown fields are errors too, so a misspelt field is named rather than ignored.
+      customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false },
+    },
+  });
+
+  app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
+    const body = errorBody(error);
+    if (body.status >= 500) request.log.error({ err: error }, 'request failed');
+    if (body.status === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
+    return reply.code(body.status).type('application/json; charset=utf-8').send(body);
+  });
+
+  // JSON only: anything else is a 415, not a string that fails validation.
+  app.removeContentTypeParser('text/plain');
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}`, status: 404 } satisfies ErrorBody);
+  });
+
+  // Access: a bearer token on /v1/* when one is configured, compared in constant time.
+  if (options.token !== undefined) {
+    const expected = sha256(options.token);
+    app.addHook('onRequest', async (request, reply) => {
+      if (!request.url.startsWith('/v1/')) return;
+      const header = request.headers.authorization ?? '';
+      const match = /^Bearer[ \t]+(.+)$/i.exec(header);
+      if (match && timingSafeEqual(sha256(match[1].trim()), expected)) return;
+      reply.header('www-authenticate', 'Bearer realm="copydesk"');
+      throw new HttpError(401, 'unauthorized', match ? 'the bearer token is wrong' : 'this route needs Authorization: Bearer <token>');
+    });
+  }
+
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+  });
+
+  if (options.rateLimit !== null) {
+    const rate = options.rateLimit ?? DEFAULT_RATE_LIMIT;
+    await app.register(rateLimit, {
+      global: true,
+      max: rate.max,
+      timeWindow: rate.windowMs,
+      keyGenerator: (request) => request.ip,
+      allowList: (request) => !request.url.startsWith('/v1/'),
+      errorResponseBuilder: (_request, context) =>
+        new HttpError(429, 'rate_limited', `rate limit of ${context.max} requests per ${context.after} exceeded; retry after the time in Retry-After`),
+    });
+  }
+
+  app.addHook('onClose', async () => {
+    await engine.close();
+    audit?.close();
+  });
+
+  app.post<{ Body: DetectBody }>(
+    '/v1/detect',
+    { schema: { body: detectBodySchema(limits.maxBatch) } },
+    async (request, reply) => {
+      const body = request.body;
+      if (body.text !== undefined && body.texts !== undefined) throw new HttpError(400, 'invalid_field', 'give either text or texts, not both', 'texts');
+      const batch = body.texts !== undefined;
+      const texts = batch ? body.texts! : body.text !== undefined ? [body.text] : null;
+      if (texts === null) throw new HttpError(400, 'missing_field', 'body must have a "text" (string) or "texts" (array of strings) field', 'text');
+      texts.forEach((text, i) => {
+        if (text.length > limits.maxTextChars) {
+          throw new HttpError(413, 'text_too_large', `${batch ? `texts[${i}]` : 'text'} has ${text.length} characters; the limit is ${limits.maxTextChars}`, batch ? `texts[${i}]` : 'text');
+        }
+      });
+      const results = await withTimeout(engine.detect(texts, { evidence: body.evidence ?? true }), limits.scoreTimeoutMs);
+      audit?.record(texts, results);
+      for (const result of results) metrics.observeVerdict(result.verdict);
+      reply.type('application/json; charset=utf-8');
+      return JSON.stringify(batch ? { model_version: detector.version, results } : results[0]);
+    },
+  );
+
+  app.get('/v1/models', async () => ({ models: [describeModel(detector)] }));
+
+  app.get<{ Querystring: AuditQueryString }>(
+    '/v1/audit',
+    {
+      schema: { querystring: auditQuerySchema(limits.maxAuditPage) },
+      // Query strings are text; numbers are parsed here because the validator does not coerce.
+      preValidation: async (request) => {
+        const query = request.query as Record<string, unknown>;
+        for (const key of ['limit', 'after']) {
+          if (typeof query[key] === 'string' && /^\d{1,15}$/.test(query[key] as string)) query[key] = Number(query[key]);
+        }
+      },
+    },
+    async (request) => {
+      if (!audit) throw new HttpError(503, 'audit_disabled', 'this server keeps no audit trail');
+      const limit = request.query.limit ?? 100;
+      const records = audit.list({ since: request.query.since, after: request.query.after, limit });
+      return { records, next_after: records.length === limit ? records[records.length - 1].id : null };
+    },
+  );
+
+  app.get('/healthz', async () => ({
+    status: 'ok',
+    model_version: detector.version,
+    uptime_seconds: Math.round((Date.now() - started) / 100) / 10,
+    audit: audit ? 'ok' : 'disabled',
+  }));
+
+  app.get('/metrics', async (_request, reply) => {
+    reply.type('text/plain; version=0.0.4; charset=utf-8');
+    return metrics.render({ modelVersion: detector.version });
+  });
+
+  const openapi = buildOpenApi({
+    version: COPYDESK_VERSION,
+    limits,
+    auth: options.token !== undefined,
+    schemas: {
+      error: ERROR_SCHEMA,
+      detection: DETECTION_SCHEMA,
+      batch: BATCH_RESPONSE_SCHEMA,
+      detectBody: detectBodySchema(limits.maxBatch),
+      models: MODELS_SCHEMA,
+      health: HEALTH_SCHEMA,
+      auditQuery: auditQuerySchema(limits.maxAuditPage),
+      audit: AUDIT_RESPONSE_SCHEMA,
+    },
+  });
+  const openapiJson = JSON.stringify(openapi);
+  app.get('/openapi.json', async (_request, reply) => {
+    reply.type('application/json; charset=utf-8');
+    return openapiJson;
+  });
+
+  registerWeb(app, options.webRoot);
+  return app;
+}
+
+function describeModel(detector: Detector) {
+  const m = detector.metadata;
+  return {
+    version: detector.version,
+    format_version: m.format_version,
+    copydesk_version: m.copydesk_version,
+    created_at: m.created_at,
+    threshold: m.threshold,
+    threshold_rule: m.threshold_rule,
+    calibration: m.calibration,
+    training: m.training,
+    evaluation: m.evaluation,
+    extensions: Object.keys(m.extensions ?? {}),
+  };
+}
+
+/** Every error the service answers, as one JSON shape. */
+function errorBody(error: FastifyError | HttpError): ErrorBody {
+  if (error instanceof HttpError) {
+    return { error: error.code, message: error.message, status: error.statusCode, ...(error.field ? { field: error.field } : {}) };
+  }
+  const fastifyError = error as FastifyError;
+  if (fastifyError.validation && fastifyError.validation.length > 0) {
+    const issue = fastifyError.validation[0];
+    const params = issue.params as Record<string, unknown>;
+    const base = pathToField(issue.instancePath ?? '');
+    if (issue.keyword === 'required') {
+      const field = joinField(base, String(params.missingProperty));
+      return { error: 'missing_field', message: `${field} is required`, status: 400, field };
+    }
+    if (issue.keyword === 'additionalProperties') {
+      const field = joinField(base, String(params.additionalProperty));
+      return { error: 'unknown_field', message: `${field} is not a field this route accepts`, status: 400, field };
+    }
+    const where = fastifyError.validationContext === 'querystring' ? 'query parameter ' : '';
+    const field = base || (fastifyError.validationContext ?? 'body');
+    const reason = issue.keyword === 'type' && !base ? `must be a JSON ${String(params.type)}` : (issue.message ?? 'is invalid');
+    return { error: 'invalid_field', message: `${where}${field} ${reason}`, status: 400, field };
+  }
+  switch (fastifyError.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return { error: 'invalid_json', message: `the body is not valid JSON: ${fastifyError.message}`, status: 400 };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { error: 'invalid_json', message: 'the body is empty; send a JSON object', status: 400 };
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { error: 'payload_too_large', message: 'the request body is larger than this server accepts', status: 413 };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { error: 'unsupported_media_type', message: 'send the body as application/json', status: 415 };
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { error: 'bad_request', message: 'Content-Length does not match the body', status: 400 };
+  }
+  const status = typeof fastifyError.statusCode === 'number' ? fastifyError.statusCode : 500;
+  if (status >= 400 && status < 500) {
+    return { error: status === 400 ? 'bad_request' : String(fastifyError.code ?? 'client_error').toLowerCase(), message: fastifyError.message, status };
+  }
+  return { error: 'internal_error', message: 'the server failed to answer this request; it has been logged', status: status >= 500 ? status : 500 };
+}
+
+/** "/texts/2" → "texts[2]"; "/a/b" → "a.b". */
+function pathToField(pointer: string): string {
+  if (!pointer) return '';
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((field, part) => (/^\d+$/.test(part) ? `${field}[${part}]` : field ? `${field}.${part}` : part), '');
+}
+
+function joinField(base: string, name: string): string {
+  return base ? `${base}.${name}` : name;
+}
+
+function sha256(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HttpError(503, 'timeout', `scoring took longer than ${ms} ms; the server is overloaded, retry later`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+

@@ -1,0 +1,120 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { DetectionResult } from '../detect/detect.js';
+import { UserError } from '../util/errors.js';
+
+/** One recorded verdict, as `GET /v1/audit` lists it. */
+export interface AuditRecord {
+  id: number;
+  /** When the verdict was given, ISO 8601 UTC with milliseconds. */
+  time: string;
+  /** SHA-256 of the text as UTF-8, hex. */
+  sha256: string;
+  /** Length of the text in characters (UTF-16 code units, the unit of sentence offsets). */
+  length: number;
+  model_version: string;
+  machine_probability: number;
+  verdict: string;
+  /** The text itself, only when the server runs with --store-text; otherwise null. */
+  text: string | null;
+}
+
+export interface AuditQuery {
+  /** Records at or after this instant (ISO 8601). */
+  since?: string;
+  /** Records with an id greater than this (paging cursor). */
+  after?: number;
+  limit: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  time TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  length INTEGER NOT NULL,
+  model_version TEXT NOT NULL,
+  machine_probability REAL NOT NULL,
+  verdict TEXT NOT NULL,
+  text TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_time ON audit (time);
+`;
+
+/**
+ * The audit store: every verdict the service gives, in SQLite.
+ *
+ * WAL with synchronous=NORMAL: a commit survives a crash of this process (the
+ * WAL is written before the call returns) and costs no fsync; only a power
+ * loss can roll back the last few commits. Each request's verdicts are written
+ * in one transaction through a prepared statement before the response is sent,
+ * so an answered request is a recorded request. busy_timeout lets several
+ * server processes share one file.
+ */
+export class AuditStore {
+  private readonly db: Database.Database;
+  private readonly insert: Database.Statement;
+  private readonly insertMany: (rows: unknown[][]) => void;
+  private readonly selectPage: Database.Statement;
+  private closed = false;
+
+  constructor(
+    readonly file: string,
+    readonly storeText = false,
+  ) {
+    try {
+      if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      this.db = new Database(file);
+    } catch (error) {
+      throw new UserError(`cannot open audit database ${file}: ${(error as Error).message}`);
+    }
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    this.insert = this.db.prepare(
+      'INSERT INTO audit (time, sha256, length, model_version, machine_probability, verdict, text) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    const insert = this.insert;
+    this.insertMany = this.db.transaction((rows: unknown[][]) => {
+      for (const row of rows) insert.run(row);
+    });
+    this.selectPage = this.db.prepare(
+      'SELECT id, time, sha256, length, model_version, machine_probability, verdict, text FROM audit WHERE time >= ? AND id > ? ORDER BY id LIMIT ?',
+    );
+  }
+
+  /** Records the verdicts for these texts (same order) in one transaction. */
+  record(texts: readonly string[], results: readonly DetectionResult[], time = new Date()): void {
+    const iso = time.toISOString();
+    const rows = texts.map((text, i) => [
+      iso,
+      createHash('sha256').update(text, 'utf8').digest('hex'),
+      text.length,
+      results[i].model_version,
+      results[i].machine_probability,
+      results[i].verdict,
+      this.storeText ? text : null,
+    ]);
+    if (rows.length === 1) this.insert.run(rows[0]);
+    else this.insertMany(rows);
+  }
+
+  /** Records in id (= time) order: at or after `since`, after the cursor `after`, at most `limit`. */
+  list(query: AuditQuery): AuditRecord[] {
+    const since = query.since === undefined ? '' : new Date(query.since).toISOString();
+    return this.selectPage.all(since, query.after ?? 0, query.limit) as AuditRecord[];
+  }
+
+  count(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM audit').get() as { n: number }).n;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+}

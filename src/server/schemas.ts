@@ -1,0 +1,161 @@
+/**
+ * JSON Schemas of what the service accepts and returns. The routes validate
+ * requests with these very objects and the OpenAPI description embeds them,
+ * so the documentation cannot drift from the code; a test checks real
+ * responses against the response schemas.
+ */
+
+export const ERROR_SCHEMA = {
+  type: 'object',
+  required: ['error', 'message', 'status'],
+  properties: {
+    error: { type: 'string', description: 'Stable machine-readable code, e.g. "invalid_field", "payload_too_large".' },
+    message: { type: 'string', description: 'What went wrong, for a person.' },
+    status: { type: 'integer', description: 'The HTTP status code, repeated.' },
+    field: { type: 'string', description: 'The request field at fault, when there is one (e.g. "text", "texts[2]", "limit").' },
+  },
+  additionalProperties: false,
+} as const;
+
+export const EVIDENCE_SCHEMA = {
+  type: 'object',
+  required: ['weight', 'kind', 'feature', 'description'],
+  properties: {
+    weight: { type: 'number', description: 'Log-odds contribution: positive towards machine, negative towards human.' },
+    kind: { type: 'string', enum: ['phrase', 'pattern', 'style'] },
+    feature: { type: 'string' },
+    description: { type: 'string' },
+  },
+  additionalProperties: false,
+} as const;
+
+export const SENTENCE_SCHEMA = {
+  type: 'object',
+  required: ['start', 'end', 'text', 'machine_probability', 'p_value'],
+  properties: {
+    start: { type: 'integer', minimum: 0, description: 'Offset of the first character in the submitted text (UTF-16 code units, as JavaScript indexes strings).' },
+    end: { type: 'integer', minimum: 0, description: 'Offset just past the last character.' },
+    text: { type: 'string' },
+    machine_probability: { type: 'number', minimum: 0, maximum: 1 },
+    p_value: { type: 'number', minimum: 0, maximum: 1, description: 'P-value of the sentence under the null that a human wrote it.' },
+  },
+  additionalProperties: true,
+} as const;
+
+export const DETECTION_SCHEMA = {
+  type: 'object',
+  description: 'The same JSON per document as `copydesk detect --json --sentences`.',
+  required: ['machine_probability', 'verdict', 'threshold', 'model_version'],
+  properties: {
+    id: { type: 'string' },
+    machine_probability: { type: 'number', minimum: 0, maximum: 1, description: 'Calibrated probability that the document is machine-written.' },
+    verdict: { type: 'string', enum: ['human', 'machine'] },
+    threshold: { type: 'number', minimum: 0, maximum: 1, description: 'Verdict is "machine" when machine_probability ≥ threshold.' },
+    model_version: { type: 'string' },
+    evidence: { type: 'array', items: EVIDENCE_SCHEMA },
+    mixture_p_value: { type: 'number', minimum: 0, maximum: 1, description: 'P-value of the test that the document contains machine-written sentences.' },
+    sentences: { type: 'array', items: SENTENCE_SCHEMA },
+  },
+  additionalProperties: true,
+} as const;
+
+export const BATCH_RESPONSE_SCHEMA = {
+  type: 'object',
+  required: ['model_version', 'results'],
+  properties: {
+    model_version: { type: 'string' },
+    results: { type: 'array', items: DETECTION_SCHEMA, description: 'One result per submitted text, in order.' },
+  },
+  additionalProperties: false,
+} as const;
+
+export function detectBodySchema(maxBatch: number) {
+  return {
+    type: 'object',
+    description: 'Exactly one of `text` (one document) or `texts` (a batch).',
+    properties: {
+      text: { type: 'string', minLength: 1, description: 'One document.' },
+      texts: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1, maxItems: maxBatch, description: `A batch of at most ${maxBatch} documents.` },
+      evidence: { type: 'boolean', default: true, description: 'Include the strongest reasons for each verdict (default true).' },
+    },
+    additionalProperties: false,
+  } as const;
+}
+
+export const MODELS_SCHEMA = {
+  type: 'object',
+  required: ['models'],
+  properties: {
+    models: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['version', 'copydesk_version', 'created_at', 'threshold', 'threshold_rule', 'format_version'],
+        properties: {
+          version: { type: 'string', description: 'Identifies the exact weights: copydesk version / model checksum prefix.' },
+          format_version: { type: 'integer' },
+          copydesk_version: { type: 'string' },
+          created_at: { type: 'string' },
+          threshold: { type: 'number' },
+          threshold_rule: { type: 'string' },
+          calibration: { type: 'object' },
+          training: { type: 'object' },
+          evaluation: { type: 'object' },
+          extensions: { type: 'array', items: { type: 'string' }, description: 'Names of further calibrated components in the model file.' },
+        },
+        additionalProperties: true,
+      },
+    },
+  },
+  additionalProperties: false,
+} as const;
+
+export const HEALTH_SCHEMA = {
+  type: 'object',
+  required: ['status', 'model_version', 'uptime_seconds'],
+  properties: {
+    status: { type: 'string', enum: ['ok'] },
+    model_version: { type: 'string' },
+    uptime_seconds: { type: 'number' },
+    audit: { type: 'string', enum: ['ok', 'disabled'] },
+  },
+  additionalProperties: false,
+} as const;
+
+export function auditQuerySchema(maxLimit: number) {
+  return {
+    type: 'object',
+    properties: {
+      since: { type: 'string', format: 'date-time', description: 'Only records at or after this instant (ISO 8601 with time zone, e.g. 2026-03-01T00:00:00Z).' },
+      after: { type: 'integer', minimum: 0, description: 'Only records with a larger id: pass the previous page\'s next_after to page on.' },
+      limit: { type: 'integer', minimum: 1, maximum: maxLimit, default: 100, description: `Records per page, at most ${maxLimit}.` },
+    },
+    additionalProperties: false,
+  } as const;
+}
+
+export const AUDIT_RECORD_SCHEMA = {
+  type: 'object',
+  required: ['id', 'time', 'sha256', 'length', 'model_version', 'machine_probability', 'verdict', 'text'],
+  properties: {
+    id: { type: 'integer' },
+    time: { type: 'string', format: 'date-time' },
+    sha256: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the text as UTF-8.' },
+    length: { type: 'integer', minimum: 0, description: 'Length of the text in UTF-16 code units.' },
+    model_version: { type: 'string' },
+    machine_probability: { type: 'number', minimum: 0, maximum: 1 },
+    verdict: { type: 'string', enum: ['human', 'machine'] },
+    text: { type: ['string', 'null'], description: 'The text, only when the server runs with --store-text.' },
+  },
+  additionalProperties: false,
+} as const;
+
+export const AUDIT_RESPONSE_SCHEMA = {
+  type: 'object',
+  required: ['records', 'next_after'],
+  properties: {
+    records: { type: 'array', items: AUDIT_RECORD_SCHEMA },
+    next_after: { type: ['integer', 'null'], description: 'Cursor for the next page (pass as `after`), or null when this page is the last.' },
+  },
+  additionalProperties: false,
+} as const;
