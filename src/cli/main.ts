@@ -9,6 +9,7 @@ import { registerReport } from './commands/report.js';
 import { registerEvalMixtures } from './commands/eval-mixtures.js';
 import { registerServe } from './commands/serve.js';
 import { registerBatch } from './commands/batch.js';
+import { registerWorker } from './commands/worker.js';
 import { registerGenerate } from './commands/generate.js';
 
 /** The `copydesk` command: a thin layer that parses flags and calls the library. */
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
     registerEvalMixtures,
     registerServe,
     registerBatch,
+    registerWorker,
     registerGenerate,
   ]) {
     register(program);
