@@ -24,8 +24,7 @@ export class ScoringPool {
   }
 
   static async start(modelPath: string, size = defaultWorkerCount()): Promise<ScoringPool> {
-    const { url, execArgv } = workerEntry();
-    const workers = Array.from({ length: size }, () => new Worker(url, { workerData: { modelPath }, execArgv }));
+    const workers = Array.from({ length: size }, () => startWorker(new URL('./worker.js', import.meta.url), { modelPath }));
     // Fail early (bad model file) rather than on the first batch.
     await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
       w.once('online', resolve);
@@ -75,12 +74,14 @@ export function defaultWorkerCount(): number {
 }
 
 /**
- * The worker's entry file: compiled JavaScript next to this file, or the
- * TypeScript source when running under tsx (tests, development).
+ * Starts a worker from a compiled `.js` entry. Under tsx (tests,
+ * development) the entry is the `.ts` source, and Node 20 does not pass the
+ * parent's loader hooks to workers, so a tiny bootstrap registers tsx first.
  */
-function workerEntry(): { url: URL; execArgv: string[] } {
-  const compiled = import.meta.url.endsWith('.js');
-  return compiled
-    ? { url: new URL('./worker.js', import.meta.url), execArgv: [] }
-    : { url: new URL('./worker.ts', import.meta.url), execArgv: ['--import', 'tsx'] };
+export function startWorker(compiledEntry: URL, workerData: unknown): Worker {
+  if (import.meta.url.endsWith('.js')) return new Worker(compiledEntry, { workerData });
+  const source = compiledEntry.href.replace(/\.js$/, '.ts');
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(source)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData });
 }
