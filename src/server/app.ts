@@ -1,4 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Detector } from '../model/detector.js';
@@ -105,6 +107,13 @@ interface AuditQueryString {
 }
 
 /** Builds the HTTP service (not listening yet). Closing it closes the engine and the audit store. */
+const ROUTES = new WeakMap<FastifyInstance, Array<{ method: string; url: string }>>();
+
+/** Every route the app registered (method and URL pattern), for the OpenAPI test and diagnostics. */
+export function registeredRoutes(app: FastifyInstance): Array<{ method: string; url: string }> {
+  return ROUTES.get(app) ?? [];
+}
+
 export async function buildApp(options: ServiceOptions): Promise<FastifyInstance> {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const detector = options.detector;
@@ -117,7 +126,15 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
     logger: options.logLevel ? { level: options.logLevel } : false,
     bodyLimit: limits.maxBodyBytes,
     requestTimeout: limits.requestTimeoutMs,
-    connectionTimeout: limits.requestTimeoutMs,
+    // A silent socket is dropped only after the request deadline has had its chance to answer 408.
+    connectionTimeout: 2 * limits.requestTimeoutMs,
+    // Node checks request deadlines on this interval (30 s by default); check often enough to honour short limits.
+    // Node enforces requestTimeout only when headersTimeout is no longer than it.
+    http: {
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(limits.requestTimeoutMs / 4))),
+      headersTimeout: Math.min(60_000, limits.requestTimeoutMs),
+    },
+    clientErrorHandler,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     onProtoPoisoning: 'error',
@@ -127,6 +144,12 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
       // unknown fields are errors too, so a misspelt field is named rather than ignored.
       customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false },
     },
+  });
+
+  const routes: Array<{ method: string; url: string }> = [];
+  ROUTES.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
   });
 
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
@@ -257,6 +280,24 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
 
   registerWeb(app, options.webRoot);
   return app;
+}
+
+/** Errors Node reports before a request reaches Fastify (timeouts, malformed HTTP), in the service's JSON shape. */
+function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'request_timeout', 'the request was not received in time']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'headers_too_large', 'the request headers are too large']
+        : [400, 'bad_request', 'the request is not valid HTTP'];
+  const body = JSON.stringify({ error: code, message, status } satisfies ErrorBody);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 function describeModel(detector: Detector) {

@@ -62,6 +62,7 @@ export function buildOpenApi(input: OpenApiInput) {
               content: { 'application/json': { schema: { oneOf: [ref('Detection'), ref('DetectBatch')] } } },
             },
             '400': error('Invalid JSON, a missing field, a wrongly typed field, an unknown field, or a batch larger than allowed.'),
+            '408': error(`The request was not received within the request timeout (${limits.requestTimeoutMs} ms).`),
             '413': error(`The body is over ${limits.maxBodyBytes} bytes, or a text over ${limits.maxTextChars} characters.`),
             '415': error('The body is not application/json.'),
             '503': error('Scoring timed out (overload) or the server is shutting down.'),
