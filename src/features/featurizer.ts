@@ -105,45 +105,21 @@ export class Featurizer {
   }
 
   transformTokens(tokens: Tokens): SparseVector {
-    const ngrams = this.config.wordNgrams.length + this.config.distortedNgrams.length;
-    if (this.buckets.length < tokens.count * ngrams) this.buckets = new Uint32Array(tokens.count * ngrams * 2);
+    const ranges = this.sortedBuckets(tokens);
     const buckets = this.buckets;
-    // 1. Every n-gram's bucket, family after family.
-    const ranges: Array<[number, number]> = [];
-    let count = 0;
-    let family = 0;
-    const wordHashes = tokens.hashes;
-    for (const n of this.config.wordNgrams) {
-      const start = count;
-      count = this.addNgrams(wordHashes, tokens.count, n, this.familySeeds[family++], count);
-      ranges.push([start, count]);
-    }
-    if (this.config.distortedNgrams.length > 0) {
-      const distorted = distortedHashes(tokens);
-      for (const n of this.config.distortedNgrams) {
-        const start = count;
-        count = this.addNgrams(distorted, tokens.count, n, this.familySeeds[family++], count);
-        ranges.push([start, count]);
-      }
-    }
-    // 2. Sort each family's buckets and count runs: sorting a few thousand
-    // integers beats counting in a half-million-slot table, whose random
-    // accesses miss the cache, and leaves indices in memory order for the
-    // weight lookups that follow.
     let unique = 0;
-    for (const [start, end] of ranges) {
-      buckets.subarray(start, end).sort();
-      for (let i = start; i < end; i++) if (i === start || buckets[i] !== buckets[i - 1]) unique++;
+    for (let r = 0; r < ranges.length; r += 2) {
+      for (let i = ranges[r]; i < ranges[r + 1]; i++) if (i === ranges[r] || buckets[i] !== buckets[i - 1]) unique++;
     }
     const styleCount = this.config.useStyle ? STYLE_FEATURES.length : 0;
     const indices = new Int32Array(unique + styleCount);
     const values = new Float32Array(unique + styleCount);
     let k = 0;
-    for (const [start, end] of ranges) {
+    for (let r = 0; r < ranges.length; r += 2) {
       // Sublinear term frequency, then unit length per family.
       const first = k;
       let norm = 0;
-      for (let i = start; i < end; ) {
+      for (let i = ranges[r], end = ranges[r + 1]; i < end; ) {
         let j = i + 1;
         while (j < end && buckets[j] === buckets[i]) j++;
         const v = Math.log1p(j - i);
@@ -156,13 +132,80 @@ export class Featurizer {
       for (let i = first; i < k; i++) values[i] *= scale;
     }
     if (styleCount > 0) {
-      const style = styleVector(tokens);
+      const style = this.scaledStyle(tokens);
       for (let j = 0; j < styleCount; j++) {
         indices[k + j] = this.hashSize + j;
-        values[k + j] = clip((style[j] - this.styleMean[j]) / this.styleStd[j], STYLE_CLIP);
+        values[k + j] = style[j];
       }
     }
     return { indices, values };
+  }
+
+  /**
+   * The dot product of a text's feature vector with `weights`, without
+   * building the vector: the detection hot path. Equal to summing
+   * weights[i] * value[i] over transform(text), up to float rounding.
+   */
+  dot(text: string, weights: Float32Array): number {
+    this.tokenScratch = tokenizeInto(normalize(text), this.tokenScratch);
+    const tokens = this.tokenScratch;
+    const ranges = this.sortedBuckets(tokens);
+    const buckets = this.buckets;
+    let total = 0;
+    for (let r = 0; r < ranges.length; r += 2) {
+      let sum = 0;
+      let norm = 0;
+      for (let i = ranges[r], end = ranges[r + 1]; i < end; ) {
+        let j = i + 1;
+        while (j < end && buckets[j] === buckets[i]) j++;
+        // Rounded to float32 as transform() stores it, so both paths agree.
+        const v = Math.fround(Math.log1p(j - i));
+        sum += weights[buckets[i]] * v;
+        norm += v * v;
+        i = j;
+      }
+      if (norm > 0) total += sum / Math.sqrt(norm);
+    }
+    if (this.config.useStyle) {
+      const style = this.scaledStyle(tokens);
+      for (let j = 0; j < style.length; j++) total += weights[this.hashSize + j] * Math.fround(style[j]);
+    }
+    return total;
+  }
+
+  private scaledStyle(tokens: Tokens): Float64Array {
+    const style = styleVector(tokens);
+    for (let j = 0; j < style.length; j++) style[j] = clip((style[j] - this.styleMean[j]) / this.styleStd[j], STYLE_CLIP);
+    return style;
+  }
+
+  /**
+   * Fills `this.buckets` with every n-gram's bucket, family after family,
+   * each family's run sorted; returns [start, end) pairs per family. Sorting
+   * a few hundred integers per family beats counting in a half-million-slot
+   * table, whose random accesses miss the cache.
+   */
+  private sortedBuckets(tokens: Tokens): number[] {
+    const ngrams = this.config.wordNgrams.length + this.config.distortedNgrams.length;
+    if (this.buckets.length < tokens.count * ngrams) this.buckets = new Uint32Array(tokens.count * ngrams * 2);
+    const ranges: number[] = [];
+    let count = 0;
+    let family = 0;
+    for (const n of this.config.wordNgrams) {
+      const start = count;
+      count = this.addNgrams(tokens.hashes, tokens.count, n, this.familySeeds[family++], count);
+      ranges.push(start, count);
+    }
+    if (this.config.distortedNgrams.length > 0) {
+      const distorted = distortedHashes(tokens);
+      for (const n of this.config.distortedNgrams) {
+        const start = count;
+        count = this.addNgrams(distorted, tokens.count, n, this.familySeeds[family++], count);
+        ranges.push(start, count);
+      }
+    }
+    for (let r = 0; r < ranges.length; r += 2) this.buckets.subarray(ranges[r], ranges[r + 1]).sort();
+    return ranges;
   }
 
   /** Writes the bucket of every n-gram of order n into `buckets` from `count` on. */

@@ -84,7 +84,7 @@ export class Detector {
 
   /** Uncalibrated log-odds score of a text. */
   score(text: string): number {
-    return this.scoreVector(this.featurizer.transform(text));
+    return this.model.bias + this.featurizer.dot(text, this.model.weights);
   }
 
   /** Calibrated P(machine) from an uncalibrated score. */

@@ -1,0 +1,64 @@
+// Benchmarks `copydesk detect`: JSONL throughput (one core and all cores,
+// whole process), single-article CLI latency, model load time and training
+// time. Run after `npm run build`:  npm run bench  [-- --skip-train] [--articles N]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describeMachine, median } from './machine.mjs';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLI = join(ROOT, 'dist/cli/main.js');
+const DATA = join(ROOT, '../shared/data');
+const args = process.argv.slice(2);
+const articles = Number(args[args.indexOf('--articles') + 1] || 20000) || 20000;
+const skipTrain = args.includes('--skip-train');
+const dir = mkdtempSync(join(os.tmpdir(), 'copydesk-bench-'));
+
+const article = medianArticle();
+const input = join(dir, 'articles.jsonl');
+writeFileSync(input, Array.from({ length: articles }, (_, i) => JSON.stringify({ id: `a${i}`, text: article })).join('\n') + '\n');
+const single = join(dir, 'article.txt');
+writeFileSync(single, article);
+
+console.log(`machine: ${describeMachine()}`);
+console.log(`article: ${article.split(/\s+/).length} words, ${article.length} characters (median-length news article${existsSync(DATA) ? ' from ../shared/data' : ', synthetic'})`);
+console.log('');
+console.log('| measurement | result |');
+console.log('|---|---|');
+for (const workers of [0, 1, os.availableParallelism()]) {
+  const runs = [1, 2, 3].map(() => timed(() => execFileSync(process.execPath, [CLI, 'detect', '--jsonl', input, '--workers', String(workers), '--quiet'], { maxBuffer: 1 << 30 })));
+  const seconds = median(runs);
+  const label = workers === 0 ? 'main thread only' : `${workers} worker thread${workers > 1 ? 's' : ''}`;
+  console.log(`| detect --jsonl, ${label} | ${Math.round(articles / seconds).toLocaleString('en')} articles/s (${articles} articles in ${seconds.toFixed(2)} s, whole process) |`);
+}
+const latencies = Array.from({ length: 15 }, () => timed(() => execFileSync(process.execPath, [CLI, 'detect', single])) * 1000);
+console.log(`| copydesk detect article.txt (end to end) | median ${median(latencies).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms over 15 runs |`);
+const load = spawnSync(process.execPath, ['--input-type=module', '-e', `
+  const { loadDetector } = await import(${JSON.stringify(join(ROOT, 'dist/model/model-file.js'))});
+  const t = performance.now(); loadDetector(); console.log((performance.now() - t).toFixed(1));`], { encoding: 'utf8' });
+console.log(`| default model load | ${load.stdout.trim()} ms |`);
+if (!skipTrain && existsSync(DATA)) {
+  const model = join(dir, 'bench.cdm');
+  const seconds = timed(() => execFileSync(process.execPath, [CLI, 'train', '--data', DATA, '--out', model, '--quiet'], { stdio: ['ignore', 'ignore', 'inherit'] }));
+  console.log(`| train on ../shared/data (13,303 documents) | ${seconds.toFixed(1)} s, model ${(readFileSync(model).length / 2 ** 20).toFixed(1)} MiB |`);
+}
+
+function timed(fn) {
+  const started = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+/** A real news article of median length when the development data is present. */
+function medianArticle() {
+  const file = join(DATA, 'pan24_news.jsonl');
+  if (!existsSync(file)) {
+    const sentence = 'The council voted on Tuesday to delay the plan after residents spoke for hours, and officials said a new vote would follow in March. ';
+    return sentence.repeat(20).trim();
+  }
+  const texts = readFileSync(file, 'utf8').split('\n').filter(Boolean).slice(0, 2000).map((l) => JSON.parse(l).text);
+  texts.sort((a, b) => a.length - b.length);
+  return texts[Math.floor(texts.length / 2)];
+}

@@ -1,0 +1,40 @@
+/**
+ * copydesk as a library. The `pipeline()` facade covers the common case;
+ * the building blocks (corpus readers, normalisation, featurizer, model,
+ * calibration, evaluation) are exported for everything else.
+ *
+ *   import { pipeline } from 'copydesk';
+ *   const detect = pipeline();            // the shipped default model
+ *   detect('Some article text…');         // { machine_probability, verdict, … }
+ */
+import { detectText, type DetectionResult, type DetectOptions } from './detect/detect.js';
+import { DEFAULT_MODEL_PATH, loadDetector } from './model/model-file.js';
+import type { Detector } from './model/detector.js';
+
+export interface Pipeline {
+  (text: string, options?: DetectOptions): DetectionResult;
+  readonly detector: Detector;
+}
+
+/** Loads a model once (default: the shipped one) and returns a function that scores texts. */
+export function pipeline(modelPath: string = DEFAULT_MODEL_PATH): Pipeline {
+  const detector = loadDetector(modelPath);
+  const run = (text: string, options: DetectOptions = {}) => detectText(detector, text, options);
+  return Object.assign(run, { detector });
+}
+
+export * from './corpus/index.js';
+export { normalize } from './text/normalize.js';
+export { tokenize } from './text/tokenize.js';
+export { Featurizer, DEFAULT_FEATURIZER_CONFIG, type FeaturizerConfig, type SparseVector } from './features/featurizer.js';
+export { Detector, type DetectorMetadata, type Evidence, type Prediction } from './model/detector.js';
+export { trainDetector, fitScorer, DEFAULT_TRAIN_OPTIONS, type TrainOptions } from './model/train.js';
+export { fitBaseline } from './model/baseline.js';
+export { loadDetector, saveDetector, serializeDetector, deserializeDetector, DEFAULT_MODEL_PATH, MODEL_FORMAT_VERSION } from './model/model-file.js';
+export { detectText, type DetectionResult, type DetectOptions } from './detect/detect.js';
+export { detectJsonlStream } from './detect/jsonl.js';
+export { evaluateScored, scoreDocuments, formatEvaluation, type EvaluationReport } from './evaluate/evaluate.js';
+export { generalisationReport, type GeneralisationReport } from './evaluate/generalisation.js';
+export * from './evaluate/metrics.js';
+export { UserError } from './util/errors.js';
+export { COPYDESK_VERSION } from './version.js';
