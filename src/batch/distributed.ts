@@ -215,6 +215,8 @@ export interface WorkerOptions {
   log: (line: string) => void;
   /** Testing: wait this long inside every chunk, so a test can kill a worker mid-chunk. */
   chunkDelayMs?: number;
+  /** Testing: fail the first n attempts of every chunk, to exercise retries with backoff. */
+  failAttempts?: number;
 }
 
 export interface RunningWorker {
@@ -267,6 +269,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const pool = await poolFor(model);
     const { items } = JSON.parse(payload) as ChunkPayload;
     if (options.chunkDelayMs) await sleep(options.chunkDelayMs);
+    if (options.failAttempts && job.attemptsMade < options.failAttempts) throw new Error(`injected failure (attempt ${job.attemptsMade + 1})`);
     const result = await pool.score(items, context);
     // A row that cannot be scored fails the same way on every attempt: no retries.
     if (result.error !== undefined) throw new UnrecoverableError(result.error);

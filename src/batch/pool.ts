@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../detect/pool.js';
 import { UserError } from '../util/errors.js';
 import type { ChunkResult, Item, ScoreContext } from './score.js';
 import type { ThreadRequest } from './thread.js';
@@ -33,8 +34,8 @@ export class BatchPool {
   }
 
   static async start(modelPath: string, size: number): Promise<BatchPool> {
-    const { url, execArgv } = threadEntry();
-    const workers = Array.from({ length: Math.max(1, size) }, () => new Worker(url, { workerData: { modelPath }, execArgv }));
+    const entry = new URL('./thread.js', import.meta.url);
+    const workers = Array.from({ length: Math.max(1, size) }, () => startWorker(entry, { modelPath }));
     try {
       await Promise.all(
         workers.map(
@@ -90,12 +91,4 @@ export class BatchPool {
     for (const entry of this.pending.values()) entry.reject(this.failure);
     this.pending.clear();
   }
-}
-
-/** Compiled JavaScript next to this file, or the TypeScript source under tsx (tests). */
-function threadEntry(): { url: URL; execArgv: string[] } {
-  const compiled = import.meta.url.endsWith('.js');
-  return compiled
-    ? { url: new URL('./thread.js', import.meta.url), execArgv: [] }
-    : { url: new URL('./thread.ts', import.meta.url), execArgv: ['--import', 'tsx'] };
 }

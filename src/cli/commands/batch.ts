@@ -23,6 +23,8 @@ interface BatchFlags {
   status?: boolean;
   window: number;
   connectTries: number;
+  attempts: number;
+  retryDelay: number;
 }
 
 export const DEFAULT_QUEUE_NAME = 'copydesk-batch';
@@ -50,6 +52,8 @@ export function registerBatch(program: Command): void {
     .option('--status', 'with --queue: show the progress of distributed runs (of --output, if given) and exit')
     .option('--window <n>', 'with --queue: chunks enqueued ahead of the assembled output', parsePositiveInt('--window'), 32)
     .option('--connect-tries <n>', 'with --queue: tries to reach Redis at start before giving up', parsePositiveInt('--connect-tries'), 10)
+    .option('--attempts <n>', 'with --queue: attempts per chunk before the run fails', parsePositiveInt('--attempts'), 5)
+    .option('--retry-delay <ms>', 'with --queue: first retry delay of a failed chunk, doubling each time', parsePositiveInt('--retry-delay'), 1000)
     .action(async (flags: BatchFlags) => {
       if (flags.status) {
         if (!flags.queue) throw new UserError('--status needs --queue <redis-url>');
@@ -74,7 +78,14 @@ export function registerBatch(program: Command): void {
       let summary;
       if (flags.queue) {
         const { queueScorer } = await import('../../batch/distributed.js');
-        const queue = { url: flags.queue, queueName: flags.queueName, window: flags.window, connectTries: flags.connectTries };
+        const queue = {
+          url: flags.queue,
+          queueName: flags.queueName,
+          window: flags.window,
+          connectTries: flags.connectTries,
+          attempts: flags.attempts,
+          backoffMs: flags.retryDelay,
+        };
         summary = await runBatch(options, (run) => queueScorer(run, queue));
       } else {
         const workers = flags.workers ?? defaultWorkerCount();

@@ -13,6 +13,7 @@ interface WorkerFlags {
   connectTries: number;
   verbose?: boolean;
   chunkDelay?: number;
+  failAttempts?: number;
 }
 
 export function registerWorker(program: Command): void {
@@ -28,6 +29,7 @@ export function registerWorker(program: Command): void {
     .option('--connect-tries <n>', 'tries to reach Redis at start before giving up', parsePositiveInt('--connect-tries'), 10)
     .option('--verbose', 'a line per chunk')
     .addOption(new Option('--chunk-delay <ms>', 'testing: pause inside every chunk').argParser(parsePositiveInt('--chunk-delay')).hideHelp())
+    .addOption(new Option('--fail-attempts <n>', 'testing: fail the first n attempts of every chunk').argParser(parsePositiveInt('--fail-attempts')).hideHelp())
     .action(async (flags: WorkerFlags) => {
       const { startWorker } = await import('../../batch/distributed.js');
       const worker = await startWorker({
@@ -40,6 +42,7 @@ export function registerWorker(program: Command): void {
         maxStalledCount: flags.maxStalled,
         verbose: Boolean(flags.verbose),
         chunkDelayMs: flags.chunkDelay,
+        failAttempts: flags.failAttempts,
         log: (line) => process.stderr.write(`${line}\n`),
       });
       const stop = (signal: string) => {

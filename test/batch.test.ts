@@ -1,0 +1,264 @@
+/**
+ * `copydesk batch` on one machine: order and completeness, skips with
+ * reasons, every input format, Parquet output, refusal to resume a changed
+ * run, torn-line repair, and the CLI killed with SIGKILL and resumed.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync, mkdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
+import { parquetWriteFile } from 'hyparquet-writer';
+import { localScorer } from '../src/batch/local.js';
+import { runBatch, formatSummary, type BatchOptions } from '../src/batch/run.js';
+import { scoreLines } from '../src/detect/lines.js';
+import { DEFAULT_MODEL_PATH, loadDetector } from '../src/model/model-file.js';
+import { UserError } from '../src/util/errors.js';
+import { readJsonl, runCli, startCli, syntheticRows, toJsonl, waitFor, type OutputRow } from './batch-support.js';
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'copydesk-batch-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const detector = loadDetector(DEFAULT_MODEL_PATH);
+
+/** What detect's shared line scorer says for each valid row: batch must match it byte for byte. */
+function expectedLines(file: string): string[] {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  const options = { file, dataset: path.basename(file, path.extname(file)), skipInvalid: true };
+  return scoreLines(detector, lines, 1, options).output.filter((line) => !line.includes('"error":'));
+}
+
+function options(input: string | string[], output: string, extra: Partial<BatchOptions> = {}): BatchOptions {
+  return {
+    inputs: Array.isArray(input) ? input : [input],
+    output,
+    modelPath: DEFAULT_MODEL_PATH,
+    sentences: false,
+    skipInvalid: false,
+    restart: false,
+    batchSize: 64,
+    checkpointMs: 50,
+    progress: 'none',
+    log: () => {},
+    ...extra,
+  };
+}
+
+const run = (o: BatchOptions, workers = 2) => runBatch(o, (info) => localScorer(info, workers));
+
+function write(name: string, text: string): string {
+  const file = path.join(dir, name);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, text);
+  return file;
+}
+
+test('JSONL in, JSONL out: every row once, in input order, identical to detect --jsonl', async () => {
+  const input = write('plain.jsonl', toJsonl(syntheticRows(3000)));
+  const output = path.join(dir, 'plain.out.jsonl');
+  const summary = await run(options(input, output));
+  assert.equal(readFileSync(output, 'utf8'), expectedLines(input).join('\n') + '\n');
+  const rows = readJsonl(output);
+  assert.deepEqual(rows.map((r) => r.id), syntheticRows(3000).map((r) => r.id));
+  assert.ok(rows.every((r) => typeof r.machine_probability === 'number' && (r.verdict === 'human' || r.verdict === 'machine')));
+  assert.equal(summary.rowsIn, 3000);
+  assert.equal(summary.rowsOut, 3000);
+  assert.equal(summary.skipped, 0);
+  assert.equal(existsSync(`${output}.progress`), false, 'the checkpoint goes once the run is complete');
+  // One thread or two: the same bytes.
+  const single = path.join(dir, 'plain.one.jsonl');
+  await run(options(input, single), 1);
+  assert.equal(readFileSync(single, 'utf8'), readFileSync(output, 'utf8'));
+});
+
+test('--skip-invalid leaves bad rows out and counts them by reason; without it the run stops and can be resumed with it', async () => {
+  const rows: string[] = syntheticRows(500).map((row) => JSON.stringify(row));
+  rows[10] = '{"id": "broken", "text": ';
+  rows[200] = JSON.stringify({ id: 'empty', text: '   ' });
+  rows[300] = JSON.stringify({ id: 'no-text', body: 'x' });
+  rows[301] = '';
+  const input = write('mixed.jsonl', rows.join('\n') + '\n');
+  const output = path.join(dir, 'mixed.out.jsonl');
+
+  await assert.rejects(run(options(input, output)), (error: Error) => {
+    assert.ok(error instanceof UserError);
+    assert.match(error.message, /mixed\.jsonl:11: invalid JSON/);
+    assert.match(error.message, /--skip-invalid/);
+    return true;
+  });
+  assert.ok(existsSync(`${output}.progress`), 'the rows before the bad one stay committed');
+
+  const summary = await run(options(input, output, { skipInvalid: true }));
+  assert.equal(summary.rowsIn, 499, 'the blank line is not a row');
+  assert.equal(summary.rowsOut, 496);
+  assert.deepEqual(summary.skips, { 'invalid JSON': 1, 'empty text': 1, 'missing field "text"': 1 });
+  assert.equal(summary.firstSkip['empty text'], `${input}:201`);
+  const ids = readJsonl(output).map((r) => r.id);
+  assert.equal(ids.length, 496);
+  assert.equal(new Set(ids).size, 496);
+  assert.ok(!ids.includes('empty') && !ids.includes('no-text'));
+  assert.equal(readFileSync(output, 'utf8'), expectedLines(input).join('\n') + '\n');
+  const text = formatSummary(summary).join('\n');
+  assert.match(text, /499 rows in, 496 rows out/);
+  assert.match(text, /skipped 3 rows: 1 empty text \(first at .*mixed\.jsonl:201\), 1 invalid JSON/);
+  assert.match(text, /rows\/s/);
+});
+
+test('CSV, Parquet, a directory and a glob give the same scores; seed rows give two documents', async () => {
+  const rows = syntheticRows(700, 'fmt');
+  const jsonl = write('formats/a.jsonl', toJsonl(rows));
+  write('formats/b.csv', 'id,text\n' + rows.map((r) => `${r.id},"${r.text.replace(/"/g, '""')}"`).join('\n') + '\n');
+  parquetWriteFile({
+    filename: path.join(dir, 'formats/c.parquet'),
+    columnData: [
+      { name: 'id', data: rows.map((r) => r.id), type: 'STRING' },
+      { name: 'text', data: rows.map((r) => r.text), type: 'STRING' },
+    ],
+    rowGroupSize: 300,
+  });
+  const reference = expectedLines(jsonl);
+  for (const [name, input] of [
+    ['csv', path.join(dir, 'formats/b.csv')],
+    ['parquet', path.join(dir, 'formats/c.parquet')],
+  ] as const) {
+    const output = path.join(dir, `formats-${name}.jsonl`);
+    await run(options(input, output));
+    assert.deepEqual(readFileSync(output, 'utf8').trimEnd().split('\n'), reference, name);
+  }
+  // A directory: its files in sorted order, one after another.
+  const all = path.join(dir, 'formats-all.jsonl');
+  const summary = await run(options(path.join(dir, 'formats'), all));
+  assert.equal(summary.rowsIn, 2100);
+  assert.deepEqual(readFileSync(all, 'utf8').trimEnd().split('\n'), [...reference, ...reference, ...reference]);
+  const glob = path.join(dir, 'formats-glob.jsonl');
+  await run(options(path.join(dir, 'formats', '*.parquet'), glob));
+  assert.equal(readJsonl(glob).length, 700);
+
+  const seed = write('seed.jsonl', toJsonl(rows.slice(0, 50).map((r) => ({ id: r.id, article: r.text, highlights: 'h', chatgpt: `${r.text} Overall.` }))));
+  const seedOut = path.join(dir, 'seed.out.jsonl');
+  const seedSummary = await run(options(seed, seedOut));
+  assert.equal(seedSummary.rowsIn, 50);
+  assert.equal(seedSummary.rowsOut, 100);
+  assert.deepEqual(readJsonl(seedOut).slice(0, 2).map((r) => r.id), ['fmt-0:human', 'fmt-0:chatgpt']);
+});
+
+test('Parquet output: the same rows, written in row groups', async () => {
+  const input = path.join(dir, 'plain.jsonl');
+  const output = path.join(dir, 'plain.out.parquet');
+  const summary = await run(options(input, output));
+  assert.equal(summary.rowsOut, 3000);
+  const rows = (await parquetReadObjects({ file: await asyncBufferFromFile(output) })) as OutputRow[];
+  assert.deepEqual(rows, readJsonl(path.join(dir, 'plain.out.jsonl')));
+  assert.equal(existsSync(`${output}.rows.jsonl`), false);
+  assert.equal(existsSync(`${output}.progress`), false);
+});
+
+test('a torn last line and rows written after the last checkpoint are cut off on resume', async () => {
+  const input = path.join(dir, 'plain.jsonl');
+  const output = path.join(dir, 'torn.jsonl');
+  const reference = readFileSync(path.join(dir, 'plain.out.jsonl'), 'utf8');
+  const lines = reference.split('\n');
+  // As a crash leaves it: 1000 rows committed, 37 more written but not committed, then half a line.
+  const committed = lines.slice(0, 1000).join('\n') + '\n';
+  writeFileSync(output, committed + lines.slice(1000, 1037).join('\n') + '\n' + lines[1037].slice(0, 20));
+  // A checkpoint as a run with batch size 100 would have written after ten batches.
+  const inputText = readFileSync(input, 'utf8');
+  let offset = 0;
+  for (let k = 0; k < 1000; k++) offset = inputText.indexOf('\n', offset) + 1;
+  const { fingerprintOf, fingerprintId, fileSha256 } = await import('../src/batch/checkpoint.js');
+  const { describeInputs } = await import('../src/batch/reader.js');
+  const fingerprint = await fingerprintOf(await describeInputs([input]), await fileSha256(DEFAULT_MODEL_PATH), {
+    sentences: false,
+    output: 'jsonl',
+    batchSize: 100,
+  });
+  writeFileSync(
+    `${output}.progress`,
+    JSON.stringify({
+      fingerprint,
+      id: fingerprintId(fingerprint),
+      phase: 'score',
+      cursor: { file: 0, row: 1000, offset: Buffer.byteLength(inputText.slice(0, offset)), line: 1000 },
+      batches: 10,
+      rowsIn: 1000,
+      rowsOut: 1000,
+      skips: {},
+      firstSkip: {},
+      outputBytes: Buffer.byteLength(committed),
+      elapsedSeconds: 1,
+    }),
+  );
+  const summary = await run(options(input, output, { batchSize: 100 }));
+  assert.equal(summary.resumedRows, 1000);
+  assert.equal(summary.rowsOut, 3000);
+  assert.equal(readFileSync(output, 'utf8'), reference);
+});
+
+test('a changed input, model or option is refused unless --restart', async () => {
+  const output = path.join(dir, 'change.out.jsonl');
+  // A run that stops on a bad row leaves a checkpoint behind, as a crash would.
+  const bad = write('change-bad.jsonl', toJsonl(syntheticRows(400, 'chg')) + '{oops\n');
+  await assert.rejects(run(options(bad, output)), /invalid JSON/);
+  appendFileSync(bad, toJsonl(syntheticRows(5, 'more')));
+  await assert.rejects(run(options(bad, output, { skipInvalid: true })), (error: Error) => {
+    assert.match(error.message, /unfinished run with different settings \(changed: the content of the input\)/);
+    assert.match(error.message, /--restart/);
+    return true;
+  });
+  await assert.rejects(run(options(bad, output, { sentences: true })), /changed: the content of the input, --sentences/);
+  const summary = await run(options(bad, output, { skipInvalid: true, restart: true }));
+  assert.equal(summary.rowsIn, 406);
+  assert.equal(summary.rowsOut, 405);
+  assert.equal(readJsonl(output).length, 405);
+});
+
+test('the CLI killed with SIGKILL mid-run resumes: exact rows, no duplicates, no losses', async () => {
+  const n = 12_000;
+  const input = write('kill.jsonl', toJsonl(syntheticRows(n, 'kill')));
+  const output = path.join(dir, 'kill.out.jsonl');
+  const args = ['batch', '--input', input, '--output', output, '--workers', '1', '--batch-size', '50', '--checkpoint-every', '0.02', '--progress', 'lines'];
+  const committedRows = () => {
+    try {
+      return (JSON.parse(readFileSync(`${output}.progress`, 'utf8')) as { rowsIn: number }).rowsIn;
+    } catch {
+      return 0;
+    }
+  };
+  // Killed twice at different points, then left to finish.
+  for (const atLeast of [500, 3000]) {
+    const started = startCli(args);
+    await waitFor(() => committedRows() >= atLeast || started.child.exitCode !== null, `${atLeast} committed rows`);
+    started.child.kill('SIGKILL');
+    const killed = await started.done;
+    assert.equal(killed.signal, 'SIGKILL', `killed before finishing (stderr: ${killed.stderr})`);
+    assert.ok(statSync(output).size > 0);
+  }
+  // And a torn line on top, as a kill in the middle of a write leaves.
+  appendFileSync(output, '{"id":"kill-');
+  const finished = await runCli(args);
+  assert.equal(finished.code, 0, finished.stderr);
+  assert.match(finished.stderr, /resuming .*kill\.out\.jsonl: \d+ rows/);
+  assert.match(finished.stderr, new RegExp(`${n} rows in, ${n} rows out`));
+  const ids = readJsonl(output).map((r) => r.id);
+  assert.equal(ids.length, n);
+  assert.equal(new Set(ids).size, n);
+  assert.deepEqual(ids, syntheticRows(n, 'kill').map((r) => r.id));
+  assert.equal(readFileSync(output, 'utf8'), expectedLines(input).join('\n') + '\n');
+  assert.equal(existsSync(`${output}.progress`), false);
+});
+
+test('CLI: clear errors for missing flags and stdout output', async () => {
+  const missing = await runCli(['batch', '--output', path.join(dir, 'x.jsonl')]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /batch needs --input/);
+  const stdout = await runCli(['batch', '--input', path.join(dir, 'plain.jsonl'), '--output', '-']);
+  assert.equal(stdout.code, 2);
+  assert.match(stdout.stderr, /needs an output file/);
+  const status = await runCli(['batch', '--status']);
+  assert.match(status.stderr, /--status needs --queue/);
+});
