@@ -1,0 +1,185 @@
+/**
+ * Distributed `copydesk batch --queue` against a real redis-server started
+ * on a free loopback port: two workers, one killed with SIGKILL in the middle
+ * of a chunk, and the assembled output checked row by row; retries with
+ * backoff; a bad row failing its chunk for good; --status; Redis unreachable
+ * at start, and Redis going away under a running worker.
+ *
+ * Without a redis-server binary these tests skip with a message, except
+ * under CI (CI=true), where that is a failure.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { scoreLines } from '../src/detect/lines.js';
+import { DEFAULT_MODEL_PATH, loadDetector } from '../src/model/model-file.js';
+import {
+  freePort,
+  readJsonl,
+  redisServerBinary,
+  runCli,
+  startCli,
+  startRedis,
+  syntheticRows,
+  toJsonl,
+  waitFor,
+  type RedisServer,
+  type Started,
+} from './batch-support.js';
+
+const binary = redisServerBinary();
+const inCi = process.env.CI === 'true';
+const skip = binary ? false : 'redis-server not found: install the redis-server package to run the distributed batch tests';
+if (!binary) {
+  if (inCi) throw new Error('CI=true but redis-server is not installed: the distributed batch tests cannot run');
+  process.stderr.write(`# ${skip}\n`);
+}
+
+let dir: string;
+let redis: RedisServer | undefined;
+const children: Started[] = [];
+
+before(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'copydesk-distributed-'));
+  if (binary) redis = await startRedis(binary);
+});
+after(async () => {
+  for (const started of children) if (started.child.exitCode === null && started.child.signalCode === null) started.child.kill('SIGKILL');
+  await redis?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function expectedLines(file: string): string[] {
+  const detector = loadDetector(DEFAULT_MODEL_PATH);
+  const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+  return scoreLines(detector, lines, 1, { file, dataset: path.basename(file, '.jsonl'), skipInvalid: true }).output.filter(
+    (line) => !line.includes('"error":'),
+  );
+}
+
+/** Short lock and stall check so a dead worker's chunk comes back within about two seconds. */
+function worker(queueName: string, extra: string[] = []): Started {
+  const started = startCli([
+    'worker', '--queue', redis!.url, '--queue-name', queueName, '--workers', '1',
+    '--lock-duration', '1500', '--stalled-interval', '500', '--verbose', ...extra,
+  ]);
+  children.push(started);
+  return started;
+}
+
+function stop(started: Started): Promise<unknown> {
+  if (started.child.exitCode === null && started.child.signalCode === null) started.child.kill('SIGTERM');
+  return started.done;
+}
+
+test('two workers, one killed mid-chunk: the chunk is re-delivered and the output has every row exactly once', { skip }, async () => {
+  const n = 3000;
+  const input = path.join(dir, 'archive.jsonl');
+  writeFileSync(input, toJsonl(syntheticRows(n, 'dist')));
+  const output = path.join(dir, 'archive.out.jsonl');
+  const queueName = 'kill-test';
+  // The doomed worker dawdles inside every chunk so it is surely killed in the middle of one.
+  const doomed = worker(queueName, ['--chunk-delay', '60000']);
+  const healthy = worker(queueName);
+  await waitFor(() => doomed.stderr().includes('taking chunks') && healthy.stderr().includes('taking chunks'), 'workers to start');
+  const coordinator = startCli([
+    'batch', '--queue', redis!.url, '--queue-name', queueName, '--input', input, '--output', output,
+    '--batch-size', '200', '--window', '8', '--progress', 'none',
+  ]);
+  children.push(coordinator);
+  await waitFor(() => /chunk (\d+) of run \S+ started/.test(doomed.stderr()), 'the doomed worker to take a chunk');
+  const chunk = /chunk (\d+) of run (\S+) started/.exec(doomed.stderr())!;
+  doomed.child.kill('SIGKILL');
+  const result = await coordinator.done;
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, new RegExp(`${n} rows in, ${n} rows out`));
+  // The healthy worker finished the dead worker's chunk.
+  assert.match(healthy.stderr(), new RegExp(`chunk ${chunk[1]} of run ${chunk[2]} done`));
+  const rows = readJsonl(output);
+  const ids = rows.map((r) => r.id);
+  assert.equal(ids.length, n);
+  assert.equal(new Set(ids).size, n);
+  assert.deepEqual(ids, syntheticRows(n, 'dist').map((r) => r.id));
+  assert.equal(readFileSync(output, 'utf8'), expectedLines(input).join('\n') + '\n');
+
+  const status = await runCli(['batch', '--queue', redis!.url, '--queue-name', queueName, '--status', '--output', output]);
+  assert.equal(status.code, 0, status.stderr);
+  assert.match(status.stdout, /: done/);
+  assert.match(status.stdout, new RegExp(`rows: +${n} in, ${n} out, 0 skipped`));
+  assert.match(status.stdout, /0 waiting, 0 active/);
+  await stop(healthy);
+});
+
+test('failed chunks are retried with backoff; a bad row fails its chunk for good and --skip-invalid then finishes the run', { skip }, async () => {
+  const queueName = 'retry-test';
+  const rows = syntheticRows(600, 'retry').map((row) => JSON.stringify(row));
+  rows[450] = '{"id": "broken"';
+  const input = path.join(dir, 'retry.jsonl');
+  writeFileSync(input, rows.join('\n') + '\n');
+  const output = path.join(dir, 'retry.out.jsonl');
+  const flaky = worker(queueName, ['--fail-attempts', '2']);
+  const args = [
+    'batch', '--queue', redis!.url, '--queue-name', queueName, '--input', input, '--output', output,
+    '--batch-size', '100', '--retry-delay', '100', '--attempts', '4', '--progress', 'none',
+  ];
+  const failed = await runCli(args);
+  assert.equal(failed.code, 2, failed.stderr);
+  assert.match(failed.stderr, /chunk 4 \(100 rows\) failed after \d attempt\(s\): .*retry\.jsonl:451: invalid JSON/);
+  assert.match(flaky.stderr(), /injected failure \(attempt 1\)/);
+  assert.match(flaky.stderr(), /injected failure \(attempt 2\)/);
+
+  const resumed = await runCli([...args, '--skip-invalid']);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, /resuming/);
+  assert.match(resumed.stderr, /600 rows in, 599 rows out/);
+  assert.match(resumed.stderr, /skipped 1 rows: 1 invalid JSON/);
+  const ids = readJsonl(output).map((r) => r.id);
+  assert.equal(ids.length, 599);
+  assert.equal(new Set(ids).size, 599);
+  assert.equal(readFileSync(output, 'utf8'), expectedLines(input).join('\n') + '\n');
+  await stop(flaky);
+});
+
+test('Redis unreachable at start: a clear message after the given tries, no crash', { skip }, async () => {
+  const port = await freePort();
+  const input = path.join(dir, 'archive.jsonl');
+  const batch = await runCli(['batch', '--queue', `redis://127.0.0.1:${port}`, '--connect-tries', '2', '--input', input, '--output', path.join(dir, 'x.jsonl')]);
+  assert.equal(batch.code, 2);
+  assert.match(batch.stderr, new RegExp(`copydesk: cannot reach Redis at 127\\.0\\.0\\.1:${port} after 2 tries \\(ECONNREFUSED\\)`));
+  assert.doesNotMatch(batch.stderr, /internal error|at .*\.ts:\d+/);
+  const workerRun = await runCli(['worker', '--queue', `redis://127.0.0.1:${port}`, '--connect-tries', '2']);
+  assert.equal(workerRun.code, 2);
+  assert.match(workerRun.stderr, /cannot reach Redis/);
+  const badUrl = await runCli(['worker', '--queue', 'localhost:6379']);
+  assert.match(badUrl.stderr, /must be a Redis URL like redis:\/\/host:6379/);
+});
+
+test('a worker outlives a Redis outage: it reports it, reconnects and goes on working', { skip }, async () => {
+  const own = await startRedis(binary!);
+  const queueName = 'outage-test';
+  const started = startCli(['worker', '--queue', own.url, '--queue-name', queueName, '--workers', '1', '--verbose']);
+  children.push(started);
+  try {
+    await waitFor(() => started.stderr().includes('taking chunks'), 'the worker to start');
+    await own.stop();
+    await waitFor(() => /lost Redis at 127\.0\.0\.1:\d+ \(ECONNREFUSED\); retrying/.test(started.stderr()), 'the outage to be reported', 15_000);
+    const again = await startRedis(binary!, own.port);
+    try {
+      await waitFor(() => started.stderr().includes('reconnected to Redis'), 'the worker to reconnect', 15_000);
+      assert.equal(started.child.exitCode, null, 'the worker is still running');
+      const input = path.join(dir, 'outage.jsonl');
+      writeFileSync(input, toJsonl(syntheticRows(300, 'outage')));
+      const output = path.join(dir, 'outage.out.jsonl');
+      const batch = await runCli(['batch', '--queue', again.url, '--queue-name', queueName, '--input', input, '--output', output, '--batch-size', '100', '--progress', 'none']);
+      assert.equal(batch.code, 0, batch.stderr);
+      assert.equal(readJsonl(output).length, 300);
+    } finally {
+      await stop(started);
+      await again.stop();
+    }
+  } finally {
+    await own.stop();
+  }
+});
