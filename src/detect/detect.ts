@@ -1,5 +1,6 @@
 import type { Evidence, Detector } from '../model/detector.js';
 import type { Label } from '../corpus/types.js';
+import { analyzeSentences, type MixtureResult, type SentenceResult } from './sentences.js';
 
 /** What copydesk says about one document, in every interface (CLI JSON, JSONL, HTTP). */
 export interface DetectionResult {
@@ -9,15 +10,26 @@ export interface DetectionResult {
   threshold: number;
   model_version: string;
   evidence?: Evidence[];
+  /** With `sentences`: p-value that the document contains machine-written sentences (see detect/sentences.ts). */
+  mixture_p_value?: number;
+  /** With `sentences`: mixture_p_value ≤ the level. */
+  machine_passage?: boolean;
+  mixture?: MixtureResult;
+  sentences?: SentenceResult[];
 }
 
 export interface DetectOptions {
   /** Include the strongest reasons (slower: names every feature). */
   evidence?: boolean;
+  /** Score every sentence and test for machine passages. */
+  sentences?: boolean;
+  /** Level of the mixture test's decision (default 0.05). */
+  level?: number;
 }
 
 export function detectText(detector: Detector, text: string, options: DetectOptions = {}, id?: string): DetectionResult {
-  const prediction = detector.predict(text);
+  const analysis = options.sentences ? analyzeSentences(detector, text, options.level) : null;
+  const prediction = analysis ? detector.verdictFor(detector.probabilityFromScore(analysis.document_score)) : detector.predict(text);
   const result: DetectionResult = {
     ...(id === undefined ? {} : { id }),
     machine_probability: round(prediction.machine_probability),
@@ -25,6 +37,12 @@ export function detectText(detector: Detector, text: string, options: DetectOpti
     threshold: round(detector.threshold),
     model_version: detector.version,
   };
+  if (analysis) {
+    result.mixture_p_value = analysis.mixture.p_value;
+    result.machine_passage = analysis.mixture.machine_passage;
+    result.mixture = analysis.mixture;
+    result.sentences = analysis.sentences;
+  }
   if (options.evidence) result.evidence = detector.explain(text).map((e) => ({ ...e, weight: round(e.weight) }));
   return result;
 }

@@ -73,7 +73,7 @@ export async function detectJsonlStream(
 }
 
 function pickLineOptions(options: JsonlDetectOptions): LineOptions {
-  return { file: options.file, dataset: options.dataset, skipInvalid: options.skipInvalid };
+  return { file: options.file, dataset: options.dataset, skipInvalid: options.skipInvalid, sentences: options.sentences, level: options.level };
 }
 
 export function openInput(path: string): Readable {

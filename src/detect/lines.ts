@@ -3,6 +3,7 @@ import { InvalidRecordError } from '../corpus/invalid.js';
 import { toDocuments } from '../corpus/schema.js';
 import type { Detector } from '../model/detector.js';
 import { round } from './detect.js';
+import { analyzeSentences } from './sentences.js';
 
 /**
  * The JSON-lines fast path, one input line at a time: parse, map whatever
@@ -15,6 +16,10 @@ export interface LineOptions {
   dataset: string;
   /** On a bad line, emit an error line in its place instead of stopping. */
   skipInvalid: boolean;
+  /** Add mixture_p_value, machine_passage and sentences to every line. */
+  sentences?: boolean;
+  /** Level of the mixture test's decision (default 0.05). */
+  level?: number;
 }
 
 export interface ScoredLines {
@@ -34,6 +39,10 @@ export function scoreLines(detector: Detector, lines: string[], firstLine: numbe
       const parsed = parseJsonObject(firstLine + k === 1 ? text.replace(/^\uFEFF/, '') : text, origin);
       if (parsed instanceof InvalidRecordError) throw parsed;
       for (const document of toDocuments({ record: parsed, origin }, { dataset: options.dataset })) {
+        if (options.sentences) {
+          output.push(sentenceLine(detector, document.id, document.text, options.level));
+          continue;
+        }
         const prediction = detector.predict(document.text);
         output.push(
           `{"id":${JSON.stringify(document.id)},"machine_probability":${round(prediction.machine_probability)},"verdict":"${prediction.verdict}"}`,
@@ -46,6 +55,19 @@ export function scoreLines(detector: Detector, lines: string[], firstLine: numbe
     }
   }
   return { output };
+}
+
+function sentenceLine(detector: Detector, id: string, text: string, level?: number): string {
+  const a = analyzeSentences(detector, text, level);
+  const prediction = detector.verdictFor(detector.probabilityFromScore(a.document_score));
+  return JSON.stringify({
+    id,
+    machine_probability: round(prediction.machine_probability),
+    verdict: prediction.verdict,
+    mixture_p_value: a.mixture.p_value,
+    machine_passage: a.mixture.machine_passage,
+    sentences: a.sentences,
+  });
 }
 
 /** The id of a line we could not score, if one can be read from it, so the error line stays traceable. */

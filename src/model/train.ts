@@ -9,6 +9,7 @@ import { calibrate, fitPlatt } from './calibration.js';
 import { Detector, type TrainingSummary } from './detector.js';
 import { decisionFunction, DEFAULT_LOGISTIC_OPTIONS, fitLogistic, type LogisticModel } from './logistic.js';
 import { MODEL_FORMAT_VERSION } from './model-file.js';
+import { createSentenceExtension } from '../detect/sentences.js';
 
 export interface TrainOptions {
   featurizer: FeaturizerConfig;
@@ -37,7 +38,7 @@ export interface TrainingExtension {
 }
 
 /** Extensions every trained model carries. Modules add themselves here. */
-export const TRAINING_EXTENSIONS: Array<() => TrainingExtension> = [];
+export const TRAINING_EXTENSIONS: Array<() => TrainingExtension> = [createSentenceExtension];
 
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   featurizer: DEFAULT_FEATURIZER_CONFIG,

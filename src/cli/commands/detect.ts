@@ -7,7 +7,8 @@ import { defaultWorkerCount } from '../../detect/pool.js';
 import { DEFAULT_MODEL_PATH } from '../../model/model-file.js';
 import { UserError } from '../../util/errors.js';
 import { createProgress } from '../../util/progress.js';
-import { MODEL_HELP, modelFrom } from '../options.js';
+import { MODEL_HELP, modelFrom, parseProbability } from '../options.js';
+import { DEFAULT_LEVEL } from '../../detect/sentences.js';
 import { formatDetection } from '../format.js';
 
 interface DetectFlags {
@@ -18,6 +19,8 @@ interface DetectFlags {
   workers?: string;
   skipInvalid?: boolean;
   quiet?: boolean;
+  sentences?: boolean;
+  level?: number;
 }
 
 export function registerDetect(program: Command): void {
@@ -31,6 +34,8 @@ export function registerDetect(program: Command): void {
     .option('--jsonl <file>', 'score JSON lines ({id, text}, labeled or seed schema) from a file or - for stdin; one output line per document, in input order')
     .option('--workers <n>', 'scoring threads for --jsonl (default: all cores; 0: none)')
     .option('--skip-invalid', 'with --jsonl: write an error line for a bad input line instead of stopping')
+    .option('--sentences', 'score every sentence and test whether the document contains machine-written passages (marks them in the terminal; adds mixture_p_value and sentences to JSON and to every --jsonl line)')
+    .option('--level <alpha>', 'with --sentences: significance level of the machine-passage decision', parseProbability('--level'), DEFAULT_LEVEL)
     .option('--quiet', 'no progress output')
     .action(async (files: string[], flags: DetectFlags) => {
       if (flags.jsonl !== undefined) {
@@ -49,14 +54,16 @@ async function detectFiles(files: string[], flags: DetectFlags): Promise<void> {
   }
   const detector = modelFrom(flags);
   const results: Array<DetectionResult & { file: string }> = [];
+  const texts: string[] = [];
   for (const file of files) {
     const text = readText(file);
-    results.push({ file, ...detectText(detector, text, { evidence: flags.evidence }) });
+    texts.push(text);
+    results.push({ file, ...detectText(detector, text, { evidence: flags.evidence, sentences: flags.sentences, level: flags.level }) });
   }
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(results.length === 1 ? results[0] : results, null, 2)}\n`);
   } else {
-    process.stdout.write(results.map((r) => formatDetection(r, r.file === '-' ? 'stdin' : r.file)).join('\n'));
+    process.stdout.write(results.map((r, i) => formatDetection(r, r.file === '-' ? 'stdin' : r.file, { text: texts[i], colour: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR })).join('\n'));
   }
 }
 
@@ -80,6 +87,7 @@ async function detectJsonl(path: string, flags: DetectFlags): Promise<void> {
     file: path === '-' ? 'stdin' : path,
     dataset: path === '-' ? 'stdin' : datasetName(path),
     skipInvalid: Boolean(flags.skipInvalid),
+    ...(flags.sentences ? { sentences: true, level: flags.level } : {}),
     onProgress: (lines) => progress.update(lines),
   });
   progress.stop();
