@@ -15,8 +15,6 @@ const detail = $('sentence-detail');
 const tip = $('tip');
 
 const TOKEN_KEY = 'copydesk-token';
-/** Sentences with a p-value below this are marked ▲ (unusual for human writing). */
-const FLAG_P = 0.01;
 
 tokenInput.value = sessionStorage.getItem(TOKEN_KEY) ?? '';
 if (tokenInput.value) tokenRow.hidden = false;
@@ -119,7 +117,12 @@ function render(text, r) {
   $('threshold').textContent = `Flagged as machine-written at ${percent(r.threshold)} or more (dashed mark).`;
   $('mixture').textContent =
     typeof r.mixture_p_value === 'number'
-      ? `Mixed-authorship test: p = ${formatP(r.mixture_p_value)} (small values mean some sentences are unlikely to be human-written).`
+      ? `Mixed-authorship test: p = ${formatP(r.mixture_p_value)}` +
+        (r.machine_passage === true
+          ? ' — the text likely contains machine-written passages (marked ▲).'
+          : r.machine_passage === false
+            ? ' — no machine-written passage detected.'
+            : ' (small values mean some sentences are unlikely to be human-written).')
       : '';
   $('result-model').textContent = r.model_version;
   renderSentences(text, r.sentences);
@@ -132,7 +135,7 @@ function renderSentences(text, sentences) {
   if (!Array.isArray(sentences) || sentences.length === 0) {
     const note = document.createElement('p');
     note.className = 'note';
-    note.textContent = 'This server gives no sentence-level scores, so only the whole-document result is shown.';
+    note.textContent = 'This model gives no sentence-level scores (its file has no sentence calibration), so only the whole-document result is shown.';
     sentencesBox.append(note, document.createTextNode(text));
     return;
   }
@@ -144,13 +147,13 @@ function renderSentences(text, sentences) {
     if (s.start > at) sentencesBox.append(document.createTextNode(text.slice(at, s.start)));
     const span = document.createElement('span');
     const b = bin(s.machine_probability);
-    span.className = `s b${b}${s.p_value < FLAG_P ? ' flagged' : ''}`;
+    span.className = `s b${b}${s.machine_passage ? ' flagged' : ''}`;
     span.textContent = text.slice(s.start, s.end);
     span.tabIndex = spans.length === 0 ? 0 : -1;
     span.dataset.index = String(spans.length);
     span.dataset.summary =
       `Sentence ${i + 1} of ${ordered.length}: ${percent(s.machine_probability)} machine probability (${BIN_WORDS[b]}); ` +
-      `p-value under the human-writer null ${formatP(s.p_value)}${s.p_value < FLAG_P ? ', unusual for human writing' : ''}.`;
+      `p-value under the human-writer null ${formatP(s.p_value)}${s.machine_passage ? '; part of a likely machine-written passage (▲)' : ''}.`;
     span.setAttribute('aria-label', `${span.dataset.summary} ${span.textContent}`);
     sentencesBox.append(span);
     spans.push(span);

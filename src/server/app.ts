@@ -6,7 +6,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Detector } from '../model/detector.js';
 import { COPYDESK_VERSION } from '../version.js';
 import type { AuditStore } from './audit.js';
-import { InlineEngine, type Engine } from './engine.js';
+import { InlineEngine, supportsSentences, type Engine } from './engine.js';
 import { Metrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
 import {
@@ -121,6 +121,7 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
   const audit = options.audit;
   const metrics = new Metrics();
   const started = Date.now();
+  const sentences = supportsSentences(detector);
 
   const app = Fastify({
     logger: options.logLevel ? { level: options.logLevel } : false,
@@ -279,6 +280,9 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
   });
 
   registerWeb(app, options.webRoot);
+  if (!sentences) {
+    app.log.warn(`model ${detector.version} has no sentence calibration: results carry no sentence scores; retrain it with copydesk train`);
+  }
   return app;
 }
 
@@ -313,6 +317,7 @@ function describeModel(detector: Detector) {
     training: m.training,
     evaluation: m.evaluation,
     extensions: Object.keys(m.extensions ?? {}),
+    sentences: supportsSentences(detector),
   };
 }
 

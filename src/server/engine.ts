@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { detectText, type DetectionResult, type DetectOptions } from '../detect/detect.js';
+import { sentenceCalibration } from '../detect/sentences.js';
 import type { Detector } from '../model/detector.js';
 
 /** What the service asks of the detector for every document: sentences always, evidence unless declined. */
@@ -18,14 +19,27 @@ export interface Engine {
   close(): Promise<void>;
 }
 
-/** The options handed to detectText. `sentences` is spelled out for detectors built before sentence-level scoring. */
-export function detectOptions(options: EngineOptions): DetectOptions {
-  const full: DetectOptions & { sentences?: boolean } = { sentences: true, evidence: options.evidence };
-  return full;
+/**
+ * Whether this model file can score sentences: models trained before
+ * sentence-level detection have no sentence calibration, and the service then
+ * answers with document-level results only (and says so at start-up and in
+ * GET /v1/models) rather than failing every request.
+ */
+export function supportsSentences(detector: Detector): boolean {
+  try {
+    sentenceCalibration(detector);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
+const SENTENCES = new WeakMap<Detector, boolean>();
+
 export function detectAll(detector: Detector, texts: readonly string[], options: EngineOptions): DetectionResult[] {
-  const opts = detectOptions(options);
+  let sentences = SENTENCES.get(detector);
+  if (sentences === undefined) SENTENCES.set(detector, (sentences = supportsSentences(detector)));
+  const opts: DetectOptions = { sentences, evidence: options.evidence };
   return texts.map((text) => detectText(detector, text, opts));
 }
 

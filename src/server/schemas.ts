@@ -38,6 +38,7 @@ export const SENTENCE_SCHEMA = {
     text: { type: 'string' },
     machine_probability: { type: 'number', minimum: 0, maximum: 1 },
     p_value: { type: 'number', minimum: 0, maximum: 1, description: 'P-value of the sentence under the null that a human wrote it.' },
+    machine_passage: { type: 'boolean', description: 'In the set of sentences the mixture test selected, in a document it decided contains machine text.' },
   },
   additionalProperties: true,
 } as const;
@@ -54,7 +55,22 @@ export const DETECTION_SCHEMA = {
     model_version: { type: 'string' },
     evidence: { type: 'array', items: EVIDENCE_SCHEMA },
     mixture_p_value: { type: 'number', minimum: 0, maximum: 1, description: 'P-value of the test that the document contains machine-written sentences.' },
-    sentences: { type: 'array', items: SENTENCE_SCHEMA },
+    machine_passage: { type: 'boolean', description: 'The mixture test\'s decision: mixture_p_value ≤ its level.' },
+    mixture: {
+      type: 'object',
+      description: 'The mixture test in full: primary test, level, p-values and statistics of every test.',
+      required: ['test', 'level', 'p_value', 'machine_passage'],
+      properties: {
+        test: { type: 'string', enum: ['hc', 'fisher', 'simes'] },
+        level: { type: 'number' },
+        p_value: { type: 'number', minimum: 0, maximum: 1 },
+        machine_passage: { type: 'boolean' },
+        p_values: { type: 'object' },
+        statistics: { type: 'object' },
+      },
+      additionalProperties: true,
+    },
+    sentences: { type: 'array', items: SENTENCE_SCHEMA, description: 'Every sentence with its offsets and scores; absent when the model file has no sentence calibration (see GET /v1/models).' },
   },
   additionalProperties: true,
 } as const;
@@ -90,7 +106,7 @@ export const MODELS_SCHEMA = {
       type: 'array',
       items: {
         type: 'object',
-        required: ['version', 'copydesk_version', 'created_at', 'threshold', 'threshold_rule', 'format_version'],
+        required: ['version', 'copydesk_version', 'created_at', 'threshold', 'threshold_rule', 'format_version', 'sentences'],
         properties: {
           version: { type: 'string', description: 'Identifies the exact weights: copydesk version / model checksum prefix.' },
           format_version: { type: 'integer' },
@@ -102,6 +118,7 @@ export const MODELS_SCHEMA = {
           training: { type: 'object' },
           evaluation: { type: 'object' },
           extensions: { type: 'array', items: { type: 'string' }, description: 'Names of further calibrated components in the model file.' },
+          sentences: { type: 'boolean', description: 'Whether results carry sentence-level scores (the model file has a sentence calibration).' },
         },
         additionalProperties: true,
       },

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
 import { buildApp, DEFAULT_LIMITS, DEFAULT_RATE_LIMIT } from '../../server/app.js';
 import { AuditStore } from '../../server/audit.js';
-import { InlineEngine, PoolEngine, type Engine } from '../../server/engine.js';
+import { InlineEngine, PoolEngine, supportsSentences, type Engine } from '../../server/engine.js';
 import { DEFAULT_MODEL_PATH } from '../../model/model-file.js';
 import { UserError } from '../../util/errors.js';
 import { MODEL_HELP, modelFrom, parsePositiveInt } from '../options.js';
@@ -109,6 +109,9 @@ async function serve(flags: ServeFlags): Promise<void> {
   }
   const address = app.server.address();
   const where = typeof address === 'object' && address ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address);
+  if (!supportsSentences(detector)) {
+    process.stderr.write(`copydesk: warning: model ${detector.version} has no sentence calibration, so results carry no sentence scores; retrain it with copydesk train\n`);
+  }
   process.stderr.write(
     `copydesk: serving ${where} (model ${detector.version}, ${workers === 0 ? 'scoring on the event loop' : `${workers} scoring threads`}, audit ${flags.db}${flags.storeText ? ' with texts' : ''}${token ? ', bearer token required on /v1/*' : ''})\n`,
   );
