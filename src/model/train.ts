@@ -1,5 +1,5 @@
 import type { LabeledDocument } from '../corpus/types.js';
-import { kFoldByStory } from '../corpus/split.js';
+import { groupBySourceComponents, kFoldByStory } from '../corpus/split.js';
 import { breakdown } from '../evaluate/breakdown.js';
 import { summarize, thresholdForFpr, type BinaryLabel } from '../evaluate/metrics.js';
 import { DEFAULT_FEATURIZER_CONFIG, Featurizer, type FeaturizerConfig, type SparseVector } from '../features/featurizer.js';
@@ -15,8 +15,16 @@ export interface TrainOptions {
   featurizer: FeaturizerConfig;
   l2: number;
   maxIterations: number;
-  /** Folds for the out-of-fold scores that calibration and the threshold are fitted on. */
+  /** Story folds for the out-of-fold scores that calibration and the threshold are fitted on. */
   folds: number;
+  /**
+   * How held-out scores are made. 'source': one fold per source (datasets
+   * linked by shared stories), so calibration and the threshold see how the
+   * model treats a source it has never seen, as it will in the field.
+   * 'story': k folds by story. 'auto': 'source' when there are at least
+   * three sources and every source-held-out training set has both labels.
+   */
+  foldBy: 'auto' | 'source' | 'story';
   /** Largest false-positive rate the default threshold may have on any held-out human dataset. */
   targetFpr: number;
   seed: number;
@@ -45,6 +53,7 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   l2: 1e-4,
   maxIterations: 60,
   folds: 3,
+  foldBy: 'auto',
   targetFpr: 0.01,
   seed: 13,
 };
@@ -65,10 +74,10 @@ export function trainDetector(documents: LabeledDocument[], options: Partial<Tra
   const { labeled, labels, weights, featurizer, vectors } = prepared;
 
   const extensions = TRAINING_EXTENSIONS.map((create) => create());
-  const folds = kFoldByStory(labeled, opts.folds, opts.seed);
+  const { folds, count: foldCount, method } = assignFolds(labeled, opts);
   const outOfFold = new Float64Array(labeled.length);
-  for (let k = 0; k < opts.folds; k++) {
-    opts.onProgress?.('fit folds', k, opts.folds + 1);
+  for (let k = 0; k < foldCount; k++) {
+    opts.onProgress?.('fit folds', k, foldCount + 1);
     const model = fitRows(prepared, indicesWhere(folds, (f) => f !== k), opts);
     const heldOut = indicesWhere(folds, (f) => f === k);
     for (const i of heldOut) outOfFold[i] = decisionFunction(model, vectors[i]);
@@ -79,12 +88,12 @@ export function trainDetector(documents: LabeledDocument[], options: Partial<Tra
   const probabilities = Array.from(outOfFold, (s) => calibrate(calibration, s));
   const { threshold, rule } = chooseThreshold(labeled, probabilities, opts.targetFpr);
 
-  opts.onProgress?.('fit folds', opts.folds, opts.folds + 1);
+  opts.onProgress?.('fit folds', foldCount, foldCount + 1);
   const model = fitRows(prepared, labeled.map((_, i) => i), opts);
-  opts.onProgress?.('fit folds', opts.folds + 1, opts.folds + 1);
+  opts.onProgress?.('fit folds', foldCount + 1, foldCount + 1);
 
   const evaluation = {
-    method: `${opts.folds}-fold out-of-fold by story`,
+    method,
     overall: summarize(labels, probabilities, threshold),
     by_dataset: breakdown(labeled.map((d, i) => i), (i) => labeled[i].dataset, (i) => labels[i], (i) => probabilities[i], threshold),
   };
@@ -102,6 +111,37 @@ export function trainDetector(documents: LabeledDocument[], options: Partial<Tra
   });
   for (const extension of extensions) detector.metadata.extensions[extension.name] = extension.finish(detector);
   return detector;
+}
+
+/** Fold index per document, and how the folds were made. */
+function assignFolds(documents: LabeledDocument[], opts: TrainOptions): { folds: number[]; count: number; method: string } {
+  if (opts.foldBy !== 'story') {
+    const groups = [...groupBySourceComponents(documents).entries()];
+    const usable = groups.length >= 3 && groups.every(([, members]) => trainingKeepsBothLabels(documents, new Set(members)));
+    if (usable) {
+      const foldOf = new Map<LabeledDocument, number>();
+      groups.forEach(([, members], k) => members.forEach((d) => foldOf.set(d, k)));
+      return {
+        folds: documents.map((d) => foldOf.get(d)!),
+        count: groups.length,
+        method: `leave-one-source-out over ${groups.length} sources (${groups.map(([name]) => name).join(', ')})`,
+      };
+    }
+    if (opts.foldBy === 'source') throw new UserError('--fold-by source needs at least three sources, each leaving human and machine texts to train on');
+  }
+  return { folds: kFoldByStory(documents, opts.folds, opts.seed), count: opts.folds, method: `${opts.folds}-fold out-of-fold by story` };
+}
+
+function trainingKeepsBothLabels(documents: LabeledDocument[], heldOut: Set<LabeledDocument>): boolean {
+  let human = false;
+  let machine = false;
+  for (const d of documents) {
+    if (heldOut.has(d)) continue;
+    if (d.label === 'human') human = true;
+    else machine = true;
+    if (human && machine) return true;
+  }
+  return false;
 }
 
 /** Documents turned into what every fit needs: labels, weights and feature vectors. */
