@@ -13,7 +13,11 @@ import { parquetWriteFile } from 'hyparquet-writer';
 import { localScorer } from '../src/batch/local.js';
 import { runBatch, formatSummary, type BatchOptions } from '../src/batch/run.js';
 import { scoreLines } from '../src/detect/lines.js';
-import { DEFAULT_MODEL_PATH, loadDetector } from '../src/model/model-file.js';
+import { DEFAULT_MODEL_PATH, deserializeDetector, loadDetector, saveDetector, serializeDetector } from '../src/model/model-file.js';
+import { SENTENCE_EXTENSION } from '../src/detect/sentences.js';
+import { trainDetector } from '../src/model/train.js';
+import { DEFAULT_FEATURIZER_CONFIG } from '../src/features/featurizer.js';
+import { syntheticCorpus } from './fixtures/core/synthetic.js';
 import { UserError } from '../src/util/errors.js';
 import { readJsonl, runCli, startCli, syntheticRows, toJsonl, waitFor, type OutputRow } from './batch-support.js';
 
@@ -156,6 +160,40 @@ test('Parquet output: the same rows, written in row groups', async () => {
   assert.deepEqual(rows, readJsonl(path.join(dir, 'plain.out.jsonl')));
   assert.equal(existsSync(`${output}.rows.jsonl`), false);
   assert.equal(existsSync(`${output}.progress`), false);
+});
+
+test('--sentences: the sentence fields of detect --jsonl --sentences, in JSON lines and (as JSON text) in Parquet', async () => {
+  // A small model trained here carries the sentence calibration --sentences needs.
+  const model = path.join(dir, 'small.cdm');
+  const small = trainDetector(syntheticCorpus(30, 3), { folds: 2, maxIterations: 30, featurizer: { ...DEFAULT_FEATURIZER_CONFIG, hashBits: 14 } });
+  saveDetector(small, model);
+  const texts = syntheticCorpus(10, 9).map((d, i) => ({ id: `s-${i}`, text: d.text }));
+  const input = write('sentences.jsonl', toJsonl(texts));
+  const output = path.join(dir, 'sentences.out.jsonl');
+  await run(options(input, output, { modelPath: model, sentences: true }));
+  const lines = readFileSync(input, 'utf8').trimEnd().split('\n');
+  const expected = scoreLines(small, lines, 1, { file: input, dataset: 'sentences', skipInvalid: false, sentences: true }).output;
+  assert.equal(readFileSync(output, 'utf8'), expected.join('\n') + '\n');
+  const rows = readJsonl(output);
+  assert.ok(rows.every((r) => typeof r.mixture_p_value === 'number' && Array.isArray(r.sentences) && (r.sentences as unknown[]).length > 0));
+
+  const parquet = path.join(dir, 'sentences.out.parquet');
+  await run(options(input, parquet, { modelPath: model, sentences: true }));
+  const stored = (await parquetReadObjects({ file: await asyncBufferFromFile(parquet) })) as Array<Record<string, unknown>>;
+  assert.deepEqual(Object.keys(stored[0]).slice(0, 3), ['id', 'machine_probability', 'verdict']);
+  assert.deepEqual(
+    stored.map((r) => ({ ...r, sentences: JSON.parse(String(r.sentences)) })),
+    rows.map((r) => ({ ...r })),
+  );
+
+  // The shipped model may lack the calibration: that is the user's error, said plainly.
+  const bare = deserializeDetector(serializeDetector(small));
+  delete bare.metadata.extensions[SENTENCE_EXTENSION];
+  saveDetector(bare, path.join(dir, 'bare.cdm'));
+  const refused = await runCli(['batch', '--input', input, '--output', path.join(dir, 'bare.out.jsonl'), '--sentences', '--model', path.join(dir, 'bare.cdm'), '--workers', '1']);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /^copydesk: this model file has no sentence calibration/m);
+  assert.doesNotMatch(refused.stderr, /internal error/);
 });
 
 test('a torn last line and rows written after the last checkpoint are cut off on resume', async () => {

@@ -79,6 +79,8 @@ export function jobId(run: string, index: number): string {
 /** The coordinator's side: chunks out to the queue, results back in order. */
 export async function queueScorer(run: RunInfo, options: QueueOptions): Promise<Scorer> {
   const log = options.log ?? stderrLog;
+  // Settings and output path together: two outputs of the same input are two runs.
+  const runId = createHash('sha256').update(`${run.id}\0${path.resolve(run.options.output)}`).digest('hex').slice(0, 16);
   const redis = await connectRedis(options.url, { tries: options.connectTries, role: 'batch', log });
   const queue = new Queue<ChunkJob>(options.queueName, { connection: redis });
   queue.on('error', () => {});
@@ -87,7 +89,7 @@ export async function queueScorer(run: RunInfo, options: QueueOptions): Promise<
   const backoffMs = options.backoffMs ?? 1000;
   const modelKey = keys.model(run.modelSha);
   await redis.set(modelKey, await fs.readFile(run.options.modelPath), 'EX', TTL_SECONDS);
-  const runKey = keys.run(run.id);
+  const runKey = keys.run(runId);
   await redis.hset(runKey, {
     input: run.options.inputs.join(' '),
     output: path.resolve(run.options.output),
@@ -99,15 +101,15 @@ export async function queueScorer(run: RunInfo, options: QueueOptions): Promise<
     updated_at: new Date().toISOString(),
   });
   await redis.expire(runKey, TTL_SECONDS);
-  await redis.zadd(keys.runs, Date.now(), run.id);
-  log(`batch: run ${run.id} on queue "${options.queueName}" at ${redisLabel(options.url)}; start workers with: copydesk worker --queue ${options.url}`);
+  await redis.zadd(keys.runs, Date.now(), runId);
+  log(`batch: run ${runId} on queue "${options.queueName}" at ${redisLabel(options.url)}; start workers with: copydesk worker --queue ${options.url}`);
 
   let enqueued = run.firstBatch;
   let cleaned = run.firstBatch;
 
   const enqueue = async (index: number, rows: number, context: ScoreContext, holder: { payload?: string }) => {
-    const id = jobId(run.id, index);
-    if (holder.payload !== undefined) await redis.set(keys.chunk(run.id, index), holder.payload, 'EX', TTL_SECONDS);
+    const id = jobId(runId, index);
+    if (holder.payload !== undefined) await redis.set(keys.chunk(runId, index), holder.payload, 'EX', TTL_SECONDS);
     holder.payload = undefined;
     const existing = await queue.getJob(id);
     if (existing) {
@@ -116,7 +118,7 @@ export async function queueScorer(run: RunInfo, options: QueueOptions): Promise<
       if (state !== 'failed' && state !== 'completed' && state !== 'unknown') return;
       await existing.remove().catch(() => {});
     }
-    const data: ChunkJob = { run: run.id, index, model: run.modelSha, context, rows };
+    const data: ChunkJob = { run: runId, index, model: run.modelSha, context, rows };
     await queue.add('chunk', data, {
       jobId: id,
       attempts,
@@ -127,7 +129,7 @@ export async function queueScorer(run: RunInfo, options: QueueOptions): Promise<
   };
 
   const score = async (index: number, rows: number, context: ScoreContext, holder: { payload?: string }): Promise<ChunkResult> => {
-    const resultKey = keys.result(run.id, index);
+    const resultKey = keys.result(runId, index);
     const ready = await redis.get(resultKey);
     if (ready !== null) return checked(JSON.parse(ready) as ChunkResult, index, rows);
     await enqueue(index, rows, context, holder);
@@ -137,7 +139,7 @@ export async function queueScorer(run: RunInfo, options: QueueOptions): Promise<
       const text = await redis.get(resultKey);
       if (text !== null) return checked(JSON.parse(text) as ChunkResult, index, rows);
       if (polls % 10 !== 0) continue;
-      const job = await queue.getJob(jobId(run.id, index));
+      const job = await queue.getJob(jobId(runId, index));
       if (!job) {
         // Completed jobs are removed; the result may have landed just now.
         if ((await redis.exists(resultKey)) === 1) continue;
@@ -154,7 +156,7 @@ export async function queueScorer(run: RunInfo, options: QueueOptions): Promise<
   const cleanUp = async (upTo: number) => {
     while (cleaned < upTo) {
       const batch = [];
-      for (let i = cleaned; i < Math.min(upTo, cleaned + 500); i++) batch.push(keys.result(run.id, i), keys.chunk(run.id, i));
+      for (let i = cleaned; i < Math.min(upTo, cleaned + 500); i++) batch.push(keys.result(runId, i), keys.chunk(runId, i));
       await redis.del(...batch);
       cleaned = Math.min(upTo, cleaned + 500);
     }
@@ -170,7 +172,7 @@ export async function queueScorer(run: RunInfo, options: QueueOptions): Promise<
       skipped: String(state.skipped),
       updated_at: new Date().toISOString(),
     });
-    await redis.zadd(keys.runs, Date.now(), run.id);
+    await redis.zadd(keys.runs, Date.now(), runId);
   };
 
   return {
@@ -270,7 +272,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const { items } = JSON.parse(payload) as ChunkPayload;
     if (options.chunkDelayMs) await sleep(options.chunkDelayMs);
     if (options.failAttempts && job.attemptsMade < options.failAttempts) throw new Error(`injected failure (attempt ${job.attemptsMade + 1})`);
-    const result = await pool.score(items, context);
+    const result = await pool.score(items, context).catch((error: Error) => {
+      // The person's mistake (a model without sentence calibration ...) fails the same way on every attempt.
+      throw error instanceof UserError ? new UnrecoverableError(error.message) : error;
+    });
     // A row that cannot be scored fails the same way on every attempt: no retries.
     if (result.error !== undefined) throw new UnrecoverableError(result.error);
     const stored = await redis.set(resultKey, JSON.stringify(result), 'EX', TTL_SECONDS, 'NX');

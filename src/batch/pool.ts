@@ -8,6 +8,7 @@ interface Reply {
   id: number;
   result?: ChunkResult;
   fatal?: string;
+  user?: string;
 }
 
 /**
@@ -81,7 +82,8 @@ export class BatchPool {
     if (next) next(worker);
     else this.idle.push(worker);
     if (!entry) return;
-    if (reply.fatal !== undefined || !reply.result) entry.reject(new Error(`scoring thread failed: ${reply.fatal}`));
+    if (reply.user !== undefined) entry.reject(new UserError(reply.user));
+    else if (reply.fatal !== undefined || !reply.result) entry.reject(new Error(`scoring thread failed: ${reply.fatal}`));
     else entry.resolve(reply.result);
   }
 

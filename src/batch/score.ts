@@ -19,7 +19,7 @@ export interface ScoreContext {
   /** File stem: default ids and the seed schema's source. */
   dataset: string;
   skipInvalid: boolean;
-  /** Sentence-level fields in every output row (issue 3's `--sentences`). */
+  /** Sentence-level fields (mixture_p_value, machine_passage, sentences) in every output row. */
   sentences: boolean;
 }
 
@@ -39,17 +39,13 @@ export interface ChunkResult {
   error?: string;
 }
 
-/** LineOptions plus the sentence switch issue 3 adds to it; passing it through is harmless before that lands. */
-type BatchLineOptions = LineOptions & { sentences?: boolean };
-
 /**
  * Scores rows with the shared `scoreLines`, one row at a time so a bad row
  * is found exactly: with skipInvalid it is counted by reason and left out of
  * the output (the summary reports it), otherwise the batch stops there.
  */
 export function scoreItems(detector: Detector, items: Item[], context: ScoreContext): ChunkResult {
-  const options: BatchLineOptions = { file: context.file, dataset: context.dataset, skipInvalid: false };
-  if (context.sentences) options.sentences = true;
+  const options: LineOptions = { file: context.file, dataset: context.dataset, skipInvalid: false, sentences: context.sentences };
   const out: string[] = [];
   const skips: Record<string, number> = {};
   const firstSkip: Record<string, string> = {};
