@@ -217,7 +217,7 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
         }
       });
       const results = await withTimeout(engine.detect(texts, { evidence: body.evidence ?? true }), limits.scoreTimeoutMs);
-      audit?.record(texts, results);
+      await audit?.record(texts, results);
       for (const result of results) metrics.observeVerdict(result.verdict);
       reply.type('application/json; charset=utf-8');
       return JSON.stringify(batch ? { model_version: detector.version, results } : results[0]);
