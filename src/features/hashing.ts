@@ -19,7 +19,8 @@ export function combine(a: number, b: number): number {
   return avalanche((Math.imul(a, 0x9e3779b1) ^ b) >>> 0);
 }
 
-function avalanche(h: number): number {
+/** murmur3's 32-bit finaliser: every input bit affects every output bit. */
+export function avalanche(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

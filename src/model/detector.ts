@@ -105,15 +105,29 @@ export class Detector {
     return { machine_probability: probability, verdict: probability >= this.threshold ? 'machine' : 'human' };
   }
 
-  /** The features that moved this text's score most, in both directions. */
-  explain(text: string, limit = 6): Evidence[] {
-    const named = this.featurizer.explainFeatures(text);
-    const scored = named
+  /**
+   * The features that moved this text's score most: first those that point
+   * the way of the verdict, strongest first, then the strongest against it.
+   */
+  explain(text: string, supporting = 4, opposing = 2): Evidence[] {
+    const towardsMachine = this.predict(text).verdict === 'machine';
+    const scored = this.featurizer
+      .explainFeatures(text)
+      .filter((f) => !isShapeOnly(f.name))
       .map((f) => ({ f, weight: this.model.weights[f.index] * f.value * this.metadata.calibration.a }))
       .filter((e) => Math.abs(e.weight) > 1e-6)
       .sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight));
-    return scored.slice(0, limit).map(({ f, weight }) => describe(f.family, f.name, f.value, weight));
+    const agrees = (weight: number) => weight > 0 === towardsMachine;
+    return [
+      ...scored.filter((e) => agrees(e.weight)).slice(0, supporting),
+      ...scored.filter((e) => !agrees(e.weight)).slice(0, opposing),
+    ].map(({ f, weight }) => describe(f.family, f.name, f.value, weight));
   }
+}
+
+/** A pattern of word shapes alone ("·w ·w ·w") is real signal but says nothing a reader can check. */
+function isShapeOnly(name: string): boolean {
+  return /^(?:·[wCN](?: |$))+$/.test(name);
 }
 
 function describe(family: string, name: string, value: number, weight: number): Evidence {

@@ -1,4 +1,4 @@
-import { hashString } from '../features/hashing.js';
+import { avalanche, hashString } from '../features/hashing.js';
 
 /**
  * Word-level tokens of canonical text, scanned by hand in one pass: words
@@ -111,7 +111,8 @@ export function tokenizeInto(text: string, buffers: Tokens, withText = false): T
       kind = TokenKind.Punctuation;
     }
     chars[count] = kind === TokenKind.Punctuation ? c : 0;
-    hashes[count] = finish(h);
+    // The same finish as hashString, so token hashes equal hashString(lower-cased token).
+    hashes[count] = avalanche(h);
     kinds[count] = kind;
     lengths[count] = i - start;
     starts[count] = start;
@@ -121,16 +122,6 @@ export function tokenizeInto(text: string, buffers: Tokens, withText = false): T
   buffers.count = count;
   buffers.texts = texts;
   return buffers;
-}
-
-/** The same avalanche as hashString, so token hashes equal hashString(lower-cased token). */
-function finish(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 function isLetter(c: number): boolean {
