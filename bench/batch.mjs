@@ -41,6 +41,7 @@ if (!existsSync(CLI)) {
   process.exit(2);
 }
 
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const WORK = path.join(os.tmpdir(), 'copydesk-bench-batch');
 mkdirSync(WORK, { recursive: true });
 
@@ -77,7 +78,9 @@ async function generate(file, { rows, bytes }) {
 /** Runs the CLI, sampling the peak RSS (VmHWM, threads included) of the process. */
 async function cli(cliArgs, { sample = false } = {}) {
   const started = performance.now();
-  const child = spawn(process.execPath, [CLI, ...cliArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // GNU time, where installed, gives the CPU seconds and peak RSS of the whole process (threads included).
+  const command = TIME ? [TIME, ['-f', 'TIME %e %U %S %M', process.execPath, CLI, ...cliArgs]] : [process.execPath, [CLI, ...cliArgs]];
+  const child = spawn(command[0], command[1], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
   child.stdout.resume();
@@ -98,7 +101,11 @@ async function cli(cliArgs, { sample = false } = {}) {
   const wall = (performance.now() - started) / 1000;
   if (code !== 0) throw new Error(`copydesk ${cliArgs.join(' ')} failed (${code}):\n${stderr}`);
   const own = /batch: (\d+) rows in ([\d.]+) s, ([\d.]+) rows\/s/.exec(stderr);
-  return { wall, rows: Number(own?.[1]), seconds: Number(own?.[2]), rate: Number(own?.[3]), peakMb: peakKb / 1024, stderr };
+  const time = /TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(stderr);
+  if (time) peakKb = Math.max(peakKb, Number(time[4]));
+  const cpu = time ? Number(time[2]) + Number(time[3]) : undefined;
+  const rows = Number(own?.[1]);
+  return { wall, rows, seconds: Number(own?.[2]), rate: Number(own?.[3]), cpu, rowsPerCpuSecond: cpu ? Math.round(rows / cpu) : undefined, peakMb: peakKb / 1024, stderr };
 }
 
 function startProcess(cliArgs) {
@@ -153,13 +160,21 @@ const best = (runs) => runs.reduce((a, b) => (b.rate > a.rate ? b : a));
 const one = best(local[1]);
 const two = best(local[2]);
 results.local = {
-  workers1: { rate: one.rate, wall: one.wall, all: local[1].map((r) => r.rate) },
-  workers2: { rate: two.rate, wall: two.wall, all: local[2].map((r) => r.rate) },
+  workers1: { rate: one.rate, wall: one.wall, rowsPerCpuSecond: one.rowsPerCpuSecond, all: local[1].map((r) => r.rate) },
+  workers2: { rate: two.rate, wall: two.wall, rowsPerCpuSecond: two.rowsPerCpuSecond, all: local[2].map((r) => r.rate) },
   scaling: Number((two.rate / one.rate).toFixed(2)),
 };
-console.log(`batch --workers 1: ${one.rate} rows/s (runs: ${local[1].map((r) => r.rate).join(', ')}; wall ${one.wall.toFixed(2)} s)`);
-console.log(`batch --workers 2: ${two.rate} rows/s (runs: ${local[2].map((r) => r.rate).join(', ')}; wall ${two.wall.toFixed(2)} s)`);
+const perCpu = (r) => (r.rowsPerCpuSecond ? `; ${r.rowsPerCpuSecond} rows per CPU-second` : '');
+console.log(`batch --workers 1: ${one.rate} rows/s (runs: ${local[1].map((r) => r.rate).join(', ')}; wall ${one.wall.toFixed(2)} s${perCpu(one)})`);
+console.log(`batch --workers 2: ${two.rate} rows/s (runs: ${local[2].map((r) => r.rate).join(', ')}; wall ${two.wall.toFixed(2)} s${perCpu(two)})`);
 console.log(`scaling 1 → 2 threads: ${results.local.scaling}× (target ≥ 1.8×)`);
+if (one.rowsPerCpuSecond && two.rowsPerCpuSecond) {
+  // What two threads cost in CPU per row compared with one: near 1 means the wall-clock scaling is bounded only by free cores.
+  results.local.cpuEfficiency = Number((two.rowsPerCpuSecond / one.rowsPerCpuSecond).toFixed(2));
+  console.log(`CPU efficiency of 2 threads vs 1 (rows per CPU-second): ${results.local.cpuEfficiency}`);
+}
+const load = os.loadavg()[0];
+if (load > machine.cores * 0.75) console.log(`note: load average ${load.toFixed(2)} on ${machine.cores} cores: other work is competing for the CPUs, wall-clock scaling is not meaningful`);
 
 // 2. Distributed on loopback.
 const redisBinary = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).stdout.trim();

@@ -151,6 +151,33 @@ test('CSV, Parquet, a directory and a glob give the same scores; seed rows give 
   assert.deepEqual(readJsonl(seedOut).slice(0, 2).map((r) => r.id), ['fmt-0:human', 'fmt-0:chatgpt']);
 });
 
+test('a run that dies part-way through CSV, Parquet and a directory of files resumes exactly', async () => {
+  const all = path.join(dir, 'formats');
+  const reference = readFileSync(path.join(dir, 'formats-all.jsonl'), 'utf8');
+  for (const [input, dieAt] of [
+    [path.join(all, 'b.csv'), 4],
+    [path.join(all, 'c.parquet'), 6],
+    [all, 13],
+    [all, 25],
+  ] as const) {
+    const output = path.join(dir, `die-${path.basename(input)}-${dieAt}.jsonl`);
+    // Batches after `dieAt` fail as if the process had died there; what was committed stays.
+    await assert.rejects(
+      runBatch(options(input, output, { batchSize: 50, checkpointMs: 0 }), async (info) => {
+        const scorer = await localScorer(info, 1);
+        return { ...scorer, score: (batch, index, context) => (index >= dieAt ? Promise.reject(new Error('died')) : scorer.score(batch, index, context)) };
+      }),
+      /died/,
+    );
+    const checkpoint = JSON.parse(readFileSync(`${output}.progress`, 'utf8')) as { rowsIn: number };
+    assert.equal(checkpoint.rowsIn, dieAt * 50);
+    const summary = await run(options(input, output, { batchSize: 50 }), 1);
+    assert.equal(summary.resumedRows, dieAt * 50);
+    const expected = input === all ? reference : reference.split('\n').slice(0, 700).join('\n') + '\n';
+    assert.equal(readFileSync(output, 'utf8'), expected, `${input} died at batch ${dieAt}`);
+  }
+});
+
 test('Parquet output: the same rows, written in row groups', async () => {
   const input = path.join(dir, 'plain.jsonl');
   const output = path.join(dir, 'plain.out.parquet');

@@ -129,6 +129,9 @@ test('failed chunks are retried with backoff; a bad row fails its chunk for good
   assert.match(failed.stderr, /chunk 4 \(100 rows\) failed after \d attempt\(s\): .*retry\.jsonl:451: invalid JSON/);
   assert.match(flaky.stderr(), /injected failure \(attempt 1\)/);
   assert.match(flaky.stderr(), /injected failure \(attempt 2\)/);
+  const status = await runCli(['batch', '--queue', redis!.url, '--queue-name', queueName, '--status', '--output', output]);
+  assert.match(status.stdout, /: failed/);
+  assert.match(status.stdout, /error: +chunk 4 .*invalid JSON/);
 
   const resumed = await runCli([...args, '--skip-invalid']);
   assert.equal(resumed.code, 0, resumed.stderr);

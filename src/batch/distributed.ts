@@ -183,14 +183,17 @@ export async function queueScorer(run: RunInfo, options: QueueOptions): Promise<
       return score(index, batch.items.length, context, holder);
     },
     async committed(state) {
-      // Results are dropped only once the output holding them is durable.
-      await cleanUp(state.batches);
+      // Results are dropped only once the output holding them is durable (and the run says so).
       await publish(state, 'running');
+      await cleanUp(state.batches);
     },
     async finished(state) {
-      await cleanUp(state.batches);
       await publish(state, 'done');
+      await cleanUp(state.batches);
       await redis.hset(runKey, { finished_at: new Date().toISOString() });
+    },
+    async failed(message) {
+      await redis.hset(runKey, { state: 'failed', error: message.split('\n')[0], updated_at: new Date().toISOString() }).catch(() => {});
     },
     async close() {
       await queue.close().catch(() => {});
@@ -264,6 +267,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const payload = await redis.get(keys.chunk(run, index));
     if (payload === null) {
       if ((await redis.exists(resultKey)) === 1) return 'duplicate';
+      // A stale redelivery of a chunk the coordinator has already assembled (and cleaned up).
+      if (Number((await redis.hget(keys.run(run), 'chunks_committed')) ?? -1) > index) return 'duplicate';
       throw new Error(`chunk ${index} of run ${run}: rows missing from Redis`);
     }
     const started = Date.now();
@@ -358,6 +363,7 @@ export async function printStatus(options: StatusOptions, write: (line: string) 
         `  chunks: ${meta.chunks_committed ?? 0} assembled, ${Number(meta.chunks_enqueued ?? 0) - Number(meta.chunks_committed ?? 0)} in flight` +
           ` (${meta.chunk_rows} rows each)`,
       );
+      if (meta.state === 'failed' && meta.error) write(`  error:  ${meta.error}`);
       write(`  rows:   ${rowsIn} in${pct}, ${meta.rows_out ?? 0} out, ${meta.skipped ?? 0} skipped; updated ${meta.updated_at}`);
     }
     if (shown === 0) write(wanted ? `no distributed run writes ${wanted}` : 'no distributed runs');

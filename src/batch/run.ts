@@ -59,6 +59,8 @@ export interface Scorer {
   committed?(state: CommitState): Promise<void>;
   /** Called once when the output is complete. */
   finished?(state: CommitState): Promise<void>;
+  /** Called when the run stops on an error (it can be resumed). */
+  failed?(message: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -192,6 +194,8 @@ export async function runBatch(options: BatchOptions, makeScorer: (run: RunInfo)
       for await (const batch of readBatches(files, state.cursor, options.batchSize, options.skipInvalid)) {
         const context: ScoreContext = { file: batch.file, dataset: batch.dataset, skipInvalid: options.skipInvalid, sentences: options.sentences };
         const result = batch.items.length === 0 ? Promise.resolve(emptyResult()) : scorer.score(batch, index, context);
+        // Awaited in order later; a later batch failing first must not count as an unhandled rejection meanwhile.
+        result.catch(() => {});
         index++;
         // Only the cursor and reader skips stay here; the rows themselves belong to the scorer now.
         inFlight.push({ batch: { end: batch.end, readerSkips: batch.readerSkips, readerFirstSkip: batch.readerFirstSkip }, result });
@@ -201,8 +205,10 @@ export async function runBatch(options: BatchOptions, makeScorer: (run: RunInfo)
       state.phase = outputFormat === 'parquet' ? 'convert' : 'score';
       await commit();
       await scorer.finished?.(commitState());
+    } catch (error) {
+      await scorer.failed?.(error instanceof Error ? error.message : String(error));
+      throw error;
     } finally {
-      for (const entry of inFlight) entry.result.catch(() => {});
       progress.stop();
       await scorer.close();
       await rows.close();
