@@ -1,6 +1,6 @@
 import { normalize } from '../text/normalize.js';
 import { hashSet, tokenBuffers, tokenize, tokenizeInto, TokenKind, type Tokens } from '../text/tokenize.js';
-import { combine, hashString } from './hashing.js';
+import { combine, hashString, HashFlags } from './hashing.js';
 import { FUNCTION_WORDS } from './function-words.js';
 import { STYLE_FEATURES, styleVector } from './stylometry.js';
 
@@ -250,13 +250,13 @@ export class Featurizer {
   }
 }
 
-const FUNCTION_HASHES = hashSet(FUNCTION_WORDS);
+const FUNCTION_HASHES = new HashFlags([...hashSet(FUNCTION_WORDS)].map((h): [number, number] => [h, 1]));
 const SHAPE_NAMES = ['', '·w', '·C', '·C', '·N'];
 const SHAPE_HASHES = SHAPE_NAMES.map((name) => hashString(name));
 
 /** Function words and punctuation stay themselves; other tokens become their shape. */
 function keepsIdentity(tokens: Tokens, i: number): boolean {
-  return tokens.kinds[i] === TokenKind.Punctuation || FUNCTION_HASHES.has(tokens.hashes[i]);
+  return tokens.kinds[i] === TokenKind.Punctuation || FUNCTION_HASHES.get(tokens.hashes[i]) !== 0;
 }
 
 function distortedToken(tokens: Tokens, i: number, word: string): string {

@@ -28,3 +28,43 @@ export function avalanche(h: number): number {
   h ^= h >>> 16;
   return h >>> 0;
 }
+
+/**
+ * A fixed set of 32-bit hashes with a small flag byte each, in typed arrays
+ * with linear probing. Lookups on the hot path cost a multiply and usually
+ * one probe; a JavaScript Set keyed by numbers above 2^30 boxes every key.
+ */
+export class HashFlags {
+  private readonly keys: Uint32Array;
+  private readonly flags: Uint8Array;
+  private readonly shift: number;
+
+  constructor(entries: Iterable<[number, number]>) {
+    const list = [...entries];
+    const bits = Math.max(4, Math.ceil(Math.log2(list.length * 4 + 1)));
+    this.keys = new Uint32Array(1 << bits);
+    this.flags = new Uint8Array(1 << bits);
+    this.shift = 32 - bits;
+    for (const [hash, flag] of list) this.set(hash, flag);
+  }
+
+  /** The flags stored for `hash`, 0 when absent. */
+  get(hash: number): number {
+    const key = hash === 0 ? 1 : hash;
+    const mask = this.keys.length - 1;
+    for (let slot = Math.imul(key, 0x9e3779b1) >>> this.shift; ; slot = (slot + 1) & mask) {
+      const k = this.keys[slot];
+      if (k === key) return this.flags[slot];
+      if (k === 0) return 0;
+    }
+  }
+
+  private set(hash: number, flag: number): void {
+    const key = hash === 0 ? 1 : hash;
+    const mask = this.keys.length - 1;
+    let slot = Math.imul(key, 0x9e3779b1) >>> this.shift;
+    while (this.keys[slot] !== 0 && this.keys[slot] !== key) slot = (slot + 1) & mask;
+    this.keys[slot] = key;
+    this.flags[slot] |= flag;
+  }
+}

@@ -1,3 +1,4 @@
+import { HashFlags } from './hashing.js';
 import { FIRST_PERSON, FUNCTION_WORDS, SECOND_PERSON } from './function-words.js';
 import { CHAR, hashSet, isSentenceEndChar, TokenKind, type Tokens } from '../text/tokenize.js';
 
@@ -54,10 +55,11 @@ const FUNCTION = 1;
 const FIRST = 2;
 const SECOND = 4;
 /** One lookup per token gives all three word classes. */
-const WORD_CLASS = new Map<number, number>();
-for (const [words, flag] of [[FUNCTION_WORDS, FUNCTION], [FIRST_PERSON, FIRST], [SECOND_PERSON, SECOND]] as const) {
-  for (const h of hashSet(words)) WORD_CLASS.set(h, (WORD_CLASS.get(h) ?? 0) | flag);
-}
+const WORD_CLASS = new HashFlags(
+  ([[FUNCTION_WORDS, FUNCTION], [FIRST_PERSON, FIRST], [SECOND_PERSON, SECOND]] as const).flatMap(([words, flag]) =>
+    [...hashSet(words)].map((h): [number, number] => [h, flag]),
+  ),
+);
 
 export function styleVector(tokens: Tokens): Float64Array {
   const { count, hashes, kinds, lengths, chars } = tokens;
@@ -96,7 +98,7 @@ export function styleVector(tokens: Tokens): Float64Array {
       letters += lengths[i];
       if (lengths[i] >= 8) longWords++;
       const wordClass = WORD_CLASS.get(h);
-      if (wordClass !== undefined) {
+      if (wordClass !== 0) {
         if (wordClass & FUNCTION) functionWords++;
         if (wordClass & FIRST) firstPerson++;
         else if (wordClass & SECOND) secondPerson++;
