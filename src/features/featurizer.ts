@@ -20,6 +20,13 @@ export interface FeaturizerConfig {
   /** Orders of "distorted" n-grams: function words and punctuation kept, other words reduced to shape. */
   distortedNgrams: number[];
   useStyle: boolean;
+  /**
+   * How an n-gram's count becomes its value. 'sublinear': log(1 + count),
+   * then unit length per family. 'count': count / √(n-grams in the family),
+   * so a score is a sum over n-gram occurrences — streamable without
+   * counting, and exactly decomposable into sentence windows.
+   */
+  termWeighting?: 'sublinear' | 'count';
 }
 
 export interface FeaturizerState {
@@ -38,6 +45,7 @@ export const DEFAULT_FEATURIZER_CONFIG: FeaturizerConfig = {
   wordNgrams: [1, 2],
   distortedNgrams: [3, 4],
   useStyle: true,
+  termWeighting: 'count',
 };
 
 /** One human-readable feature with its value, for evidence. */
@@ -115,20 +123,21 @@ export class Featurizer {
     const indices = new Int32Array(unique + styleCount);
     const values = new Float32Array(unique + styleCount);
     let k = 0;
+    const sublinear = this.config.termWeighting !== 'count';
     for (let r = 0; r < ranges.length; r += 2) {
-      // Sublinear term frequency, then unit length per family.
       const first = k;
       let norm = 0;
       for (let i = ranges[r], end = ranges[r + 1]; i < end; ) {
         let j = i + 1;
         while (j < end && buckets[j] === buckets[i]) j++;
-        const v = Math.log1p(j - i);
+        const v = sublinear ? Math.log1p(j - i) : j - i;
         indices[k] = buckets[i];
         values[k++] = v;
         norm += v * v;
         i = j;
       }
-      const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+      const total = ranges[r + 1] - ranges[r];
+      const scale = sublinear ? (norm > 0 ? 1 / Math.sqrt(norm) : 0) : total > 0 ? 1 / Math.sqrt(total) : 0;
       for (let i = first; i < k; i++) values[i] *= scale;
     }
     if (styleCount > 0) {
@@ -149,6 +158,7 @@ export class Featurizer {
   dot(text: string, weights: Float32Array): number {
     this.tokenScratch = tokenizeInto(normalize(text), this.tokenScratch);
     const tokens = this.tokenScratch;
+    if (this.config.termWeighting === 'count') return this.streamingDot(tokens, weights);
     const ranges = this.sortedBuckets(tokens);
     const buckets = this.buckets;
     let total = 0;
@@ -165,6 +175,34 @@ export class Featurizer {
         i = j;
       }
       if (norm > 0) total += sum / Math.sqrt(norm);
+    }
+    if (this.config.useStyle) {
+      const style = this.scaledStyle(tokens);
+      for (let j = 0; j < style.length; j++) total += weights[this.hashSize + j] * Math.fround(style[j]);
+    }
+    return total;
+  }
+
+  /** With count weighting a family's contribution is Σ w[bucket] / √N over its N n-grams: no counting needed. */
+  private streamingDot(tokens: Tokens, weights: Float32Array): number {
+    let total = 0;
+    let family = 0;
+    const add = (hashes: ArrayLike<number>, n: number) => {
+      const seed = this.familySeeds[family++];
+      const count = tokens.count - n + 1;
+      if (count <= 0) return;
+      let sum = 0;
+      for (let i = 0; i < count; i++) {
+        let h = seed;
+        for (let j = 0; j < n; j++) h = combine(h, hashes[i + j]);
+        sum += weights[h & this.mask];
+      }
+      total += sum / Math.sqrt(count);
+    };
+    for (const n of this.config.wordNgrams) add(tokens.hashes, n);
+    if (this.config.distortedNgrams.length > 0) {
+      const distorted = distortedHashes(tokens);
+      for (const n of this.config.distortedNgrams) add(distorted, n);
     }
     if (this.config.useStyle) {
       const style = this.scaledStyle(tokens);
@@ -219,34 +257,39 @@ export class Featurizer {
     return count;
   }
 
-  /** The named features of a text with their values: the slow path used for evidence. */
-  explainFeatures(text: string): NamedFeature[] {
-    const tokens = tokenize(normalize(text), true);
-    const vector = this.transformTokens(tokens);
+  /**
+   * Human-readable names for the given feature indices of a text (the
+   * n-gram or style measurement behind each), for evidence. Only wanted
+   * buckets get a string built, so naming a handful costs about one
+   * featurisation.
+   */
+  nameFeatures(text: string, wanted: ReadonlySet<number>): Map<number, { family: string; name: string }> {
     const names = new Map<number, { family: string; name: string }>();
-    const words = tokens.texts ?? [];
-    const distortedTokens = words.map((w, i) => distortedToken(tokens, i, w));
-    let family = 0;
-    for (const n of this.config.wordNgrams) this.nameNgrams(words, n, `word ${n}-gram`, this.familySeeds[family++], names);
-    for (const n of this.config.distortedNgrams) this.nameNgrams(distortedTokens, n, `pattern ${n}-gram`, this.familySeeds[family++], names);
-    const out: NamedFeature[] = [];
-    for (let i = 0; i < vector.indices.length; i++) {
-      const index = vector.indices[i];
+    for (const index of wanted) {
       const styleIndex = index - this.hashSize;
-      const named = styleIndex >= 0 ? { family: 'style', name: STYLE_FEATURES[styleIndex] } : names.get(index);
-      if (named) out.push({ index, family: named.family, name: named.name, value: vector.values[i] });
+      if (styleIndex >= 0) names.set(index, { family: 'style', name: STYLE_FEATURES[styleIndex] });
     }
-    return out;
-  }
-
-  private nameNgrams(tokens: string[], n: number, family: string, seed: number, names: Map<number, { family: string; name: string }>): void {
-    const hashes = tokens.map((t) => hashString(t));
-    for (let i = 0; i + n <= hashes.length; i++) {
-      let h = seed;
-      for (let j = 0; j < n; j++) h = combine(h, hashes[i + j]);
-      const index = h & this.mask;
-      if (!names.has(index)) names.set(index, { family, name: tokens.slice(i, i + n).join(' ') });
+    const tokens = tokenize(normalize(text), true);
+    const words = tokens.texts ?? [];
+    let family = 0;
+    const visit = (hashes: ArrayLike<number>, n: number, label: string, display: (i: number) => string) => {
+      const seed = this.familySeeds[family++];
+      for (let i = 0; i + n <= tokens.count; i++) {
+        let h = seed;
+        for (let j = 0; j < n; j++) h = combine(h, hashes[i + j]);
+        const index = h & this.mask;
+        if (!wanted.has(index) || names.has(index)) continue;
+        const parts: string[] = [];
+        for (let j = 0; j < n; j++) parts.push(display(i + j));
+        names.set(index, { family: `${label} ${n}-gram`, name: parts.join(' ') });
+      }
+    };
+    for (const n of this.config.wordNgrams) visit(tokens.hashes, n, 'word', (i) => words[i]);
+    if (this.config.distortedNgrams.length > 0) {
+      const distorted = distortedHashes(tokens);
+      for (const n of this.config.distortedNgrams) visit(distorted, n, 'pattern', (i) => distortedToken(tokens, i, words[i]));
     }
+    return names;
   }
 }
 

@@ -110,18 +110,27 @@ export class Detector {
    * the way of the verdict, strongest first, then the strongest against it.
    */
   explain(text: string, supporting = 4, opposing = 2): Evidence[] {
-    const towardsMachine = this.predict(text).verdict === 'machine';
-    const scored = this.featurizer
-      .explainFeatures(text)
-      .filter((f) => !isShapeOnly(f.name))
-      .map((f) => ({ f, weight: this.model.weights[f.index] * f.value * this.metadata.calibration.a }))
-      .filter((e) => Math.abs(e.weight) > 1e-6)
+    const vector = this.featurizer.transform(text);
+    const slope = this.metadata.calibration.a;
+    const contributions = Array.from(vector.indices, (index, i) => ({ index, value: vector.values[i], weight: this.model.weights[index] * vector.values[i] * slope }))
+      .filter((c) => Math.abs(c.weight) > 1e-6)
       .sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight));
+    const towardsMachine = this.verdictFor(this.probabilityFromScore(this.scoreVector(vector))).verdict === 'machine';
     const agrees = (weight: number) => weight > 0 === towardsMachine;
+    // Name a generous shortlist only: shape-only patterns are dropped after naming.
+    const shortlist = [
+      ...contributions.filter((c) => agrees(c.weight)).slice(0, supporting * 5),
+      ...contributions.filter((c) => !agrees(c.weight)).slice(0, opposing * 5),
+    ];
+    const names = this.featurizer.nameFeatures(text, new Set(shortlist.map((c) => c.index)));
+    const readable = shortlist.filter((c) => names.has(c.index) && !isShapeOnly(names.get(c.index)!.name));
     return [
-      ...scored.filter((e) => agrees(e.weight)).slice(0, supporting),
-      ...scored.filter((e) => !agrees(e.weight)).slice(0, opposing),
-    ].map(({ f, weight }) => describe(f.family, f.name, f.value, weight));
+      ...readable.filter((c) => agrees(c.weight)).slice(0, supporting),
+      ...readable.filter((c) => !agrees(c.weight)).slice(0, opposing),
+    ].map((c) => {
+      const { family, name } = names.get(c.index)!;
+      return describe(family, name, c.value, c.weight);
+    });
   }
 }
 
