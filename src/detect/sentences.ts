@@ -1,7 +1,7 @@
 import type { LabeledDocument } from '../corpus/types.js';
 import { balancedWeights, type TrainingExtension } from '../model/train.js';
 import type { Detector } from '../model/detector.js';
-import { fitPlatt, calibrate, type PlattCalibration } from '../model/calibration.js';
+import { calibrate, type PlattCalibration } from '../model/calibration.js';
 import { decisionFunction, fitLogistic, DEFAULT_LOGISTIC_OPTIONS, type LogisticModel } from '../model/logistic.js';
 import { Featurizer, type FeaturizerState, type SparseVector } from '../features/featurizer.js';
 import { styleVector } from '../features/stylometry.js';
@@ -84,11 +84,22 @@ export class SentenceScorer {
   private readonly families: Array<{ n: number; seed: number; distorted: boolean }>;
   private readonly mask: number;
   private readonly style: { offset: number; mean: number[]; std: number[] } | null;
+  private readonly quantized: Int8Array;
+  private readonly scale: number;
 
   constructor(state: FeaturizerState, private readonly weights: Float32Array) {
     const config = state.config;
     this.mask = 2 ** config.hashBits - 1;
     this.style = config.useStyle ? { offset: 2 ** config.hashBits, mean: state.styleMean, std: state.styleStd } : null;
+    // n-gram weights as int8 (a quarter of the memory, so the random lookups
+    // stay in cache); calibration uses the same scorer, so p-values are exact
+    // for the quantised score.
+    const hashSize = 2 ** config.hashBits;
+    let max = 0;
+    for (let i = 0; i < hashSize; i++) max = Math.max(max, Math.abs(weights[i]));
+    this.scale = max > 0 ? max / 127 : 1;
+    this.quantized = new Int8Array(hashSize);
+    for (let i = 0; i < hashSize; i++) this.quantized[i] = Math.round(weights[i] / this.scale);
     this.families = [
       ...config.wordNgrams.map((n) => ({ n, seed: hashString(`word${n}`), distorted: false })),
       ...config.distortedNgrams.map((n) => ({ n, seed: hashString(`distorted${n}`), distorted: true })),
@@ -109,7 +120,7 @@ export class SentenceScorer {
     // sums[f*S + s], counts[f*S + s]: weight sum and n-gram count of family f ending in sentence s
     const sums = new Float64Array(F * S);
     const counts = new Float64Array(F * S);
-    const { mask, weights } = this;
+    const { mask, quantized } = this;
     const words32 = tokens.hashes;
     let distorted: Uint32Array | null = null;
     for (let f = 0; f < F; f++) {
@@ -130,7 +141,7 @@ export class SentenceScorer {
         let h = seed;
         for (let j = 0; j < n; j++) h = combine(h, hashes[i + j]);
         const s = sentenceOf[i + n - 1];
-        sums[base + s] += weights[h & mask];
+        sums[base + s] += quantized[h & mask];
         counts[base + s] += 1;
       }
     }
@@ -150,7 +161,7 @@ export class SentenceScorer {
           a += sums[f * S + u];
           c += counts[f * S + u];
         }
-        if (c > 0) total += a / Math.sqrt(c);
+        if (c > 0) total += (this.scale * a) / Math.sqrt(c);
       }
       let w = 0;
       for (let u = lo; u <= hi; u++) w += wordsPer[u];
@@ -427,7 +438,7 @@ export function calibrateFromHeldOut(
   const labels = scores.map((_, i) => (i < humanScores.length ? 0 : 1));
   const wH = scores.length / (2 * Math.max(1, humanScores.length));
   const wM = scores.length / (2 * Math.max(1, machineScores.length));
-  const platt = fitPlatt(scores, labels, labels.map((y) => (y ? wM : wH)));
+  const platt = fitLogistic1d(scores, labels, labels.map((y) => (y ? wM : wH)));
   return {
     version: 1,
     radius,
@@ -508,4 +519,57 @@ function refitFold(folds: Fold[], k: number, detector: Detector): LogisticModel 
     detector.featurizer.dimension,
     { l2: options.l2 ?? DEFAULT_LOGISTIC_OPTIONS.l2, maxIterations: options.maxIterations ?? DEFAULT_LOGISTIC_OPTIONS.maxIterations, tolerance: DEFAULT_LOGISTIC_OPTIONS.tolerance },
   );
+}
+
+/**
+ * P(machine | window score) = sigmoid(a·s + b) by damped Newton steps on the
+ * weighted log loss (scores standardised first): the plain Platt fit can
+ * overshoot on a hundred thousand sentence scores.
+ */
+export function fitLogistic1d(scores: readonly number[], labels: readonly number[], weights: readonly number[]): PlattCalibration {
+  const n = scores.length;
+  if (n === 0) return { kind: 'platt', a: 1, b: 0 };
+  let mean = 0;
+  for (const s of scores) mean += s / n;
+  let variance = 0;
+  for (const s of scores) variance += (s - mean) ** 2 / n;
+  const sd = Math.sqrt(variance) || 1;
+  const loss = (a: number, b: number) => {
+    let l = 0;
+    for (let i = 0; i < n; i++) {
+      const z = (a * (scores[i] - mean)) / sd + b;
+      l += weights[i] * (Math.max(z, 0) - labels[i] * z + Math.log1p(Math.exp(-Math.abs(z))));
+    }
+    return l;
+  };
+  let a = 1;
+  let b = 0;
+  let current = loss(a, b);
+  for (let iteration = 0; iteration < 50; iteration++) {
+    let ga = 0, gb = 0, haa = 1e-9, hab = 0, hbb = 1e-9;
+    for (let i = 0; i < n; i++) {
+      const x = (scores[i] - mean) / sd;
+      const p = 1 / (1 + Math.exp(-(a * x + b)));
+      const d = weights[i] * (p - labels[i]);
+      const h = weights[i] * p * (1 - p);
+      ga += d * x;
+      gb += d;
+      haa += h * x * x;
+      hab += h * x;
+      hbb += h;
+    }
+    const det = haa * hbb - hab * hab;
+    const da = (hbb * ga - hab * gb) / det;
+    const db = (haa * gb - hab * ga) / det;
+    let step = 1;
+    while (step > 1e-6 && !(loss(a - step * da, b - step * db) <= current)) step /= 2;
+    if (step <= 1e-6) break;
+    a -= step * da;
+    b -= step * db;
+    const next = loss(a, b);
+    if (current - next < 1e-10 * Math.abs(current)) break;
+    current = next;
+  }
+  // back to raw scores: a·(s − mean)/sd + b
+  return { kind: 'platt', a: a / sd, b: b - (a * mean) / sd };
 }

@@ -51,6 +51,8 @@ const BULLET = /^[ \t]*(?:[-*•▪◦‣–—]|\d{1,2}[.)]|#{1,6})[ \t]+(?=\S)
 const CLOSERS = '"\'”’»)]*_';
 const OPENING = '"\'“‘«([*_';
 const HEADLINE_MAX_WORDS = 12;
+const HAS_WORD = /[\p{L}\p{N}]/u;
+const HAS_TWO_WORDS = /[\p{L}\p{N}][^\p{L}\p{N}]+[\p{L}\p{N}]/u;
 const WRAPPED_LINE_MIN_CHARS = 50;
 
 export function splitSentences(text: string): SentenceSpan[] {
@@ -217,7 +219,7 @@ function mergeFragments(text: string, pieces: Array<{ start: number; end: number
       carry = null;
     }
     const body = text.slice(p.start, p.end);
-    const words = body.match(/[\p{L}\p{N}]+/gu)?.length ?? 0;
+    const words = !HAS_WORD.test(body) ? 0 : HAS_TWO_WORDS.test(body) ? 2 : 1;
     if (words === 0 && out.length > 0 && !out[out.length - 1].hard) {
       out[out.length - 1].end = p.end;
       out[out.length - 1].hard = p.hard;
