@@ -41,7 +41,12 @@ export interface TrainOptions {
  */
 export interface TrainingExtension {
   name: string;
-  onFold(scoreText: (text: string) => number, heldOut: LabeledDocument[]): void;
+  /**
+   * @param foldModel the fold's linear model (same featurizer as the final
+   *   detector), for extensions that score pieces of text directly.
+   * @param training the documents the fold model was trained on.
+   */
+  onFold(scoreText: (text: string) => number, heldOut: LabeledDocument[], foldModel: LogisticModel, training: LabeledDocument[]): void;
   finish(detector: Detector): unknown;
 }
 
@@ -82,7 +87,10 @@ export function trainDetector(documents: LabeledDocument[], options: Partial<Tra
     const heldOut = indicesWhere(folds, (f) => f === k);
     for (const i of heldOut) outOfFold[i] = decisionFunction(model, vectors[i]);
     const scoreText = (text: string) => decisionFunction(model, featurizer.transform(text));
-    for (const extension of extensions) extension.onFold(scoreText, heldOut.map((i) => labeled[i]));
+    const heldOutDocuments = heldOut.map((i) => labeled[i]);
+    const heldOutSet = new Set(heldOut);
+    const training = labeled.filter((_, i) => !heldOutSet.has(i));
+    for (const extension of extensions) extension.onFold(scoreText, heldOutDocuments, model, training);
   }
   const calibration = fitPlatt(outOfFold, labels, weights);
   const probabilities = Array.from(outOfFold, (s) => calibrate(calibration, s));
