@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadDetector } from '../model/model-file.js';
+import { UserError } from '../util/errors.js';
 import { scoreLines, type LineOptions } from './lines.js';
 
 /** A scoring thread: loads the model once, then scores batches of JSON lines. */
@@ -17,6 +18,8 @@ parentPort!.on('message', (request: WorkerRequest) => {
     const result = scoreLines(detector, request.lines, request.firstLine, request.options);
     parentPort!.postMessage({ id: request.id, ...result });
   } catch (error) {
-    parentPort!.postMessage({ id: request.id, output: [], fatal: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    // A user error (a model without sentence calibration, say) stays one clear line.
+    if (error instanceof UserError) parentPort!.postMessage({ id: request.id, output: [], error: error.message });
+    else parentPort!.postMessage({ id: request.id, output: [], fatal: error instanceof Error ? (error.stack ?? error.message) : String(error) });
   }
 });

@@ -45,7 +45,8 @@ export interface GeneralisationOptions {
 }
 
 export const DEFAULT_GENERALISATION_OPTIONS: GeneralisationOptions = {
-  train: { folds: 3 },
+  // Document-level measurements only: sentence calibration is not needed here.
+  train: { folds: 3, extensions: false },
   testFraction: 0.3,
   minGeneratorSize: 100,
   seed: 7,

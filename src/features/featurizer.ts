@@ -45,7 +45,7 @@ export const DEFAULT_FEATURIZER_CONFIG: FeaturizerConfig = {
   wordNgrams: [1, 2],
   distortedNgrams: [3, 4],
   useStyle: true,
-  termWeighting: 'count',
+  termWeighting: 'sublinear',
 };
 
 /** One human-readable feature with its value, for evidence. */

@@ -28,6 +28,8 @@ export interface TrainOptions {
   /** Largest false-positive rate the default threshold may have on any held-out human dataset. */
   targetFpr: number;
   seed: number;
+  /** Fit the registered TRAINING_EXTENSIONS (sentence calibration, …); off for document-only experiments. */
+  extensions: boolean;
   /** Reports stage progress: (stage, done, total). */
   onProgress?: (stage: string, done: number, total: number) => void;
 }
@@ -55,12 +57,13 @@ export const TRAINING_EXTENSIONS: Array<() => TrainingExtension> = [createSenten
 
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   featurizer: DEFAULT_FEATURIZER_CONFIG,
-  l2: 1e-4,
+  l2: 1e-5,
   maxIterations: 60,
   folds: 3,
   foldBy: 'auto',
   targetFpr: 0.01,
   seed: 13,
+  extensions: true,
 };
 
 /** A human dataset needs this many documents before its own 1%-FPR threshold means anything. */
@@ -78,7 +81,7 @@ export function trainDetector(documents: LabeledDocument[], options: Partial<Tra
   const prepared = prepareTraining(documents, opts);
   const { labeled, labels, weights, featurizer, vectors } = prepared;
 
-  const extensions = TRAINING_EXTENSIONS.map((create) => create());
+  const extensions = opts.extensions ? TRAINING_EXTENSIONS.map((create) => create()) : [];
   const { folds, count: foldCount, method } = assignFolds(labeled, opts);
   const outOfFold = new Float64Array(labeled.length);
   for (let k = 0; k < foldCount; k++) {
