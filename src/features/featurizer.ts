@@ -66,6 +66,7 @@ export class Featurizer {
   private readonly mask: number;
   /** Reused per document: n-gram bucket indices, and token arrays. */
   private buckets = new Uint32Array(1 << 14);
+  private readonly counter = new BucketCounter();
   private tokenScratch = tokenBuffers(1 << 12);
   private familySeeds: number[];
 
@@ -158,46 +159,32 @@ export class Featurizer {
   dot(text: string, weights: Float32Array): number {
     this.tokenScratch = tokenizeInto(normalize(text), this.tokenScratch);
     const tokens = this.tokenScratch;
-    if (this.config.termWeighting === 'count') return this.streamingDot(tokens, weights);
-    const ranges = this.sortedBuckets(tokens);
-    const buckets = this.buckets;
-    let total = 0;
-    for (let r = 0; r < ranges.length; r += 2) {
-      let sum = 0;
-      let norm = 0;
-      for (let i = ranges[r], end = ranges[r + 1]; i < end; ) {
-        let j = i + 1;
-        while (j < end && buckets[j] === buckets[i]) j++;
-        // Rounded to float32 as transform() stores it, so both paths agree.
-        const v = Math.fround(Math.log1p(j - i));
-        sum += weights[buckets[i]] * v;
-        norm += v * v;
-        i = j;
-      }
-      if (norm > 0) total += sum / Math.sqrt(norm);
-    }
-    if (this.config.useStyle) {
-      const style = this.scaledStyle(tokens);
-      for (let j = 0; j < style.length; j++) total += weights[this.hashSize + j] * Math.fround(style[j]);
-    }
-    return total;
-  }
-
-  /** With count weighting a family's contribution is Σ w[bucket] / √N over its N n-grams: no counting needed. */
-  private streamingDot(tokens: Tokens, weights: Float32Array): number {
+    const sublinear = this.config.termWeighting !== 'count';
     let total = 0;
     let family = 0;
     const add = (hashes: ArrayLike<number>, n: number) => {
       const seed = this.familySeeds[family++];
       const count = tokens.count - n + 1;
       if (count <= 0) return;
-      let sum = 0;
-      for (let i = 0; i < count; i++) {
-        let h = seed;
-        for (let j = 0; j < n; j++) h = combine(h, hashes[i + j]);
-        sum += weights[h & this.mask];
+      if (!sublinear) {
+        // count / √N per bucket: a plain sum over occurrences, nothing to count.
+        let sum = 0;
+        for (let i = 0; i < count; i++) sum += weights[ngramHash(hashes, i, n, seed) & this.mask];
+        total += sum / Math.sqrt(count);
+        return;
       }
-      total += sum / Math.sqrt(count);
+      const counter = this.counter;
+      counter.reset(count);
+      for (let i = 0; i < count; i++) counter.add(ngramHash(hashes, i, n, seed) & this.mask);
+      let sum = 0;
+      let norm = 0;
+      for (let k = 0; k < counter.size; k++) {
+        // Rounded to float32 as transform() stores it, so both paths agree.
+        const v = Math.fround(Math.log1p(counter.countAt(k)));
+        sum += weights[counter.keyAt(k)] * v;
+        norm += v * v;
+      }
+      if (norm > 0) total += sum / Math.sqrt(norm);
     };
     for (const n of this.config.wordNgrams) add(tokens.hashes, n);
     if (this.config.distortedNgrams.length > 0) {
@@ -250,9 +237,7 @@ export class Featurizer {
   private addNgrams(hashes: ArrayLike<number>, length: number, n: number, seed: number, count: number): number {
     const { buckets, mask } = this;
     for (let i = 0; i + n <= length; i++) {
-      let h = seed;
-      for (let j = 0; j < n; j++) h = combine(h, hashes[i + j]);
-      buckets[count++] = h & mask;
+      buckets[count++] = ngramHash(hashes, i, n, seed) & mask;
     }
     return count;
   }
@@ -275,9 +260,7 @@ export class Featurizer {
     const visit = (hashes: ArrayLike<number>, n: number, label: string, display: (i: number) => string) => {
       const seed = this.familySeeds[family++];
       for (let i = 0; i + n <= tokens.count; i++) {
-        let h = seed;
-        for (let j = 0; j < n; j++) h = combine(h, hashes[i + j]);
-        const index = h & this.mask;
+        const index = ngramHash(hashes, i, n, seed) & this.mask;
         if (!wanted.has(index) || names.has(index)) continue;
         const parts: string[] = [];
         for (let j = 0; j < n; j++) parts.push(display(i + j));
@@ -314,4 +297,64 @@ function distortedHashes(tokens: Tokens): Uint32Array {
 
 function clip(v: number, limit: number): number {
   return v > limit ? limit : v < -limit ? -limit : v;
+}
+
+/** The hash of the n-gram of token hashes starting at `start`, in the family named by `seed`. */
+export function ngramHash(hashes: ArrayLike<number>, start: number, n: number, seed: number): number {
+  let h = seed;
+  for (let j = 0; j < n; j++) h = combine(h, hashes[start + j]);
+  return h;
+}
+
+/**
+ * Counts how often each bucket occurs among one family's n-grams: a stamped
+ * open-addressing table reused across documents, so counting costs one
+ * multiply and a probe per n-gram and resetting costs nothing.
+ */
+class BucketCounter {
+  private keys = new Uint32Array(1024);
+  private counts = new Uint32Array(1024);
+  private stamps = new Uint32Array(1024);
+  private slots = new Uint32Array(1024);
+  private stamp = 0;
+  private shift = 22;
+  size = 0;
+
+  reset(capacity: number): void {
+    if (this.keys.length < capacity * 2) {
+      const length = 2 ** Math.ceil(Math.log2(capacity * 4));
+      this.keys = new Uint32Array(length);
+      this.counts = new Uint32Array(length);
+      this.stamps = new Uint32Array(length);
+      this.slots = new Uint32Array(length);
+      this.shift = 32 - Math.log2(length);
+      this.stamp = 0;
+    }
+    this.stamp++;
+    this.size = 0;
+  }
+
+  add(key: number): void {
+    const mask = this.keys.length - 1;
+    let slot = Math.imul(key, 0x9e3779b1) >>> this.shift;
+    while (this.stamps[slot] === this.stamp) {
+      if (this.keys[slot] === key) {
+        this.counts[slot]++;
+        return;
+      }
+      slot = (slot + 1) & mask;
+    }
+    this.stamps[slot] = this.stamp;
+    this.keys[slot] = key;
+    this.counts[slot] = 1;
+    this.slots[this.size++] = slot;
+  }
+
+  keyAt(k: number): number {
+    return this.keys[this.slots[k]];
+  }
+
+  countAt(k: number): number {
+    return this.counts[this.slots[k]];
+  }
 }
