@@ -80,7 +80,7 @@ async function detectJsonl(path: string, flags: DetectFlags): Promise<void> {
   const workers = flags.workers === undefined ? defaultWorkerCount() : parseWorkers(flags.workers);
   const modelPath = flags.model ?? DEFAULT_MODEL_PATH;
   const detector = workers === 0 ? modelFrom(flags) : null;
-  const progress = createProgress({ label: 'detect', unit: 'lines', silent: flags.quiet || !process.stderr.isTTY && !process.env.COPYDESK_PROGRESS });
+  const progress = createProgress({ label: 'detect', unit: 'lines', silent: flags.quiet });
   const summary = await detectJsonlStream(openInput(path), process.stdout, detector, {
     modelPath,
     workers,
