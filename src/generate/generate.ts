@@ -32,7 +32,7 @@ import { datasetName, detectSchema, readRecords, resolveInputs } from '../corpus
 import type { Origin } from '../corpus/types.js';
 import { UserError } from '../util/errors.js';
 import { createProgress, type ProgressOptions } from '../util/progress.js';
-import { ApiError, ChatClient, safeUrl, type ChatMessage } from './client.js';
+import { ApiError, ChatClient, safeUrl, type ChatClientOptions, type ChatMessage } from './client.js';
 import {
   buildPrompt,
   DEFAULT_CONTINUE_WORDS,
@@ -47,13 +47,17 @@ import { LineAppender, scanExisting } from './resume.js';
 
 export type OutputFormat = 'seed' | 'labeled';
 
-export interface GenerateOptions {
+/** The client settings a generate run passes through unchanged. */
+type ClientSettings = Pick<
+  ChatClientOptions,
+  'endpoint' | 'model' | 'apiKey' | 'timeoutMs' | 'maxRetries' | 'retryBaseMs' | 'retryMaxMs' | 'maxRetryAfterMs' | 'stream' | 'maxTokens' | 'temperature'
+>;
+const CLIENT_SETTINGS = ['endpoint', 'model', 'apiKey', 'timeoutMs', 'maxRetries', 'retryBaseMs', 'retryMaxMs', 'maxRetryAfterMs', 'stream', 'maxTokens', 'temperature'] as const;
+
+export interface GenerateOptions extends ClientSettings {
   /** Seed- or labeled-schema inputs: files, directories or globs (JSONL, CSV, Parquet). */
   data: string[];
   out: string;
-  endpoint: string;
-  model: string;
-  apiKey?: string | null;
   mode?: GenerateMode;
   format?: OutputFormat;
   /** Seed format: field holding the generated text (default `chatgpt`). */
@@ -64,14 +68,6 @@ export interface GenerateOptions {
   concurrency?: number;
   /** Use only the first N eligible input stories (in input order; done ones count). */
   limit?: number | null;
-  timeoutMs?: number;
-  maxRetries?: number;
-  retryBaseMs?: number;
-  retryMaxMs?: number;
-  maxRetryAfterMs?: number;
-  stream?: boolean;
-  maxTokens?: number | null;
-  temperature?: number | null;
   /** Re-run stories flagged by an earlier run instead of skipping them. */
   retryRejected?: boolean;
   /** Stop the run after this many failed stories in a row (default 20): the endpoint is down. */
@@ -179,19 +175,8 @@ export async function generateCorpus(options: GenerateOptions): Promise<Generate
   // The client validates the endpoint before any file is touched.
   let client: ChatClient;
   try {
-    client = new ChatClient({
-      endpoint: options.endpoint,
-      model,
-      apiKey: options.apiKey,
-      timeoutMs: options.timeoutMs,
-      maxRetries: options.maxRetries,
-      retryBaseMs: options.retryBaseMs,
-      retryMaxMs: options.retryMaxMs,
-      maxRetryAfterMs: options.maxRetryAfterMs,
-      stream: options.stream,
-      maxTokens: options.maxTokens,
-      temperature: options.temperature,
-    });
+    const settings = Object.fromEntries(CLIENT_SETTINGS.map((key) => [key, options[key]])) as ClientSettings;
+    client = new ChatClient({ ...settings, model });
   } catch (error) {
     if (error instanceof ApiError) throw new UserError(error.message);
     throw error;
