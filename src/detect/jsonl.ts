@@ -5,7 +5,8 @@ import { once } from 'node:events';
 import { UserError } from '../util/errors.js';
 import type { Detector } from '../model/detector.js';
 import { scoreLines, type LineOptions, type ScoredLines } from './lines.js';
-import { ScoringPool } from './pool.js';
+import { ThreadPool } from '../util/thread-pool.js';
+import type { WorkerRequest } from './worker.js';
 
 export interface JsonlDetectOptions extends LineOptions {
   /** Model file the worker threads load; required when workers > 1. */
@@ -28,10 +29,15 @@ export async function detectJsonlStream(
   options: JsonlDetectOptions,
 ): Promise<{ lines: number; documents: number }> {
   const batchSize = options.batchSize ?? 256;
-  const pool = options.workers > 0 ? await ScoringPool.start(options.modelPath, options.workers) : null;
+  // Scoring threads, one model copy each; a thread that dies stops the run.
+  const pool =
+    options.workers > 0
+      ? await ThreadPool.start<WorkerRequest, ScoredLines>(new URL('./worker.js', import.meta.url), { modelPath: options.modelPath }, options.workers, { name: 'scoring thread' })
+      : null;
   if (!pool && !detector) throw new Error('detectJsonlStream needs a detector or workers');
-  const score = (lines: string[], first: number): Promise<ScoredLines> =>
-    pool ? pool.score(lines, first, pickLineOptions(options)) : Promise.resolve(scoreLines(detector!, lines, first, options));
+  const lineOptions = pickLineOptions(options);
+  const score = (lines: string[], firstLine: number): Promise<ScoredLines> =>
+    pool ? pool.run({ lines, firstLine, options: lineOptions }) : Promise.resolve(scoreLines(detector!, lines, firstLine, options));
   const inFlight: Array<Promise<ScoredLines>> = [];
   const maxInFlight = Math.max(2, (pool?.size ?? 1) * 2);
   let lineNumber = 0;

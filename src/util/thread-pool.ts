@@ -1,0 +1,218 @@
+import { availableParallelism } from 'node:os';
+import { parentPort, Worker } from 'node:worker_threads';
+import { UserError } from './errors.js';
+
+/**
+ * A fixed pool of worker threads that each answer one request at a time
+ * (one model copy per thread, say). The thread side is `serveRequests`; this
+ * side queues requests and hands each to the next idle thread.
+ *
+ * Errors: a UserError thrown in a thread stays a UserError here (one clear
+ * line); anything else becomes an Error that keeps the thread's stack. A
+ * thread that dies either is replaced (`replaceDead`, for a long-running
+ * service: only its own request fails) or fails every pending and later
+ * request (batch work, where a crash should stop the job).
+ */
+export interface ThreadPoolOptions {
+  /** What a thread is called in error messages. */
+  name?: string;
+  /** Start a new thread in place of one that dies after it was ready. */
+  replaceDead?: boolean;
+}
+
+interface Job<Request, Reply> {
+  request: Request;
+  resolve: (reply: Reply) => void;
+  reject: (error: Error) => void;
+}
+
+interface Thread<Request, Reply> {
+  worker: Worker;
+  /** Has loaded and called `serveRequests`; only a ready thread gets requests or is replaced. */
+  ready: boolean;
+  job?: Job<Request, Reply>;
+  /** The uncaught error it died of, reported on exit. */
+  error?: unknown;
+  started: { resolve: () => void; reject: (error: Error) => void };
+}
+
+interface ThreadError {
+  message: string;
+  stack?: string;
+  /** Set when the thread threw a UserError. */
+  exitCode?: number;
+}
+
+type FromThread<Reply> = { kind: 'ready' } | { kind: 'reply'; value: Reply } | { kind: 'error'; error: ThreadError };
+
+export class ThreadPool<Request, Reply> {
+  private readonly threads = new Set<Thread<Request, Reply>>();
+  private readonly queue: Array<Job<Request, Reply>> = [];
+  private failure: Error | undefined;
+  private closed = false;
+  private readonly name: string;
+
+  private constructor(
+    private readonly entry: URL,
+    private readonly workerData: unknown,
+    private readonly options: ThreadPoolOptions,
+  ) {
+    this.name = options.name ?? 'worker thread';
+  }
+
+  /**
+   * Starts `size` threads on `entry` (a compiled `.js` module next to the
+   * caller; its `.ts` source under tsx) and waits until every one is ready, so
+   * that a bad model file fails here rather than on the first request.
+   */
+  static async start<Request, Reply>(entry: URL, workerData: unknown, size: number, options: ThreadPoolOptions = {}): Promise<ThreadPool<Request, Reply>> {
+    const pool = new ThreadPool<Request, Reply>(entry, workerData, options);
+    const started = Array.from({ length: Math.max(1, size) }, () => pool.spawn());
+    try {
+      await Promise.all(started);
+    } catch (error) {
+      await pool.close();
+      throw error instanceof UserError ? error : new UserError(`cannot start ${pool.name}s: ${(error as Error).message}`);
+    }
+    return pool;
+  }
+
+  get size(): number {
+    return this.threads.size;
+  }
+
+  /** Runs one request on the next idle thread. */
+  run(request: Request): Promise<Reply> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<Reply>((resolve, reject) => {
+      this.queue.push({ request, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /** Stops every thread; requests still pending are rejected. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.failure ??= new Error(`${this.name} pool closed`);
+    this.failAll(this.failure);
+    await Promise.all([...this.threads].map((thread) => thread.worker.terminate()));
+  }
+
+  private spawn(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const thread: Thread<Request, Reply> = { worker: startThread(this.entry, this.workerData), ready: false, started: { resolve, reject } };
+      this.threads.add(thread);
+      thread.worker.on('message', (message: FromThread<Reply>) => this.receive(thread, message));
+      thread.worker.on('error', (error) => (thread.error ??= error));
+      thread.worker.on('exit', (code) => this.died(thread, code));
+    });
+  }
+
+  private dispatch(): void {
+    for (const thread of this.threads) {
+      if (this.queue.length === 0) return;
+      if (!thread.ready || thread.job) continue;
+      const job = this.queue.shift()!;
+      try {
+        thread.worker.postMessage(job.request);
+        thread.job = job;
+      } catch (error) {
+        job.reject(error as Error); // not cloneable: the caller's bug, the thread is still idle
+      }
+    }
+  }
+
+  private receive(thread: Thread<Request, Reply>, message: FromThread<Reply>): void {
+    if (message.kind === 'ready') {
+      thread.ready = true;
+      thread.started.resolve();
+    } else {
+      const job = thread.job;
+      thread.job = undefined;
+      if (message.kind === 'reply') job?.resolve(message.value);
+      else job?.reject(fromThread(message.error, this.name));
+    }
+    this.dispatch();
+  }
+
+  private died(thread: Thread<Request, Reply>, code: number): void {
+    this.threads.delete(thread);
+    if (this.closed) return;
+    const error = deathError(thread.error, code, this.name);
+    thread.started.reject(error);
+    thread.job?.reject(error);
+    if (this.options.replaceDead && thread.ready) {
+      // Keep serving: queued requests wait for the new thread (or go to the others).
+      this.spawn().catch(() => {});
+    } else if (!this.options.replaceDead || this.threads.size === 0) {
+      this.failure ??= error;
+      this.failAll(this.failure);
+    }
+  }
+
+  private failAll(error: Error): void {
+    for (const job of this.queue.splice(0)) job.reject(error);
+    for (const thread of this.threads) {
+      thread.job?.reject(error);
+      thread.job = undefined;
+    }
+  }
+}
+
+/**
+ * The thread side of a ThreadPool: answers each request with `handle`'s
+ * result, marshalling thrown errors, and tells the pool it is ready. Load
+ * what the thread needs (the model) before calling it.
+ */
+export function serveRequests<Request, Reply>(handle: (request: Request) => Reply | Promise<Reply>): void {
+  const port = parentPort;
+  if (!port) throw new Error('serveRequests() runs inside a worker thread');
+  const post = (message: FromThread<Reply>) => port.postMessage(message);
+  port.on('message', async (request: Request) => {
+    try {
+      post({ kind: 'reply', value: await handle(request) });
+    } catch (error) {
+      post({ kind: 'error', error: toThreadError(error) });
+    }
+  });
+  post({ kind: 'ready' });
+}
+
+export function defaultWorkerCount(): number {
+  return Math.max(1, availableParallelism());
+}
+
+/**
+ * Starts a worker from a compiled `.js` entry. Under tsx (tests,
+ * development) the entry is the `.ts` source, and Node 20 does not pass the
+ * parent's loader hooks to workers (`execArgv: ['--import', 'tsx']` does not
+ * reach them), so a tiny bootstrap registers tsx inside the thread first.
+ */
+function startThread(entry: URL, workerData: unknown): Worker {
+  const fromSource = entry.pathname.endsWith('.ts') || !import.meta.url.endsWith('.js');
+  if (!fromSource) return new Worker(entry, { workerData });
+  const source = entry.href.replace(/\.js$/, '.ts');
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(source)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData });
+}
+
+function toThreadError(error: unknown): ThreadError {
+  if (error instanceof UserError) return { message: error.message, exitCode: error.exitCode };
+  if (error instanceof Error) return { message: error.message, stack: error.stack };
+  return { message: String(error) };
+}
+
+function fromThread(error: ThreadError, name: string): Error {
+  if (error.exitCode !== undefined) return new UserError(error.message, error.exitCode);
+  const wrapped = new Error(`${name} failed: ${error.message}`);
+  wrapped.stack = `Error: ${name} failed: ${error.stack ?? error.message}`;
+  return wrapped;
+}
+
+/** A thread that died: a UserError it died of stays one; anything else is said in one line. */
+function deathError(error: unknown, code: number, name: string): Error {
+  const user = error as Partial<UserError> | undefined;
+  if (user?.name === 'UserError' && typeof user.message === 'string') return new UserError(user.message, user.exitCode ?? 2);
+  return new UserError(`${name} crashed: ${error === undefined ? `exited with code ${code}` : String(error)}`);
+}
