@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { localScorer } from '../../batch/local.js';
 import { formatSummary, runBatch, type BatchOptions } from '../../batch/run.js';
-import { defaultWorkerCount } from '../../detect/pool.js';
+import { defaultWorkerCount } from '../../util/thread-pool.js';
 import { DEFAULT_MODEL_PATH } from '../../model/model-file.js';
 import { UserError } from '../../util/errors.js';
 import { MODEL_HELP, parsePositiveInt, parsePositiveNumber } from '../options.js';

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { datasetName } from '../../corpus/inputs.js';
 import { detectText, type DetectionResult } from '../../detect/detect.js';
 import { detectJsonlStream, openInput } from '../../detect/jsonl.js';
-import { defaultWorkerCount } from '../../detect/pool.js';
+import { defaultWorkerCount } from '../../util/thread-pool.js';
 import { DEFAULT_MODEL_PATH } from '../../model/model-file.js';
 import { UserError } from '../../util/errors.js';
 import { createProgress } from '../../util/progress.js';

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { defaultWorkerCount } from '../../detect/pool.js';
+import { defaultWorkerCount } from '../../util/thread-pool.js';
 import { parsePositiveInt } from '../options.js';
 import { DEFAULT_QUEUE_NAME } from './batch.js';
 
