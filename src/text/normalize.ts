@@ -44,13 +44,15 @@ const CONFUSABLES: Record<string, string> = {
   // Armenian
   օ: 'o', ս: 'u', ո: 'n', հ: 'h', զ: 'q', ց: 'g', ա: 'w', Տ: 'S', Օ: 'O', Ս: 'U',
 };
+/** Greek, Cyrillic and Armenian blocks: the only places confusables come from. */
+const OTHER_SCRIPTS = /[\u0370-\u058F]/;
 const CONFUSABLE_PATTERN = new RegExp(`[${Object.keys(CONFUSABLES).join('')}]`, 'g');
 
 const ZERO_WIDTH = /[\u200B-\u200D\u2060\uFEFF\u00AD\u180E]/g;
 const SINGLE_QUOTES = /[\u2018\u2019\u201A\u201B\u2032\u02BC`´]/g;
 const DOUBLE_QUOTES = /[\u201C\u201D\u201E\u201F\u2033\u00AB\u00BB]|''/g;
 /** Em, en, figure and horizontal-bar dashes, the minus sign, and "--". */
-const DASHES = /\s*(?:[\u2012\u2013\u2014\u2015\u2212]|--+)\s*/g;
+const DASHES = /[\u2012\u2013\u2014\u2015\u2212]|--+/g;
 const ELLIPSIS = /\u2026/g;
 const ASCII_QUOTE_VARIANTS = /[`]|''/g;
 const HAS_DASH = /[\u2012-\u2015\u2212]|--/;
@@ -96,7 +98,7 @@ function fixEncoding(t: string): string {
   if (!NON_ASCII.test(t)) return t;
   t = t.replace(ZERO_WIDTH, '');
   for (const [pattern, replacement] of MOJIBAKE) t = t.replace(pattern, replacement);
-  t = t.replace(CONFUSABLE_PATTERN, (c) => CONFUSABLES[c] ?? c);
+  if (OTHER_SCRIPTS.test(t)) t = t.replace(CONFUSABLE_PATTERN, (c) => CONFUSABLES[c] ?? c);
   // NFKC folds full-width letters, ligatures and other compatibility forms.
   return t.normalize('NFKC');
 }
@@ -153,6 +155,8 @@ function canonicalPunctuation(t: string): string {
   } else {
     t = t.replace(ASCII_QUOTE_VARIANTS, (q) => (q === "''" ? '"' : "'"));
   }
+  // Spaces around the dash are left to collapseWhitespace: a pattern that
+  // begins with \s* would be tried at every space of the text.
   if (HAS_DASH.test(t)) t = t.replace(DASHES, ' - ');
   if (HAS_SPACE_BEFORE_PUNCT.test(t)) t = t.replace(SPACE_BEFORE_PUNCT, '$1');
   // " ." at the very end of a sentence followed by a newline, and ". ." runs
