@@ -1,15 +1,11 @@
 import type { LabeledDocument } from '../corpus/types.js';
-import { balancedWeights, type TrainingExtension } from '../model/train.js';
+import { kFoldByStory, storyKey } from '../corpus/split.js';
+import type { TrainingExtension } from '../model/train.js';
 import type { Detector } from '../model/detector.js';
 import { calibrate, type PlattCalibration } from '../model/calibration.js';
-import { decisionFunction, fitLogistic, DEFAULT_LOGISTIC_OPTIONS, type LogisticModel } from '../model/logistic.js';
-import { Featurizer, type FeaturizerState, type SparseVector } from '../features/featurizer.js';
-import { styleVector } from '../features/stylometry.js';
-import { combine, hashString } from '../features/hashing.js';
-import { FUNCTION_WORDS } from '../features/function-words.js';
-import { normalize } from '../text/normalize.js';
-import { hashSet, tokenize, TokenKind, type Tokens } from '../text/tokenize.js';
-import { splitSentences, type SentenceSpan } from '../text/sentences.js';
+import { fitLogistic, type LogisticModel } from '../model/logistic.js';
+import type { SparseVector } from '../features/featurizer.js';
+import { hashString } from '../features/hashing.js';
 import { UserError } from '../util/errors.js';
 import {
   empiricalPValue,
@@ -22,25 +18,27 @@ import {
   type MixtureTest,
   type NullSample,
 } from './mixture.js';
+import { DocumentScanner, WindowModel, windowScores, windowVector, type WindowModelState } from './windows.js';
 
 /**
  * Sentence-level attribution.
  *
- * Score. Each sentence is scored by the document model on a window: the
- * sentence with `radius` neighbours on each side. The window score is the
- * model's linear score restricted to the n-grams that end inside the window,
- * each n-gram family scaled by 1/√(its n-gram count) as the featurizer's unit
- * length does (repeats counted as distinct, style features left out). It is
- * computed from the document's own tokens with prefix sums, so all windows of
- * a document cost one pass over its n-grams, not one featurisation each.
+ * Score. Each sentence is scored on a window (the sentence with `radius`
+ * neighbours on each side) by a dedicated window model: a logistic
+ * regression over the document model's hashed n-gram families, trained on
+ * sentence windows of the training documents (see windows.ts). All windows
+ * of a document, and the document score, come from one pass over its tokens.
  *
- * Calibration (fitted while training, on held-out folds only): a Platt
- * mapping of window scores to P(machine) on held-out human and machine
- * sentences; for each window length (in words) the sorted scores of held-out
- * human sentences, giving p = (1 + #{human ≥ s}) / (n + 1); and the empirical
- * null of the mixture statistics over held-out human documents (p-values
- * computed leaving the document's own sentences out), by sentence count,
- * which corrects for the correlation neighbouring windows introduce.
+ * Calibration (fitted while training, on held-out folds only): window models
+ * fitted on the fold's training documents score the held-out documents'
+ * windows; from those come a Platt mapping of window scores to P(machine)
+ * (held-out human and machine windows); for each window length (in words)
+ * the sorted scores of held-out human windows, giving
+ * p = (1 + #{human ≥ s}) / (n + 1); and the empirical null of the mixture
+ * statistics over held-out human documents (p-values computed leaving the
+ * document's own sentences out), by sentence count, which corrects for the
+ * correlation neighbouring windows introduce. The stored window model is
+ * then fitted on all training documents.
  */
 export const SENTENCE_EXTENSION = 'sentences';
 export const DEFAULT_RADIUS = 1;
@@ -50,183 +48,21 @@ export const LENGTH_BUCKETS = [15, 30, 45, 60, 80, 110, 150, Infinity];
 const TABLE_SIZE = 4000;
 
 export interface SentenceCalibration {
-  version: 1;
+  version: 2;
   radius: number;
+  window_model: WindowModelState;
   platt: PlattCalibration;
   length_buckets: Array<number | null>;
   /** Held-out human window scores per length bucket. */
   tables: NullSample[];
   /** Primary mixture test, used for mixture_p_value. */
   primary: MixtureTest;
-  /** Null distributions of each mixture statistic, per sentence-count group. */
+  /** Null distributions of each mixture statistic, per sentence-count group (all held-out human documents). */
   doc_null: Record<MixtureTest, NullSample[]>;
+  /** The same per human source with enough held-out documents; mixture p-values are the largest over these and doc_null. */
+  doc_null_by_dataset: Record<string, Record<MixtureTest, NullSample[]>>;
   sentence_count_groups: Array<number | null>;
-  held_out: { method: string; human_documents: number; human_sentences: number; machine_sentences: number; fold_weights: string };
-}
-
-// ------------------------------------------------------------------ scoring
-
-const FUNCTION_HASHES = hashSet(FUNCTION_WORDS);
-const SHAPE_HASHES = ['', '·w', '·C', '·C', '·N'].map((name) => hashString(name));
-
-export interface WindowScores {
-  spans: SentenceSpan[];
-  /** Window score per sentence (no bias). */
-  scores: Float64Array;
-  /** Words in each sentence's window. */
-  words: Int32Array;
-  /** Canonical tokens of the whole document (reusable for the document score). */
-  tokens: Tokens;
-}
-
-/** Per-n-gram weights of one linear model over the featurizer's hashed n-grams. */
-export class SentenceScorer {
-  private readonly families: Array<{ n: number; seed: number; distorted: boolean }>;
-  private readonly mask: number;
-  private readonly style: { offset: number; mean: number[]; std: number[] } | null;
-  private readonly quantized: Int8Array;
-  private readonly scale: number;
-
-  constructor(state: FeaturizerState, private readonly weights: Float32Array) {
-    const config = state.config;
-    this.mask = 2 ** config.hashBits - 1;
-    this.style = config.useStyle ? { offset: 2 ** config.hashBits, mean: state.styleMean, std: state.styleStd } : null;
-    // n-gram weights as int8 (a quarter of the memory, so the random lookups
-    // stay in cache); calibration uses the same scorer, so p-values are exact
-    // for the quantised score.
-    const hashSize = 2 ** config.hashBits;
-    let max = 0;
-    for (let i = 0; i < hashSize; i++) max = Math.max(max, Math.abs(weights[i]));
-    this.scale = max > 0 ? max / 127 : 1;
-    this.quantized = new Int8Array(hashSize);
-    for (let i = 0; i < hashSize; i++) this.quantized[i] = Math.round(weights[i] / this.scale);
-    this.families = [
-      ...config.wordNgrams.map((n) => ({ n, seed: hashString(`word${n}`), distorted: false })),
-      ...config.distortedNgrams.map((n) => ({ n, seed: hashString(`distorted${n}`), distorted: true })),
-    ];
-  }
-
-  score(text: string, radius: number, spans = splitSentences(text)): WindowScores {
-    const normalized = normalize(text);
-    const tokens = tokenize(normalized);
-    const S = spans.length;
-    const F = this.families.length;
-    const scores = new Float64Array(S);
-    const words = new Int32Array(S);
-    if (S === 0) return { spans, scores, words, tokens };
-    const sentenceOf = alignTokens(text, normalized, tokens, spans);
-    const wordsPer = new Int32Array(S);
-    for (let t = 0; t < tokens.count; t++) if (tokens.kinds[t] !== TokenKind.Punctuation) wordsPer[sentenceOf[t]]++;
-    // sums[f*S + s], counts[f*S + s]: weight sum and n-gram count of family f ending in sentence s
-    const sums = new Float64Array(F * S);
-    const counts = new Float64Array(F * S);
-    const { mask, quantized } = this;
-    const words32 = tokens.hashes;
-    let distorted: Uint32Array | null = null;
-    for (let f = 0; f < F; f++) {
-      const { n, seed } = this.families[f];
-      let hashes = words32;
-      if (this.families[f].distorted) {
-        if (!distorted) {
-          distorted = new Uint32Array(tokens.count);
-          for (let i = 0; i < tokens.count; i++) {
-            distorted[i] =
-              tokens.kinds[i] === TokenKind.Punctuation || FUNCTION_HASHES.has(tokens.hashes[i]) ? tokens.hashes[i] : SHAPE_HASHES[tokens.kinds[i]];
-          }
-        }
-        hashes = distorted;
-      }
-      const base = f * S;
-      for (let i = 0; i + n <= tokens.count; i++) {
-        let h = seed;
-        for (let j = 0; j < n; j++) h = combine(h, hashes[i + j]);
-        const s = sentenceOf[i + n - 1];
-        sums[base + s] += quantized[h & mask];
-        counts[base + s] += 1;
-      }
-    }
-    // first token of each sentence (sentenceOf is non-decreasing)
-    const firstToken = new Int32Array(S + 1).fill(-1);
-    firstToken[S] = tokens.count;
-    for (let t = tokens.count - 1; t >= 0; t--) firstToken[sentenceOf[t]] = t;
-    for (let s = S - 1; s >= 0; s--) if (firstToken[s] < 0) firstToken[s] = firstToken[s + 1];
-    for (let s = 0; s < S; s++) {
-      const lo = Math.max(0, s - radius);
-      const hi = Math.min(S - 1, s + radius);
-      let total = this.style ? this.styleScore(tokens, firstToken[lo], firstToken[hi + 1]) : 0;
-      for (let f = 0; f < F; f++) {
-        let a = 0;
-        let c = 0;
-        for (let u = lo; u <= hi; u++) {
-          a += sums[f * S + u];
-          c += counts[f * S + u];
-        }
-        if (c > 0) total += (this.scale * a) / Math.sqrt(c);
-      }
-      let w = 0;
-      for (let u = lo; u <= hi; u++) w += wordsPer[u];
-      scores[s] = total;
-      words[s] = w;
-    }
-    return { spans, scores, words, tokens };
-  }
-
-  /** The style features' contribution for tokens [from, to), as the featurizer computes them for that text alone. */
-  private styleScore(tokens: Tokens, from: number, to: number): number {
-    if (to <= from || !this.style) return 0;
-    const view: Tokens = {
-      count: to - from,
-      hashes: tokens.hashes.subarray(from, to),
-      kinds: tokens.kinds.subarray(from, to),
-      lengths: tokens.lengths.subarray(from, to),
-      chars: tokens.chars.subarray(from, to),
-      starts: tokens.starts.subarray(from, to),
-    };
-    const style = styleVector(view);
-    const { offset, mean, std } = this.style;
-    let z = 0;
-    for (let j = 0; j < style.length; j++) {
-      const v = (style[j] - mean[j]) / std[j];
-      z += this.weights[offset + j] * (v > STYLE_CLIP ? STYLE_CLIP : v < -STYLE_CLIP ? -STYLE_CLIP : v);
-    }
-    return z;
-  }
-}
-
-const STYLE_CLIP = 5;
-
-/**
- * The sentence each canonical token came from. Normalisation rewrites the
- * text (quotes, dashes, boilerplate), so each word token is looked up in the
- * original text from where the previous one matched; a token normalisation
- * changed (or one removed boilerplate shadows) is skipped and the next one
- * re-anchors. Punctuation goes with the word before it.
- */
-function alignTokens(original: string, normalized: string, tokens: Tokens, spans: SentenceSpan[]): Uint32Array {
-  const out = new Uint32Array(tokens.count);
-  let cursor = 0;
-  let sentence = 0;
-  const last = spans.length - 1;
-  for (let t = 0; t < tokens.count; t++) {
-    if (tokens.kinds[t] !== TokenKind.Punctuation) {
-      const start = tokens.starts[t];
-      const word = normalized.slice(start, start + tokens.lengths[t]);
-      let at = original.indexOf(word, cursor);
-      while (at >= 0 && at - cursor < 2000 && (isWordChar(original.charCodeAt(at - 1)) || isWordChar(original.charCodeAt(at + word.length)))) {
-        at = original.indexOf(word, at + 1);
-      }
-      if (at >= 0 && at - cursor < 2000) {
-        cursor = at + word.length;
-        while (sentence < last && at >= spans[sentence].end) sentence++;
-      }
-    }
-    out[t] = sentence;
-  }
-  return out;
-}
-
-function isWordChar(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 0xc0 && c !== 0x2019 && c !== 0x2018 && c < 0x2000);
+  held_out: { method: string; human_documents: number; human_sentences: number; machine_sentences: number; seconds?: number };
 }
 
 // ------------------------------------------------------------------ analysis
@@ -258,23 +94,41 @@ export interface SentenceAnalysis {
   mixture: MixtureResult;
 }
 
-const scorers = new WeakMap<Detector, SentenceScorer>();
+interface Runtime {
+  calibration: SentenceCalibration;
+  model: WindowModel;
+  scanner: DocumentScanner;
+}
+
+const runtimes = new WeakMap<Detector, Runtime>();
 
 export function sentenceCalibration(detector: Detector): SentenceCalibration {
   const calibration = detector.metadata.extensions?.[SENTENCE_EXTENSION] as SentenceCalibration | undefined;
-  if (!calibration || calibration.version !== 1) {
-    throw new UserError('this model file has no sentence calibration (trained before sentence-level detection existed); retrain it with copydesk train');
+  if (!calibration || calibration.version !== 2) {
+    throw new UserError(
+      calibration
+        ? 'this model file has an older sentence calibration (before the window model); retrain it with copydesk train'
+        : 'this model file has no sentence calibration (trained before sentence-level detection existed); retrain it with copydesk train',
+    );
   }
   return calibration;
 }
 
-function scorerFor(detector: Detector): SentenceScorer {
-  let scorer = scorers.get(detector);
-  if (!scorer) {
-    scorer = new SentenceScorer(detector.metadata.featurizer, detector.model.weights);
-    scorers.set(detector, scorer);
+function runtimeFor(detector: Detector): Runtime {
+  let runtime = runtimes.get(detector);
+  if (!runtime) {
+    const calibration = sentenceCalibration(detector);
+    const model = new WindowModel(calibration.window_model);
+    const scanner = new DocumentScanner(detector.metadata.featurizer, model, {
+      state: detector.metadata.featurizer,
+      weights: detector.model.weights,
+      bias: detector.model.bias,
+      scoreTokens: (tokens) => detector.scoreVector(detector.featurizer.transformTokens(tokens)),
+    });
+    runtime = { calibration, model, scanner };
+    runtimes.set(detector, runtime);
   }
-  return scorer;
+  return runtime;
 }
 
 export function lengthBucket(words: number): number {
@@ -285,13 +139,13 @@ export function lengthBucket(words: number): number {
 
 /** Scores every sentence, tests for machine passages; also returns the document score (one normalisation for both). */
 export function analyzeSentences(detector: Detector, text: string, level = DEFAULT_LEVEL): SentenceAnalysis {
-  const calibration = sentenceCalibration(detector);
-  const windows = scorerFor(detector).score(text, calibration.radius);
-  const document_score = detector.scoreVector(detector.featurizer.transformTokens(windows.tokens));
+  const { calibration, model, scanner } = runtimeFor(detector);
+  const pass = scanner.scan(text);
+  const windows = windowScores(pass, model, calibration.radius);
   const pValues = Array.from(windows.scores, (s, i) => empiricalPValue(calibration.tables[lengthBucket(windows.words[i])], s));
   const mixture = mixtureTest(calibration, pValues, level);
   const selected = new Set(mixture.result.machine_passage ? mixture.selected : []);
-  const sentences = windows.spans.map((span, i) => ({
+  const sentences = pass.spans.map((span, i) => ({
     start: span.start,
     end: span.end,
     text: span.text,
@@ -299,7 +153,7 @@ export function analyzeSentences(detector: Detector, text: string, level = DEFAU
     p_value: round(pValues[i]),
     machine_passage: selected.has(i),
   }));
-  return { document_score, sentences, mixture: mixture.result };
+  return { document_score: pass.documentScore, sentences, mixture: mixture.result };
 }
 
 export function mixtureTest(
@@ -313,7 +167,9 @@ export function mixtureTest(
   const statistics = {} as Record<MixtureTest, number>;
   for (const test of MIXTURE_TESTS) {
     statistics[test] = round(stats[test]);
-    p_values[test] = pValues.length === 0 ? 1 : round(empiricalPValue(calibration.doc_null[test][group], stats[test]));
+    let p = empiricalPValue(calibration.doc_null[test][group], stats[test]);
+    for (const nulls of Object.values(calibration.doc_null_by_dataset ?? {})) p = Math.max(p, empiricalPValue(nulls[test][group], stats[test]));
+    p_values[test] = pValues.length === 0 ? 1 : round(p);
   }
   const p = p_values[calibration.primary];
   return {
@@ -328,63 +184,175 @@ function round(v: number): number {
 
 // ------------------------------------------------------------------ training extension
 
-interface Fold {
-  scoreText: (text: string) => number;
-  heldOut: LabeledDocument[];
-  model?: LogisticModel;
-}
-
 export interface SentenceExtensionOptions {
   radius: number;
   primary: MixtureTest;
+  /** Hash bits of the window model (2^bits int16 weights in the model file). */
+  hashBits: number;
+  /** Training windows drawn per document (seeded), before the cap. */
+  windowsPerDocument: number;
+  /** Most windows one window-model fit sees. */
+  maxWindows: number;
+  l2: number;
+  maxIterations: number;
+  /**
+   * Which held-out scores calibrate: 'story' — k folds by story over all
+   * training documents (held-out stories of the sources the model knows,
+   * as eval-mixtures tests); 'training' — the core trainer's folds (with
+   * three or more sources, whole sources held out: a more conservative null).
+   */
+  folds: 'story' | 'training';
+  storyFolds: number;
+  seed: number;
+}
+
+export const DEFAULT_SENTENCE_OPTIONS: SentenceExtensionOptions = {
+  radius: DEFAULT_RADIUS,
+  primary: 'hc',
+  hashBits: 18,
+  windowsPerDocument: 6,
+  maxWindows: 50000,
+  l2: 1e-4,
+  maxIterations: 40,
+  folds: 'story',
+  storyFolds: 3,
+  seed: 13,
+};
+
+interface TrainingWindow {
+  vector: SparseVector;
+  label: 0 | 1;
+  group: string;
+  /** Seeded order for the cap. */
+  order: number;
 }
 
 /**
- * Calibrates sentence scores on held-out folds. The window score needs the
- * fold model's weights, which the hook hands over only inside `scoreText`:
- * they are read back exactly by scoring one-hot vectors through it (checked
- * against a real document's score), and where that is impossible the fold
- * model is refitted with the training options.
+ * Fits window models on the training side of held-out folds, scores the
+ * held-out documents' windows with them for calibration, and fits the stored
+ * window model on all documents.
  */
 export function createSentenceExtension(options: Partial<SentenceExtensionOptions> = {}): TrainingExtension {
-  const radius = options.radius ?? DEFAULT_RADIUS;
-  const primary = options.primary ?? 'hc';
-  const folds: Fold[] = [];
+  const opts = { ...DEFAULT_SENTENCE_OPTIONS, ...options };
+  const folds: Array<{ heldOut: LabeledDocument[]; training: LabeledDocument[] }> = [];
   return {
     name: SENTENCE_EXTENSION,
-    onFold(scoreText: (text: string) => number, heldOut: LabeledDocument[], model?: LogisticModel) {
-      folds.push({ scoreText, heldOut, model });
+    onFold(_scoreText: (text: string) => number, heldOut: LabeledDocument[], _model: LogisticModel, training: LabeledDocument[]) {
+      folds.push({ heldOut, training });
     },
     finish(detector: Detector): SentenceCalibration {
-      const humans: Array<{ scores: Float64Array; words: Int32Array }> = [];
+      const started = Date.now();
+      const documents = [...new Set(folds.flatMap((f) => f.heldOut))];
+      const state = detector.metadata.featurizer;
+      const collector = new DocumentScanner(state, { mask: 2 ** opts.hashBits - 1, weights: new Int16Array(0) });
+      const windowsOf = new Map<LabeledDocument, TrainingWindow[]>();
+      for (const d of documents) windowsOf.set(d, trainingWindows(collector, d, opts));
+
+      let plan = folds;
+      let method = `core training folds (${folds.length})`;
+      const k = Math.min(opts.storyFolds, new Set(documents.map(storyKey)).size);
+      if ((opts.folds === 'story' || folds.length === 0) && k >= 2) {
+        const foldOf = kFoldByStory(documents, k, opts.seed);
+        plan = Array.from({ length: k }, (_, fold) => ({
+          heldOut: documents.filter((_, i) => foldOf[i] === fold),
+          training: documents.filter((_, i) => foldOf[i] !== fold),
+        }));
+        method = `${k}-fold by story`;
+      }
+      const humans: HeldOutHuman[] = [];
       const machineScores: number[] = [];
-      let method = 'exact';
-      for (let k = 0; k < folds.length; k++) {
-        const fold = folds[k];
-        let weights = fold.model?.weights ?? readWeights(fold, detector);
-        if (!weights) {
-          method = 'refitted';
-          weights = refitFold(folds, k, detector).weights;
-        }
-        const scorer = new SentenceScorer(detector.metadata.featurizer, weights);
+      for (const fold of plan) {
+        const model = fitWindowModel(fold.training, windowsOf, opts);
+        const scanner = new DocumentScanner(state, model);
         for (const document of fold.heldOut) {
-          const w = scorer.score(document.text, radius);
+          const w = windowScores(scanner.scan(document.text), model, opts.radius);
           if (w.scores.length === 0) continue;
-          if (document.label === 'human') humans.push({ scores: w.scores, words: w.words });
-          else machineScores.push(...w.scores);
+          if (document.label === 'human') humans.push({ ...w, dataset: document.dataset });
+          else for (const s of w.scores) machineScores.push(s);
         }
       }
-      return calibrateFromHeldOut(humans, machineScores, radius, primary, method);
+      const final = fitWindowModel(documents, windowsOf, opts);
+      const calibration = calibrateFromHeldOut(humans, machineScores, opts.radius, opts.primary, final.stored);
+      calibration.held_out.method = `${method}: every window score comes from a window model that did not see the document or its story`;
+      calibration.held_out.seconds = Math.round((Date.now() - started) / 100) / 10;
+      return calibration;
     },
-  } as TrainingExtension;
+  };
+}
+
+/** Up to `windowsPerDocument` windows of a document, centres drawn without replacement (seeded by its id). */
+export function trainingWindows(scanner: DocumentScanner, document: LabeledDocument, opts: SentenceExtensionOptions): TrainingWindow[] {
+  if (document.label === null) return [];
+  const pass = scanner.scan(document.text, undefined, true);
+  const S = pass.spans.length;
+  if (S === 0) return [];
+  let state = hashString(`${opts.seed}:${document.id}`) || 1;
+  const random = () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 2 ** 32;
+  };
+  const centres = Array.from({ length: S }, (_, i) => i);
+  const take = Math.min(S, opts.windowsPerDocument);
+  for (let i = 0; i < take; i++) {
+    const j = i + Math.floor(random() * (S - i));
+    [centres[i], centres[j]] = [centres[j], centres[i]];
+  }
+  const label = document.label === 'machine' ? 1 : 0;
+  const group = `${document.dataset}\u0000${document.label}`;
+  return centres.slice(0, take).map((s) => ({ vector: windowVector(pass, s, opts.radius), label, group, order: random() }));
+}
+
+/** A window model on the windows of `documents`: each (dataset, label) group the same total weight, at most maxWindows windows. */
+export function fitWindowModel(documents: LabeledDocument[], windowsOf: Map<LabeledDocument, TrainingWindow[]>, opts: SentenceExtensionOptions): WindowModel {
+  let rows = documents.flatMap((d) => windowsOf.get(d) ?? []);
+  if (rows.length > opts.maxWindows) rows = [...rows].sort((a, b) => a.order - b.order).slice(0, opts.maxWindows);
+  const counts = new Map<string, number>();
+  for (const r of rows) counts.set(r.group, (counts.get(r.group) ?? 0) + 1);
+  const groupsPerLabel = [0, 0];
+  for (const g of counts.keys()) groupsPerLabel[g.endsWith('\u0000machine') ? 1 : 0]++;
+  const weights = rows.map((r) => rows.length / (2 * groupsPerLabel[r.label] * counts.get(r.group)!));
+  const fitted = fitLogistic(
+    rows.map((r) => r.vector),
+    rows.map((r) => r.label),
+    weights,
+    2 ** opts.hashBits,
+    { l2: opts.l2, maxIterations: opts.maxIterations },
+  );
+  return WindowModel.fromFloat(fitted.weights, fitted.bias, opts.hashBits, { windows: rows.length, documents: documents.length, l2: opts.l2 });
+}
+
+export interface HeldOutHuman {
+  scores: Float64Array;
+  words: Int32Array;
+  dataset?: string;
+}
+
+/** Held-out human documents a source needs before it gets its own mixture null. */
+const MIN_DATASET_NULL = 150;
+
+function docNull(statsByGroup: number[][][]): Record<MixtureTest, NullSample[]> {
+  const doc_null = {} as Record<MixtureTest, NullSample[]>;
+  MIXTURE_TESTS.forEach((test, t) => {
+    doc_null[test] = SENTENCE_COUNT_GROUPS.map((_, g) => {
+      // A group with few documents pools its neighbours (statistics grow slowly with n).
+      let values = statsByGroup[g][t];
+      for (let d = 1; values.length < 100 && d < SENTENCE_COUNT_GROUPS.length; d++) {
+        values = [...values, ...(statsByGroup[g - d]?.[t] ?? []), ...(statsByGroup[g + d]?.[t] ?? [])];
+      }
+      return nullSample(values);
+    });
+  });
+  return doc_null;
 }
 
 export function calibrateFromHeldOut(
-  humans: Array<{ scores: Float64Array; words: Int32Array }>,
+  humans: HeldOutHuman[],
   machineScores: number[],
   radius: number,
   primary: MixtureTest,
-  method: string,
+  window_model: WindowModelState,
 ): SentenceCalibration {
   const byBucket: number[][] = LENGTH_BUCKETS.map(() => []);
   for (const h of humans) h.scores.forEach((s, i) => byBucket[lengthBucket(h.words[i])].push(s));
@@ -402,6 +370,7 @@ export function calibrateFromHeldOut(
   // Leave-one-document-out sentence p-values for each held-out human document, then its mixture statistics.
   const fullTables = tables.map((t, b) => ({ full: byBucket[b].length >= 200 ? byBucket[b] : null, table: t }));
   const statsByGroup = SENTENCE_COUNT_GROUPS.map(() => MIXTURE_TESTS.map(() => [] as number[]));
+  const byDataset = new Map<string, number[][][]>();
   for (const h of humans) {
     const pValues = Array.from(h.scores, (s, i) => {
       const b = lengthBucket(h.words[i]);
@@ -420,19 +389,18 @@ export function calibrateFromHeldOut(
     const stats = mixtureStatistics(pValues);
     const g = sentenceCountGroup(pValues.length);
     MIXTURE_TESTS.forEach((test, t) => statsByGroup[g][t].push(stats[test]));
+    if (h.dataset !== undefined) {
+      if (!byDataset.has(h.dataset)) byDataset.set(h.dataset, SENTENCE_COUNT_GROUPS.map(() => MIXTURE_TESTS.map(() => [] as number[])));
+      MIXTURE_TESTS.forEach((test, t) => byDataset.get(h.dataset!)![g][t].push(stats[test]));
+    }
   }
-  const doc_null = {} as Record<MixtureTest, NullSample[]>;
-  MIXTURE_TESTS.forEach((test, t) => {
-    doc_null[test] = SENTENCE_COUNT_GROUPS.map((_, g) => {
-      // A group with few documents pools its neighbours (statistics grow slowly with n).
-      let values = statsByGroup[g][t];
-      for (let d = 1; values.length < 100 && d < SENTENCE_COUNT_GROUPS.length; d++) {
-        values = [...values, ...(statsByGroup[g - d]?.[t] ?? []), ...(statsByGroup[g + d]?.[t] ?? [])];
-      }
-      return nullSample(values);
-    });
-  });
-
+  const doc_null = docNull(statsByGroup);
+  // Each human source large enough to measure gets its own null; a document's
+  // p-value is the largest over them, so the level holds on each such source.
+  const doc_null_by_dataset: Record<string, Record<MixtureTest, NullSample[]>> = {};
+  for (const [dataset, groups] of [...byDataset.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (groups.reduce((n, g) => n + g[0].length, 0) >= MIN_DATASET_NULL) doc_null_by_dataset[dataset] = docNull(groups);
+  }
   const humanScores = humans.flatMap((h) => Array.from(h.scores));
   const scores = [...humanScores, ...machineScores];
   const labels = scores.map((_, i) => (i < humanScores.length ? 0 : 1));
@@ -440,20 +408,21 @@ export function calibrateFromHeldOut(
   const wM = scores.length / (2 * Math.max(1, machineScores.length));
   const platt = fitLogistic1d(scores, labels, labels.map((y) => (y ? wM : wH)));
   return {
-    version: 1,
+    version: 2,
     radius,
+    window_model,
     platt,
     length_buckets: LENGTH_BUCKETS.map((b) => (Number.isFinite(b) ? b : null)),
     tables,
     primary,
     doc_null,
+    doc_null_by_dataset,
     sentence_count_groups: SENTENCE_COUNT_GROUPS.map((b) => (Number.isFinite(b) ? b : null)),
     held_out: {
-      method: 'training folds: every score comes from a model that did not see the document',
+      method: 'held-out folds',
       human_documents: humans.length,
       human_sentences: humanScores.length,
       machine_sentences: machineScores.length,
-      fold_weights: method,
     },
   };
 }
@@ -467,58 +436,6 @@ function lowerBound(sorted: number[], x: number): number {
     else hi = mid;
   }
   return lo;
-}
-
-/**
- * The fold model's weights, read through `scoreText` by having the featurizer
- * return one-hot vectors; null when scoreText does not go through
- * Featurizer.prototype.transform or the read-back weights do not reproduce a
- * real document's score.
- */
-function readWeights(fold: Fold, detector: Detector): Float32Array | null {
-  const dimension = detector.featurizer.dimension;
-  const proto = Featurizer.prototype as unknown as { transform: (text: string) => SparseVector };
-  const original = proto.transform;
-  const probe: SparseVector = { indices: new Int32Array(0), values: new Float32Array(0) };
-  const one: SparseVector = { indices: new Int32Array(1), values: Float32Array.of(1) };
-  const weights = new Float32Array(dimension);
-  let bias: number;
-  try {
-    let current = probe;
-    proto.transform = () => current;
-    bias = fold.scoreText('');
-    current = one;
-    for (let j = 0; j < dimension; j++) {
-      one.indices[0] = j;
-      weights[j] = fold.scoreText('') - bias;
-    }
-  } catch {
-    return null;
-  } finally {
-    proto.transform = original;
-  }
-  const sample = fold.heldOut.slice(0, 3);
-  for (const document of sample) {
-    const expected = fold.scoreText(document.text);
-    const got = decisionFunction({ weights, bias }, detector.featurizer.transform(document.text));
-    if (!(Math.abs(expected - got) < 1e-3 * Math.max(1, Math.abs(expected)))) return null;
-  }
-  return sample.length > 0 ? weights : null;
-}
-
-/** Refits fold k's model the way training does (all other folds, balanced weights, same options). */
-function refitFold(folds: Fold[], k: number, detector: Detector): LogisticModel {
-  const all = folds.flatMap((f, i) => f.heldOut.map((d) => ({ d, fold: i })));
-  const weights = balancedWeights(all.map((x) => x.d));
-  const rows = all.map((x, i) => ({ ...x, i })).filter((x) => x.fold !== k);
-  const options = detector.metadata.training.options as { l2?: number; maxIterations?: number };
-  return fitLogistic(
-    rows.map((x) => detector.featurizer.transform(x.d.text)),
-    rows.map((x) => (x.d.label === 'machine' ? 1 : 0)),
-    rows.map((x) => weights[x.i]),
-    detector.featurizer.dimension,
-    { l2: options.l2 ?? DEFAULT_LOGISTIC_OPTIONS.l2, maxIterations: options.maxIterations ?? DEFAULT_LOGISTIC_OPTIONS.maxIterations, tolerance: DEFAULT_LOGISTIC_OPTIONS.tolerance },
-  );
 }
 
 /**

@@ -105,15 +105,16 @@ function continues(previous: string, next: string): boolean {
   return lastLine.length >= WRAPPED_LINE_MIN_CHARS && lastLine.trim().split(/\s+/).length > HEADLINE_MAX_WORDS;
 }
 
+const STOP = /[.!?…]/g;
+
 function splitBlock(text: string, from: number, to: number, out: Array<{ start: number; end: number; hard: boolean }>): void {
   let start = from;
   let i = from;
   while (i < to) {
-    const c = text[i];
-    if (c !== '.' && c !== '!' && c !== '?' && c !== '…') {
-      i++;
-      continue;
-    }
+    // jump to the next stop character (a regex search beats a character loop)
+    STOP.lastIndex = i;
+    if (!STOP.test(text) || STOP.lastIndex > to) break;
+    i = STOP.lastIndex - 1;
     const runStart = i;
     while (i < to && '.!?…'.includes(text[i])) i++;
     const runEnd = i;
