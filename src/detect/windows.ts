@@ -44,7 +44,8 @@ export class WindowModel {
     const bytes = Buffer.from(stored.weights, 'base64');
     if (bytes.length !== 2 * 2 ** stored.hash_bits) throw new Error(`window model: expected ${2 ** stored.hash_bits} weights, got ${bytes.length / 2}`);
     this.weights = new Int16Array(2 ** stored.hash_bits);
-    for (let i = 0; i < this.weights.length; i++) this.weights[i] = bytes.readInt16LE(2 * i);
+    if (LITTLE_ENDIAN) this.weights.set(new Int16Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)));
+    else for (let i = 0; i < this.weights.length; i++) this.weights[i] = bytes.readInt16LE(2 * i);
   }
 
   /** Quantises fitted float weights (the stored model is what gets calibrated, so p-values are exact for it). */
@@ -55,6 +56,61 @@ export class WindowModel {
     const bytes = Buffer.alloc(2 * weights.length);
     for (let i = 0; i < weights.length; i++) bytes.writeInt16LE(Math.round(weights[i] / scale), 2 * i);
     return new WindowModel({ hash_bits: hashBits, bias, scale, weights: bytes.toString('base64'), trained_on });
+  }
+}
+
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/**
+ * Counts how often each bucket occurs among one family's n-grams (for
+ * sublinear term weighting): a stamped open-addressing table reused across
+ * documents; keys come out in first-occurrence order, as in the featurizer.
+ */
+class BucketCounter {
+  private keys = new Uint32Array(1024);
+  private counts = new Uint32Array(1024);
+  private stamps = new Uint32Array(1024);
+  private slots = new Uint32Array(1024);
+  private stamp = 0;
+  private shift = 22;
+  size = 0;
+
+  reset(capacity: number): void {
+    if (this.keys.length < capacity * 2) {
+      const length = 2 ** Math.ceil(Math.log2(capacity * 4));
+      this.keys = new Uint32Array(length);
+      this.counts = new Uint32Array(length);
+      this.stamps = new Uint32Array(length);
+      this.slots = new Uint32Array(length);
+      this.shift = 32 - Math.log2(length);
+      this.stamp = 0;
+    }
+    this.stamp++;
+    this.size = 0;
+  }
+
+  add(key: number): void {
+    const mask = this.keys.length - 1;
+    let slot = Math.imul(key, 0x9e3779b1) >>> this.shift;
+    while (this.stamps[slot] === this.stamp) {
+      if (this.keys[slot] === key) {
+        this.counts[slot]++;
+        return;
+      }
+      slot = (slot + 1) & mask;
+    }
+    this.stamps[slot] = this.stamp;
+    this.keys[slot] = key;
+    this.counts[slot] = 1;
+    this.slots[this.size++] = slot;
+  }
+
+  keyAt(k: number): number {
+    return this.keys[this.slots[k]];
+  }
+
+  countAt(k: number): number {
+    return this.counts[this.slots[k]];
   }
 }
 
@@ -114,6 +170,8 @@ export class DocumentScanner {
   private distorted = new Uint32Array(1 << 12);
   private sentenceOf = new Uint32Array(1 << 12);
   private readonly streaming: boolean;
+  private readonly sublinear: boolean;
+  private readonly counter = new BucketCounter();
 
   constructor(
     private readonly featurizer: FeaturizerState,
@@ -122,6 +180,7 @@ export class DocumentScanner {
   ) {
     this.families = familiesOf(featurizer);
     this.streaming = featurizer.config.termWeighting === 'count';
+    this.sublinear = featurizer.config.termWeighting === 'sublinear' || featurizer.config.termWeighting === undefined;
   }
 
   scan(text: string, spans = splitSentences(text), collect = false): DocumentPass {
@@ -151,6 +210,8 @@ export class DocumentScanner {
 
     const doc = this.document;
     const streamDoc = doc !== null && this.streaming;
+    const countDoc = doc !== null && this.sublinear;
+    const counter = this.counter;
     const docWeights = doc?.weights ?? new Float32Array(0);
     const docMask = 2 ** this.featurizer.config.hashBits - 1;
     const windowWeights = this.window?.weights ?? null;
@@ -176,6 +237,7 @@ export class DocumentScanner {
       const total = count - n + 1;
       const base = f * S;
       let docSum = 0;
+      if (countDoc) counter.reset(Math.max(1, total));
       const buckets = collect ? new Uint32Array(Math.max(0, total)) : null;
       // n-gram i ends at token i + n − 1; sentence s owns the n-grams ending in [firstToken[s], firstToken[s + 1]).
       let i = 0;
@@ -187,6 +249,7 @@ export class DocumentScanner {
           let h = seed;
           for (let j = 0; j < n; j++) h = combine(h, hashes[i + j]);
           if (streamDoc) docSum += docWeights[h & docMask];
+          else if (countDoc) counter.add(h & docMask);
           if (windowWeights) sum += windowWeights[h & windowMask];
           if (buckets) buckets[i] = h & windowMask;
         }
@@ -196,6 +259,17 @@ export class DocumentScanner {
         }
       }
       if (streamDoc && total > 0) docTotal += docSum / Math.sqrt(total);
+      if (countDoc && total > 0) {
+        // log(1 + count) per bucket, unit length per family, as the featurizer's dot product does it
+        let sum = 0;
+        let norm = 0;
+        for (let k = 0; k < counter.size; k++) {
+          const v = Math.fround(Math.log1p(counter.countAt(k)));
+          sum += docWeights[counter.keyAt(k)] * v;
+          norm += v * v;
+        }
+        if (norm > 0) docTotal += sum / Math.sqrt(norm);
+      }
       if (collect) {
         pass.buckets!.push(buckets!);
         const first = new Int32Array(S + 1);
@@ -209,7 +283,7 @@ export class DocumentScanner {
       }
     }
     if (doc) {
-      if (streamDoc) {
+      if (streamDoc || countDoc) {
         if (this.featurizer.config.useStyle) {
           const style = styleVector(tokens);
           const offset = docMask + 1;
@@ -292,6 +366,7 @@ export function windowVector(pass: DocumentPass, s: number, radius: number): Spa
  */
 function alignTokens(original: string, normalized: string, tokens: Tokens, spans: SentenceSpan[], out: Uint32Array): void {
   let cursor = 0;
+  let shift = 0;
   let sentence = 0;
   const last = spans.length - 1;
   const same = original === normalized;
@@ -303,12 +378,17 @@ function alignTokens(original: string, normalized: string, tokens: Tokens, spans
         at = start;
       } else {
         const word = normalized.slice(start, start + tokens.lengths[t]);
-        at = original.indexOf(word, cursor);
+        // Usually normalisation has only shifted the text: try where the running offset says first.
+        const guess = start + shift;
+        at = guess >= cursor && original.startsWith(word, guess) && !isWordChar(original.charCodeAt(guess - 1)) && !isWordChar(original.charCodeAt(guess + word.length)) ? guess : original.indexOf(word, cursor);
         while (at >= 0 && at - cursor < 2000 && (isWordChar(original.charCodeAt(at - 1)) || isWordChar(original.charCodeAt(at + word.length)))) {
           at = original.indexOf(word, at + 1);
         }
         if (!(at >= 0 && at - cursor < 2000)) at = -1;
-        else cursor = at + word.length;
+        else {
+          cursor = at + word.length;
+          shift = at - start;
+        }
       }
       if (at >= 0) while (sentence < last && at >= spans[sentence].end) sentence++;
     }
