@@ -146,3 +146,17 @@ test('on real pairs (when ../shared/data is present): segmentation covers the ar
     assert.equal(covered, d.text.replace(/\s/g, '').length - (d.text.match(/^\s*(?:[-*•]|\d{1,2}[.)]|#{1,6})[ \t]+/gm)?.join('').replace(/\s/g, '').length ?? 0));
   }
 });
+
+test('mixture p-value is the largest over the pooled null and each source null (the level holds per source)', async () => {
+  const { mixtureTest } = await import('../src/detect/sentences.ts');
+  const groups = (values: number[]) => Array.from({ length: 6 }, () => nullSample(values));
+  const low = Array.from({ length: 99 }, (_, i) => i / 10); // statistics 0 … 9.8
+  const high = Array.from({ length: 99 }, (_, i) => i * 10); // a source whose human texts score higher
+  const nulls = (values: number[]) => ({ hc: groups(values), fisher: groups(values), simes: groups(values) });
+  const base = { doc_null: nulls(low), doc_null_by_dataset: {}, primary: 'hc' } as unknown as SentenceCalibration;
+  const pValues = [1e-4, 2e-4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95];
+  const pooled = mixtureTest(base, pValues).result.p_values.hc;
+  const perSource = mixtureTest({ ...base, doc_null_by_dataset: { a: nulls(low), b: nulls(high) } }, pValues).result.p_values.hc;
+  assert.ok(perSource > pooled, `${perSource} > ${pooled}`);
+  assert.equal(perSource, empiricalPValue(nullSample(high), higherCriticism(pValues).statistic));
+});

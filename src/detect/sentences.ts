@@ -213,7 +213,7 @@ export const DEFAULT_SENTENCE_OPTIONS: SentenceExtensionOptions = {
   windowsPerDocument: 6,
   maxWindows: 50000,
   l2: 1e-4,
-  maxIterations: 40,
+  maxIterations: 25,
   folds: 'story',
   storyFolds: 3,
   seed: 13,
