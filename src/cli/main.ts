@@ -2,41 +2,39 @@
 import { Command } from 'commander';
 import { UserError } from '../util/errors.js';
 import { COPYDESK_VERSION } from '../version.js';
-import { registerTrain } from './commands/train.js';
-import { registerEval } from './commands/eval.js';
-import { registerDetect } from './commands/detect.js';
-import { registerReport } from './commands/report.js';
-import { registerEvalMixtures } from './commands/eval-mixtures.js';
-import { registerServe } from './commands/serve.js';
-import { registerBatch } from './commands/batch.js';
-import { registerWorker } from './commands/worker.js';
-import { registerGenerate } from './commands/generate.js';
+type Register = (program: Command) => void;
+
+/**
+ * Each command's module, loaded on demand: a run imports only the command it
+ * executes (Fastify, BullMQ or Parquet cost tens of milliseconds each to
+ * load), and help imports them all.
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  train: async () => (await import('./commands/train.js')).registerTrain,
+  eval: async () => (await import('./commands/eval.js')).registerEval,
+  detect: async () => (await import('./commands/detect.js')).registerDetect,
+  report: async () => (await import('./commands/report.js')).registerReport,
+  'eval-mixtures': async () => (await import('./commands/eval-mixtures.js')).registerEvalMixtures,
+  serve: async () => (await import('./commands/serve.js')).registerServe,
+  batch: async () => (await import('./commands/batch.js')).registerBatch,
+  worker: async () => (await import('./commands/worker.js')).registerWorker,
+  generate: async () => (await import('./commands/generate.js')).registerGenerate,
+};
 
 /** The `copydesk` command: a thin layer that parses flags and calls the library. */
-export function buildProgram(): Command {
+export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command('copydesk')
     .description('Tell human-written news from machine-written news.')
     .version(COPYDESK_VERSION)
     .showHelpAfterError();
-  for (const register of [
-    registerTrain,
-    registerEval,
-    registerDetect,
-    registerReport,
-    registerEvalMixtures,
-    registerServe,
-    registerBatch,
-    registerWorker,
-    registerGenerate,
-  ]) {
-    register(program);
-  }
+  const names = only !== undefined && only in COMMANDS ? [only] : Object.keys(COMMANDS);
+  for (const register of await Promise.all(names.map((name) => COMMANDS[name]()))) register(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram(argv[2])).parseAsync(argv);
   } catch (error) {
     process.exitCode = reportError(error);
   }

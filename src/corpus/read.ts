@@ -1,9 +1,8 @@
 import { createReadStream, promises as fs } from 'node:fs';
 import readline from 'node:readline';
 import type { Readable } from 'node:stream';
-import { parse as parseCsv, type Info } from 'csv-parse';
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, type AsyncBuffer } from 'hyparquet';
-import { compressors } from 'hyparquet-compressors';
+import type { Info } from 'csv-parse';
+import type { AsyncBuffer } from 'hyparquet';
 import { UserError } from '../util/errors.js';
 import { detectFormat, STDIN_PATH } from './inputs.js';
 import { InvalidRecordError, rejectRecord, type InvalidRecordHandler } from './invalid.js';
@@ -84,6 +83,8 @@ export async function* readCsv(file: string, onInvalid?: InvalidRecordHandler): 
   // order and inside this generator, where a throwing handler propagates.
   const skipped: InvalidRecordError[] = [];
   const takeSkipped = () => skipped.splice(0);
+  // The CSV and Parquet libraries load on first use: JSON-lines runs never pay for them.
+  const { parse: parseCsv } = await import('csv-parse');
   const parser = parseCsv({
     columns: true,
     bom: true,
@@ -161,6 +162,10 @@ class CsvLineTracker {
  * footer), so a multi-GB file costs one group of memory, not the file.
  */
 export async function* readParquet(file: string): AsyncGenerator<SourceRecord> {
+  const [{ asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects }, { compressors }] = await Promise.all([
+    import('hyparquet'),
+    import('hyparquet-compressors'),
+  ]);
   const buffer = await asyncBufferFromFile(file);
   await assertParquetMagic(file, buffer);
   const metadata = await parquetMetadataAsync(buffer).catch((error: Error) => {

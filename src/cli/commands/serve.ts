@@ -1,8 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
-import { buildApp, DEFAULT_LIMITS, DEFAULT_RATE_LIMIT } from '../../server/app.js';
-import { AuditStore } from '../../server/audit.js';
-import { InlineEngine, PoolEngine, supportsSentences, type Engine } from '../../server/engine.js';
+import { DEFAULT_LIMITS, DEFAULT_RATE_LIMIT } from '../../server/limits.js';
+import type { Engine } from '../../server/engine.js';
 import { DEFAULT_MODEL_PATH } from '../../model/model-file.js';
 import { UserError } from '../../util/errors.js';
 import { MODEL_HELP, modelFrom, parsePositiveInt } from '../options.js';
@@ -54,6 +53,12 @@ export function registerServe(program: Command): void {
 }
 
 async function serve(flags: ServeFlags): Promise<void> {
+  // Loaded here, not at the top: every other command starts faster without Fastify and SQLite.
+  const [{ buildApp }, { AuditStore }, { InlineEngine, PoolEngine, supportsSentences }] = await Promise.all([
+    import('../../server/app.js'),
+    import('../../server/audit.js'),
+    import('../../server/engine.js'),
+  ]);
   const detector = modelFrom(flags);
   const token = process.env.COPYDESK_API_TOKEN;
   if (token !== undefined && token.trim() === '') throw new UserError('COPYDESK_API_TOKEN is set but empty; unset it or give it a value');
