@@ -158,8 +158,25 @@ function describe(family: string, name: string, value: number, weight: number): 
     kind,
     feature: name,
     description:
-      kind === 'phrase'
-        ? `the wording "${shown}" is more typical of ${towards} writing`
-        : `the sentence pattern "${shown}" is more typical of ${towards} writing`,
+      kind === 'phrase' && PUNCTUATION_NAMES[shown]
+        ? `${PUNCTUATION_NAMES[shown]} are more typical of ${towards} writing`
+        : kind === 'phrase'
+          ? `the wording "${shown}" is more typical of ${towards} writing`
+          : `the sentence pattern "${shown}" is more typical of ${towards} writing`,
   };
 }
+
+/** A lone punctuation mark reads better by name than in quotes. */
+const PUNCTUATION_NAMES: Record<string, string> = {
+  '"': 'quotation marks',
+  "'": 'apostrophes and single quotes',
+  ',': 'commas',
+  '-': 'dashes',
+  ':': 'colons',
+  ';': 'semicolons',
+  '(': 'parentheses',
+  ')': 'parentheses',
+  '?': 'question marks',
+  '!': 'exclamation marks',
+  '.': 'full stops',
+};
