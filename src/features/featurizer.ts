@@ -1,6 +1,6 @@
 import { normalize } from '../text/normalize.js';
 import { hashSet, tokenBuffers, tokenize, tokenizeInto, TokenKind, type Tokens } from '../text/tokenize.js';
-import { combine, hashString, HashFlags } from './hashing.js';
+import { BucketCounter, combine, hashString, HashFlags } from './hashing.js';
 import { FUNCTION_WORDS } from './function-words.js';
 import { STYLE_FEATURES, styleVector } from './stylometry.js';
 
@@ -306,55 +306,3 @@ export function ngramHash(hashes: ArrayLike<number>, start: number, n: number, s
   return h;
 }
 
-/**
- * Counts how often each bucket occurs among one family's n-grams: a stamped
- * open-addressing table reused across documents, so counting costs one
- * multiply and a probe per n-gram and resetting costs nothing.
- */
-class BucketCounter {
-  private keys = new Uint32Array(1024);
-  private counts = new Uint32Array(1024);
-  private stamps = new Uint32Array(1024);
-  private slots = new Uint32Array(1024);
-  private stamp = 0;
-  private shift = 22;
-  size = 0;
-
-  reset(capacity: number): void {
-    if (this.keys.length < capacity * 2) {
-      const length = 2 ** Math.ceil(Math.log2(capacity * 4));
-      this.keys = new Uint32Array(length);
-      this.counts = new Uint32Array(length);
-      this.stamps = new Uint32Array(length);
-      this.slots = new Uint32Array(length);
-      this.shift = 32 - Math.log2(length);
-      this.stamp = 0;
-    }
-    this.stamp++;
-    this.size = 0;
-  }
-
-  add(key: number): void {
-    const mask = this.keys.length - 1;
-    let slot = Math.imul(key, 0x9e3779b1) >>> this.shift;
-    while (this.stamps[slot] === this.stamp) {
-      if (this.keys[slot] === key) {
-        this.counts[slot]++;
-        return;
-      }
-      slot = (slot + 1) & mask;
-    }
-    this.stamps[slot] = this.stamp;
-    this.keys[slot] = key;
-    this.counts[slot] = 1;
-    this.slots[this.size++] = slot;
-  }
-
-  keyAt(k: number): number {
-    return this.keys[this.slots[k]];
-  }
-
-  countAt(k: number): number {
-    return this.counts[this.slots[k]];
-  }
-}
