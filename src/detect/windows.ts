@@ -1,10 +1,9 @@
-import type { FeaturizerState, SparseVector } from '../features/featurizer.js';
-import { FUNCTION_WORDS } from '../features/function-words.js';
-import { BucketCounter, combine, HashFlags, hashString } from '../features/hashing.js';
+import { distortedHashesInto, featureFamilies, type FeatureFamily, type FeaturizerState, type SparseVector } from '../features/featurizer.js';
+import { BucketCounter, combine } from '../features/hashing.js';
 import { styleVector } from '../features/stylometry.js';
 import { normalize } from '../text/normalize.js';
 import { splitSentences, type SentenceSpan } from '../text/sentences.js';
-import { hashSet, tokenBuffers, tokenizeInto, TokenKind, type Tokens } from '../text/tokenize.js';
+import { tokenBuffers, tokenizeInto, TokenKind, type Tokens } from '../text/tokenize.js';
 
 /**
  * The window model and the one pass over a document's tokens that feeds it.
@@ -64,21 +63,11 @@ const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 // ------------------------------------------------------------------ one pass over a document
 
-interface Family {
-  n: number;
-  seed: number;
-  distorted: boolean;
-}
+type Family = FeatureFamily;
 
 function familiesOf(state: FeaturizerState): Family[] {
-  return [
-    ...state.config.wordNgrams.map((n) => ({ n, seed: hashString(`word${n}`), distorted: false })),
-    ...state.config.distortedNgrams.map((n) => ({ n, seed: hashString(`distorted${n}`), distorted: true })),
-  ];
+  return featureFamilies(state.config);
 }
-
-const FUNCTION_HASHES = new HashFlags([...hashSet(FUNCTION_WORDS)].map((h): [number, number] => [h, 1]));
-const SHAPE_HASHES = ['', '·w', '·C', '·C', '·N'].map((name) => hashString(name));
 const STYLE_CLIP = 5;
 
 /** What a document pass yields. Arrays are owned by the caller (fresh per pass). */
@@ -172,10 +161,7 @@ export class DocumentScanner {
       if (distorted) {
         if (!distortedReady) {
           if (this.distorted.length < count) this.distorted = new Uint32Array(count * 2);
-          const out = this.distorted;
-          for (let i = 0; i < count; i++) {
-            out[i] = tokens.kinds[i] === TokenKind.Punctuation || FUNCTION_HASHES.get(tokens.hashes[i]) !== 0 ? tokens.hashes[i] : SHAPE_HASHES[tokens.kinds[i]];
-          }
+          distortedHashesInto(tokens, this.distorted);
           distortedReady = true;
         }
         hashes = this.distorted;

@@ -76,7 +76,7 @@ export class Featurizer {
     this.mask = this.hashSize - 1;
     this.styleMean = Float64Array.from(state.styleMean);
     this.styleStd = Float64Array.from(state.styleStd);
-    this.familySeeds = [...state.config.wordNgrams.map((n) => hashString(`word${n}`)), ...state.config.distortedNgrams.map((n) => hashString(`distorted${n}`))];
+    this.familySeeds = featureFamilies(state.config).map((family) => family.seed);
   }
 
   /** Learns the style scale from training texts. */
@@ -290,9 +290,28 @@ function distortedToken(tokens: Tokens, i: number, word: string): string {
 }
 
 function distortedHashes(tokens: Tokens): Uint32Array {
-  const out = new Uint32Array(tokens.count);
+  return distortedHashesInto(tokens, new Uint32Array(tokens.count));
+}
+
+/** The token hashes the distorted families read: identity for function words and punctuation, shape otherwise. */
+export function distortedHashesInto(tokens: Tokens, out: Uint32Array): Uint32Array {
   for (let i = 0; i < tokens.count; i++) out[i] = keepsIdentity(tokens, i) ? tokens.hashes[i] : SHAPE_HASHES[tokens.kinds[i]];
   return out;
+}
+
+/** One n-gram family of a configuration: its order, hash seed, and whether it reads distorted tokens. */
+export interface FeatureFamily {
+  n: number;
+  seed: number;
+  distorted: boolean;
+}
+
+/** The n-gram families in vector order: word families, then distorted ones. */
+export function featureFamilies(config: FeaturizerConfig): FeatureFamily[] {
+  return [
+    ...config.wordNgrams.map((n) => ({ n, seed: hashString(`word${n}`), distorted: false })),
+    ...config.distortedNgrams.map((n) => ({ n, seed: hashString(`distorted${n}`), distorted: true })),
+  ];
 }
 
 function clip(v: number, limit: number): number {
