@@ -121,3 +121,10 @@ test('train writes a model that eval scores, with a plot', () => {
   assert.match(text.stdout, /confusion at threshold/);
   assert.match(text.stdout, /by generator/);
 });
+
+test('detect refuses an empty text with a clear message instead of a verdict on nothing', () => {
+  const { code, stdout, stderr } = copydesk(['detect', '-'], '  \n\t ');
+  assert.equal(code, 2);
+  assert.equal(stdout, '');
+  assert.match(stderr, /^copydesk: stdin: the text is empty; nothing to score\n$/);
+});

@@ -57,6 +57,7 @@ async function detectFiles(files: string[], flags: DetectFlags): Promise<void> {
   const texts: string[] = [];
   for (const file of files) {
     const text = readText(file);
+    if (text.trim() === '') throw new UserError(`${file === '-' ? 'stdin' : file}: the text is empty; nothing to score`);
     texts.push(text);
     results.push({ file, ...detectText(detector, text, { evidence: flags.evidence, sentences: flags.sentences, level: flags.level }) });
   }
