@@ -70,8 +70,9 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
 const MIN_HUMANS_FOR_DATASET_THRESHOLD = 50;
 
 /**
- * Trains a detector: featurizer.fit → out-of-fold scores (k folds by story)
- * → Platt calibration and threshold on those scores → final fit on all data.
+ * Trains a detector: featurizer.fit → held-out scores (one fold per source
+ * when there are three or more, else k folds by story) → Platt calibration
+ * and threshold on those scores → final fit on all data → extensions.
  * Calibration and threshold never see scores of documents the scoring model
  * was trained on.
  */
