@@ -40,15 +40,9 @@ export interface SparseVector {
   values: Float32Array;
 }
 
-/**
- * Word unigrams, not bigrams: in leave-one-source-out runs bigrams added no
- * AUROC (0.959/0.966/0.983 with, 0.963/0.963/0.981 without) but made human
- * text of unseen sources look more machine-like, and cost a quarter of the
- * n-gram work.
- */
 export const DEFAULT_FEATURIZER_CONFIG: FeaturizerConfig = {
   hashBits: 19,
-  wordNgrams: [1],
+  wordNgrams: [1, 2],
   distortedNgrams: [3, 4],
   useStyle: true,
   termWeighting: 'sublinear',
