@@ -40,6 +40,12 @@ export interface SparseVector {
   values: Float32Array;
 }
 
+/**
+ * Word bigrams stay, measured: without them leave-one-source-out AUROC was
+ * about the same (0.963/0.963/0.981 vs 0.959/0.966/0.983) and training
+ * 40% faster, but unseen PAN'24 human text was flagged at 15.6% instead of
+ * 9.2% at the default threshold, and false positives come first.
+ */
 export const DEFAULT_FEATURIZER_CONFIG: FeaturizerConfig = {
   hashBits: 19,
   wordNgrams: [1, 2],
