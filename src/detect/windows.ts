@@ -194,15 +194,8 @@ export class DocumentScanner {
       }
       if (streamDoc && total > 0) docTotal += docSum / Math.sqrt(total);
       if (countDoc && total > 0) {
-        // log(1 + count) per bucket, unit length per family, as the featurizer's dot product does it
-        let sum = 0;
-        let norm = 0;
-        for (let k = 0; k < counter.size; k++) {
-          const v = Math.fround(Math.log1p(counter.countAt(k)));
-          sum += docWeights[counter.keyAt(k)] * v;
-          norm += v * v;
-        }
-        if (norm > 0) docTotal += sum / Math.sqrt(norm);
+        // The document model's score, exactly as Featurizer.dot computes it.
+        docTotal += counter.sublinearDot(docWeights);
       }
       if (collect) {
         pass.buckets!.push(buckets!);

@@ -182,15 +182,7 @@ export class Featurizer {
       const counter = this.counter;
       counter.reset(count);
       for (let i = 0; i < count; i++) counter.add(ngramHash(hashes, i, n, seed) & this.mask);
-      let sum = 0;
-      let norm = 0;
-      for (let k = 0; k < counter.size; k++) {
-        // Rounded to float32 as transform() stores it, so both paths agree.
-        const v = Math.fround(Math.log1p(counter.countAt(k)));
-        sum += weights[counter.keyAt(k)] * v;
-        norm += v * v;
-      }
-      if (norm > 0) total += sum / Math.sqrt(norm);
+      total += counter.sublinearDot(weights);
     };
     for (const n of this.config.wordNgrams) add(tokens.hashes, n);
     if (this.config.distortedNgrams.length > 0) {

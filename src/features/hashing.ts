@@ -120,4 +120,21 @@ export class BucketCounter {
   countAt(k: number): number {
     return this.counts[this.slots[k]];
   }
+
+  /**
+   * The family's contribution with sublinear weighting: Σ w[bucket]·log(1+count)
+   * over the counted buckets, divided by the family's length. Values are
+   * rounded to float32 as Featurizer.transform stores them, so every path
+   * gives the same score.
+   */
+  sublinearDot(weights: Float32Array): number {
+    let sum = 0;
+    let norm = 0;
+    for (let k = 0; k < this.size; k++) {
+      const v = Math.fround(Math.log1p(this.countAt(k)));
+      sum += weights[this.keyAt(k)] * v;
+      norm += v * v;
+    }
+    return norm > 0 ? sum / Math.sqrt(norm) : 0;
+  }
 }
