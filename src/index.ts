@@ -7,19 +7,22 @@
  *   const detect = pipeline();            // the shipped default model
  *   detect('Some article text…');         // { machine_probability, verdict, … }
  */
-import { detectText, type DetectionResult, type DetectOptions } from './detect/detect.js';
+import { detectText, type DetectionResult, type ScoreOptions } from './detect/detect.js';
+import { createSentenceExtension } from './detect/sentence-training.js';
 import { DEFAULT_MODEL_PATH, loadDetector } from './model/model-file.js';
 import type { Detector } from './model/detector.js';
+import type { LabeledDocument } from './corpus/types.js';
+import { trainDetector as trainCore, type TrainOptions } from './model/train.js';
 
 export interface Pipeline {
-  (text: string, options?: DetectOptions): DetectionResult;
+  (text: string, options?: ScoreOptions): DetectionResult;
   readonly detector: Detector;
 }
 
 /** Loads a model once (default: the shipped one) and returns a function that scores texts. */
 export function pipeline(modelPath: string = DEFAULT_MODEL_PATH): Pipeline {
   const detector = loadDetector(modelPath);
-  const run = (text: string, options: DetectOptions = {}) => detectText(detector, text, options);
+  const run = (text: string, options: ScoreOptions = {}) => detectText(detector, text, options);
   return Object.assign(run, { detector });
 }
 
@@ -28,10 +31,21 @@ export { normalize } from './text/normalize.js';
 export { tokenize } from './text/tokenize.js';
 export { Featurizer, DEFAULT_FEATURIZER_CONFIG, type FeaturizerConfig, type SparseVector } from './features/featurizer.js';
 export { Detector, type DetectorMetadata, type Evidence, type Prediction } from './model/detector.js';
-export { trainDetector, fitScorer, DEFAULT_TRAIN_OPTIONS, type TrainOptions } from './model/train.js';
+/**
+ * Trains a detector that can also score sentences: the core trainer with the
+ * sentence extension passed in (pass `extensions: []` for a document-only model).
+ */
+export function trainDetector(documents: LabeledDocument[], options: Partial<TrainOptions> = {}): Detector {
+  return trainCore(documents, { extensions: [createSentenceExtension()], ...options });
+}
+
+export { fitScorer, DEFAULT_TRAIN_OPTIONS, type TrainOptions, type TrainingExtension } from './model/train.js';
+export { createSentenceExtension, type SentenceExtensionOptions } from './detect/sentence-training.js';
 export { fitBaseline } from './model/baseline.js';
 export { loadDetector, saveDetector, serializeDetector, deserializeDetector, DEFAULT_MODEL_PATH, MODEL_FORMAT_VERSION } from './model/model-file.js';
-export { detectText, type DetectionResult, type DetectOptions } from './detect/detect.js';
+export { detectText } from './detect/detect.js';
+export { resultJson, rowJson, type DetectionResult, type ScoreOptions, type Verdict } from './detect/result.js';
+export { InlineScorer, ScoringPool, type Scorer } from './detect/pool.js';
 export { detectJsonlStream } from './detect/jsonl.js';
 export { evaluateScored, scoreDocuments, formatEvaluation, type EvaluationReport } from './evaluate/evaluate.js';
 export { generalisationReport, type GeneralisationReport } from './evaluate/generalisation.js';

@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { fisherStatistic, higherCriticism, empiricalPValue, nullSample, simesStatistic, thin, countAtLeast } from '../src/detect/mixture.ts';
 import { analyzeSentences, SENTENCE_EXTENSION, type SentenceCalibration } from '../src/detect/sentences.ts';
 import { detectText } from '../src/detect/detect.ts';
-import { scoreLines } from '../src/detect/lines.ts';
+import { scoreRows } from '../src/detect/lines.ts';
+import { createSentenceExtension } from '../src/detect/sentence-training.ts';
 import { buildMixture, evaluateMixtures, mixturePowerSvg, pairsOf } from '../src/evaluate/mixtures.ts';
 import { trainDetector } from '../src/model/train.ts';
 import { DEFAULT_FEATURIZER_CONFIG } from '../src/features/featurizer.ts';
@@ -70,10 +71,10 @@ function corpus(): LabeledDocument[] {
   return docs;
 }
 
-const small = { folds: 2, maxIterations: 30, featurizer: { ...DEFAULT_FEATURIZER_CONFIG, hashBits: 14 } };
+const small = () => ({ folds: 2, maxIterations: 30, featurizer: { ...DEFAULT_FEATURIZER_CONFIG, hashBits: 14 }, extensions: [createSentenceExtension()] });
 
 test('training registers the sentence calibration with its window model, and it survives the model file', () => {
-  const detector = trainDetector(corpus(), small);
+  const detector = trainDetector(corpus(), small());
   const calibration = detector.metadata.extensions[SENTENCE_EXTENSION] as SentenceCalibration;
   assert.ok(calibration, 'extension stored');
   assert.equal(calibration.version, 2);
@@ -82,8 +83,8 @@ test('training registers the sentence calibration with its window model, and it 
   assert.ok(calibration.held_out.human_documents === 60);
   const reloaded = deserializeDetector(serializeDetector(detector));
   const text = `${HUMAN[0]} ${MACHINE[1]}`;
-  const a = analyzeSentences(detector, text);
-  const b = analyzeSentences(reloaded, text);
+  const a = analyzeSentences(detector, detector.featurizer.prepare(text, { sentences: true }));
+  const b = analyzeSentences(reloaded, reloaded.featurizer.prepare(text, { sentences: true }));
   assert.deepEqual(a.sentences.map((s) => s.p_value), b.sentences.map((s) => s.p_value));
   for (const s of a.sentences) {
     assert.equal(text.slice(s.start, s.end), s.text);
@@ -102,12 +103,12 @@ test('training registers the sentence calibration with its window model, and it 
   assert.equal(result.sentences?.length, a.sentences.length);
   assert.equal(result.machine_probability, detectText(detector, text).machine_probability, 'document probability unchanged by --sentences');
 
-  const lines = scoreLines(detector, [JSON.stringify({ id: 'x', text })], 1, { file: 'f', dataset: 'd', skipInvalid: false, sentences: true });
-  const row = JSON.parse(lines.output[0]);
+  const lines = scoreRows(detector, [[JSON.stringify({ id: 'x', text }), 1]], { file: 'f', dataset: 'd', invalid: 'stop', sentences: true });
+  const row = JSON.parse(lines.output);
   assert.equal(row.id, 'x');
   assert.equal(row.mixture_p_value, result.mixture_p_value);
   assert.deepEqual(row.sentences[0], result.sentences![0]);
-  const plain = JSON.parse(scoreLines(detector, [JSON.stringify({ id: 'x', text })], 1, { file: 'f', dataset: 'd', skipInvalid: false }).output[0]);
+  const plain = JSON.parse(scoreRows(detector, [[JSON.stringify({ id: 'x', text }), 1]], { file: 'f', dataset: 'd', invalid: 'stop' }).output);
   assert.equal(plain.sentences, undefined);
 
   const marked = markSentences(text, { ...result, sentences: result.sentences!.map((s, i) => ({ ...s, machine_passage: i === 0 })) }, false);
@@ -128,7 +129,7 @@ test('mixtures replace a contiguous run of human sentences by machine sentences 
   assert.ok(inserted.length > 0);
   assert.deepEqual(buildMixture(pairs[0], 0.5, 1), m, 'seeded');
 
-  const detector = trainDetector(docs, small);
+  const detector = trainDetector(docs, small());
   const { evaluation } = evaluateMixtures(detector, pairs.slice(0, 20), { fractions: [0, 0.5, 1] });
   assert.equal(evaluation.rows.length, 3);
   assert.ok(evaluation.sentence_auroc !== null && evaluation.sentence_auroc > 0.5);

@@ -8,7 +8,7 @@ import { syntheticCorpus, SMALL_TRAIN_OPTIONS } from './fixtures/core/synthetic.
 const corpus = syntheticCorpus(90, 5).map((d, i) => (Math.floor(i / 2) % 3 === 1 ? { ...d, dataset: 'outlet_z', source: 'outlet-z' } : d));
 
 test('the generalisation report holds out each source and each generator, for copydesk and the baseline', () => {
-  const report = generalisationReport(corpus, { train: { ...SMALL_TRAIN_OPTIONS, extensions: false }, minGeneratorSize: 10, testFraction: 0.3 });
+  const report = generalisationReport(corpus, { train: SMALL_TRAIN_OPTIONS, minGeneratorSize: 10, testFraction: 0.3 });
   assert.deepEqual(report.leave_one_source_out.map((r) => r.held_out), ['outlet_x', 'outlet_y', 'outlet_z']);
   for (const row of report.leave_one_source_out) {
     assert.ok(row.n_human > 0 && row.n_machine > 0);

@@ -43,15 +43,16 @@ test('a UserError in a thread stays a UserError; any other error keeps its stack
   }
 });
 
-test('without replacement a dead thread fails every pending and later request in one clear line', async () => {
+test('without replacement a dead thread fails every pending and later request, as a bug with its stack', async () => {
   const pool = await start(2);
   try {
     const hung = pool.run({ hang: true }).catch((e: unknown) => e);
     const crashed = pool.run({ crash: 'out of memory', delayMs: 20 }).catch((e: unknown) => e);
     const queued = pool.run({ echo: 1 }).catch((e: unknown) => e);
     for (const error of await Promise.all([hung, crashed, queued])) {
-      assert.ok(error instanceof UserError);
+      assert.ok(error instanceof Error && !(error instanceof UserError), 'a crash is a bug, not bad input');
       assert.match(error.message, /^test thread crashed: Error: out of memory$/);
+      assert.match(error.stack!, /Error: out of memory\n\s+at .*fixtures\/thread-pool\/worker\.ts/);
     }
     await assert.rejects(pool.run({ echo: 2 }), /test thread crashed/);
   } finally {
@@ -65,7 +66,7 @@ test('with replacement a dead thread fails only its own request and a new thread
     const before = new Set((await Promise.all([pool.run({ echo: 0, delayMs: 20 }), pool.run({ echo: 1, delayMs: 20 })])).map((r) => r.threadId));
     const crashed = pool.run({ crash: 'segfault-ish', delayMs: 20 });
     const others = Array.from({ length: 6 }, (_, echo) => pool.run({ echo, delayMs: 10 }));
-    await assert.rejects(crashed, (error: unknown) => error instanceof UserError && /test thread crashed: Error: segfault-ish/.test(error.message));
+    await assert.rejects(crashed, (error: unknown) => error instanceof Error && !(error instanceof UserError) && /test thread crashed: Error: segfault-ish/.test(error.message));
     assert.deepEqual((await Promise.all(others)).map((r) => r.echo), [0, 1, 2, 3, 4, 5]);
     // Once it has loaded, the replacement takes requests too.
     assert.equal(pool.size, 2);
@@ -81,11 +82,15 @@ test('with replacement a dead thread fails only its own request and a new thread
   }
 });
 
-test('a thread that cannot start fails start(): a UserError as itself, anything else as a user-facing line', async () => {
+test('a thread that cannot start fails start(): a UserError as itself, anything else as a bug with its stack', async () => {
   await assert.rejects(start(2, {}, { failStart: 'user' }), (error: unknown) => error instanceof UserError && error.message === 'no such model: nowhere.cdm');
   await assert.rejects(
     start(1, { replaceDead: true }, { failStart: 'bug' }),
-    (error: unknown) => error instanceof UserError && /^test thread crashed: TypeError: cannot read the model header$/.test(error.message),
+    (error: unknown) =>
+      error instanceof Error &&
+      !(error instanceof UserError) &&
+      /^test thread crashed: TypeError: cannot read the model header$/.test(error.message) &&
+      /TypeError: cannot read the model header\n\s+at .*fixtures\/thread-pool\/worker\.ts/.test(error.stack!),
   );
 });
 

@@ -5,10 +5,11 @@ import path from 'node:path';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { UserError } from '../util/errors.js';
-import { BatchPool } from './pool.js';
+import { ScoringPool } from '../detect/pool.js';
 import { connectRedis, redisLabel } from './redis.js';
 import type { CommitState, RunInfo, Scorer } from './run.js';
-import type { ChunkResult, Item, ScoreContext } from './score.js';
+import type { RowOptions } from '../detect/lines.js';
+import type { ChunkResult, Item } from './score.js';
 
 /*
  * Distributed batch on BullMQ.
@@ -49,7 +50,7 @@ export interface ChunkJob {
   run: string;
   index: number;
   model: string;
-  context: ScoreContext;
+  context: RowOptions;
   rows: number;
 }
 
@@ -107,7 +108,7 @@ export async function queueScorer(run: RunInfo, options: QueueOptions): Promise<
   let enqueued = run.firstBatch;
   let cleaned = run.firstBatch;
 
-  const enqueue = async (index: number, rows: number, context: ScoreContext, holder: { payload?: string }) => {
+  const enqueue = async (index: number, rows: number, context: RowOptions, holder: { payload?: string }) => {
     const id = jobId(runId, index);
     if (holder.payload !== undefined) await redis.set(keys.chunk(runId, index), holder.payload, 'EX', TTL_SECONDS);
     holder.payload = undefined;
@@ -128,7 +129,7 @@ export async function queueScorer(run: RunInfo, options: QueueOptions): Promise<
     });
   };
 
-  const score = async (index: number, rows: number, context: ScoreContext, holder: { payload?: string }): Promise<ChunkResult> => {
+  const score = async (index: number, rows: number, context: RowOptions, holder: { payload?: string }): Promise<ChunkResult> => {
     const resultKey = keys.result(runId, index);
     const ready = await redis.get(resultKey);
     if (ready !== null) return checked(JSON.parse(ready) as ChunkResult, index, rows);
@@ -234,9 +235,9 @@ export interface RunningWorker {
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const { log } = options;
   const redis = await connectRedis(options.url, { tries: options.connectTries, role: 'worker', log });
-  let current: { sha: string; pool: Promise<BatchPool> } | undefined;
+  let current: { sha: string; pool: Promise<ScoringPool> } | undefined;
 
-  const poolFor = async (sha: string): Promise<BatchPool> => {
+  const poolFor = async (sha: string): Promise<ScoringPool> => {
     if (current?.sha === sha) return current.pool;
     const previous = current;
     const pool = (async () => {
@@ -250,7 +251,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         await fs.writeFile(`${file}.${process.pid}.tmp`, bytes);
         await fs.rename(`${file}.${process.pid}.tmp`, file);
       }
-      return BatchPool.start(file, options.threads);
+      return ScoringPool.start(file, options.threads);
     })();
     current = { sha, pool };
     pool.catch(() => {
@@ -277,7 +278,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const { items } = JSON.parse(payload) as ChunkPayload;
     if (options.chunkDelayMs) await sleep(options.chunkDelayMs);
     if (options.failAttempts && job.attemptsMade < options.failAttempts) throw new Error(`injected failure (attempt ${job.attemptsMade + 1})`);
-    const result = await pool.score(items, context).catch((error: Error) => {
+    const result = await pool.scoreRows(items, context).catch((error: Error) => {
       // The person's mistake (a model without sentence calibration ...) fails the same way on every attempt.
       throw error instanceof UserError ? new UnrecoverableError(error.message) : error;
     });

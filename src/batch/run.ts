@@ -16,7 +16,8 @@ import {
 } from './checkpoint.js';
 import { convertToParquet, RowsFile } from './output.js';
 import { describeInputs, readBatches, START, type Batch } from './reader.js';
-import { addSkips, type ChunkResult, type ScoreContext } from './score.js';
+import type { RowOptions } from '../detect/lines.js';
+import { addSkips, type ChunkResult } from './score.js';
 
 export interface BatchOptions {
   /** Files, directories and globs (resolved like every other command's --data). */
@@ -54,7 +55,7 @@ export interface RunInfo {
 export interface Scorer {
   /** Batches submitted but not yet committed, at most. */
   readonly maxInFlight: number;
-  score(batch: Batch, index: number, context: ScoreContext): Promise<ChunkResult>;
+  score(batch: Batch, index: number, context: RowOptions): Promise<ChunkResult>;
   /** Called after every commit (distributed mode mirrors progress into Redis). */
   committed?(state: CommitState): Promise<void>;
   /** Called once when the output is complete. */
@@ -192,7 +193,7 @@ export async function runBatch(options: BatchOptions, makeScorer: (run: RunInfo)
     try {
       let index = state.batches;
       for await (const batch of readBatches(files, state.cursor, options.batchSize, options.skipInvalid)) {
-        const context: ScoreContext = { file: batch.file, dataset: batch.dataset, skipInvalid: options.skipInvalid, sentences: options.sentences };
+        const context: RowOptions = { file: batch.file, dataset: batch.dataset, invalid: options.skipInvalid ? 'skip' : 'stop', sentences: options.sentences };
         const result = batch.items.length === 0 ? Promise.resolve(emptyResult()) : scorer.score(batch, index, context);
         // Awaited in order later; a later batch failing first must not count as an unhandled rejection meanwhile.
         result.catch(() => {});

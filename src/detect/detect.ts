@@ -1,53 +1,32 @@
-import type { Evidence, Detector } from '../model/detector.js';
-import type { Label } from '../corpus/types.js';
-import { analyzeSentences, type MixtureResult, type SentenceResult } from './sentences.js';
+import type { Detector } from '../model/detector.js';
+import { round6 } from '../util/numeric.js';
+import type { DetectionResult, ScoreOptions } from './result.js';
+import { analyzeSentences } from './sentences.js';
 
-/** What copydesk says about one document, in every interface (CLI JSON, JSONL, HTTP). */
-export interface DetectionResult {
-  id?: string;
-  machine_probability: number;
-  verdict: Label;
-  threshold: number;
-  model_version: string;
-  evidence?: Evidence[];
-  /** With `sentences`: p-value that the document contains machine-written sentences (see detect/sentences.ts). */
-  mixture_p_value?: number;
-  /** With `sentences`: mixture_p_value ≤ the level. */
-  machine_passage?: boolean;
-  mixture?: MixtureResult;
-  sentences?: SentenceResult[];
-}
+export type { DetectionResult, ScoreOptions, Verdict } from './result.js';
 
-export interface DetectOptions {
-  /** Include the strongest reasons (slower: names every feature). */
-  evidence?: boolean;
-  /** Score every sentence and test for machine passages. */
-  sentences?: boolean;
-  /** Level of the mixture test's decision (default 0.05). */
-  level?: number;
-}
-
-export function detectText(detector: Detector, text: string, options: DetectOptions = {}, id?: string): DetectionResult {
-  const analysis = options.sentences ? analyzeSentences(detector, text, options.level) : null;
-  const prediction = analysis ? detector.verdictFor(detector.probabilityFromScore(analysis.document_score)) : detector.predict(text);
+/**
+ * Scores one document. The text is prepared once (normalised, tokenised,
+ * n-grams hashed: features/document.ts) and that one PreparedDocument gives
+ * the document score, the sentence windows and the evidence.
+ */
+export function detectText(detector: Detector, text: string, options: ScoreOptions = {}, id?: string): DetectionResult {
+  const document = detector.featurizer.prepare(text, { sentences: options.sentences });
+  const prediction = detector.verdictFor(detector.probabilityFromScore(detector.score(document)));
   const result: DetectionResult = {
     ...(id === undefined ? {} : { id }),
-    machine_probability: round(prediction.machine_probability),
+    machine_probability: round6(prediction.machine_probability),
     verdict: prediction.verdict,
-    threshold: round(detector.threshold),
+    threshold: round6(detector.threshold),
     model_version: detector.version,
   };
-  if (analysis) {
+  if (options.sentences) {
+    const analysis = analyzeSentences(detector, document, options.level);
     result.mixture_p_value = analysis.mixture.p_value;
     result.machine_passage = analysis.mixture.machine_passage;
     result.mixture = analysis.mixture;
     result.sentences = analysis.sentences;
   }
-  if (options.evidence) result.evidence = detector.explain(text).map((e) => ({ ...e, weight: round(e.weight) }));
+  if (options.evidence) result.evidence = detector.explain(document).map((e) => ({ ...e, weight: round6(e.weight) }));
   return result;
-}
-
-/** Six decimals: more than any calibration supports, fewer bytes per line. */
-export function round(value: number): number {
-  return Math.round(value * 1e6) / 1e6;
 }

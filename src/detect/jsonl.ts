@@ -4,12 +4,13 @@ import type { Readable, Writable } from 'node:stream';
 import { once } from 'node:events';
 import { UserError } from '../util/errors.js';
 import type { Detector } from '../model/detector.js';
-import { scoreLines, type LineOptions, type ScoredLines } from './lines.js';
-import { ThreadPool } from '../util/thread-pool.js';
-import type { WorkerRequest } from './worker.js';
+import type { Row, RowOptions, ScoredRows } from './lines.js';
+import { InlineScorer, ScoringPool, type Scorer } from './pool.js';
 
-export interface JsonlDetectOptions extends LineOptions {
-  /** Model file the worker threads load; required when workers > 1. */
+export interface JsonlDetectOptions extends Omit<RowOptions, 'invalid'> {
+  /** On a bad line, emit an error line in its place instead of stopping. */
+  skipInvalid: boolean;
+  /** Model file the worker threads load; required when workers > 0. */
   modelPath: string;
   /** Scoring threads; 0 scores on the calling thread. */
   workers: number;
@@ -19,8 +20,8 @@ export interface JsonlDetectOptions extends LineOptions {
 
 /**
  * Scores a JSON-lines stream into a JSON-lines stream: one output line per
- * document, in input order, never dropping one. Batches go to the worker
- * pool concurrently; results are written strictly in batch order.
+ * document, in input order, never dropping one. Batches go to the scoring
+ * threads concurrently; results are written strictly in batch order.
  */
 export async function detectJsonlStream(
   input: Readable,
@@ -29,27 +30,28 @@ export async function detectJsonlStream(
   options: JsonlDetectOptions,
 ): Promise<{ lines: number; documents: number }> {
   const batchSize = options.batchSize ?? 256;
+  if (options.workers === 0 && !detector) throw new Error('detectJsonlStream needs a detector or workers');
   // Scoring threads, one model copy each; a thread that dies stops the run.
-  const pool =
-    options.workers > 0
-      ? await ThreadPool.start<WorkerRequest, ScoredLines>(new URL('./worker.js', import.meta.url), { modelPath: options.modelPath }, options.workers, { name: 'scoring thread' })
-      : null;
-  if (!pool && !detector) throw new Error('detectJsonlStream needs a detector or workers');
-  const lineOptions = pickLineOptions(options);
-  const score = (lines: string[], firstLine: number): Promise<ScoredLines> =>
-    pool ? pool.run({ lines, firstLine, options: lineOptions }) : Promise.resolve(scoreLines(detector!, lines, firstLine, options));
-  const inFlight: Array<Promise<ScoredLines>> = [];
-  const maxInFlight = Math.max(2, (pool?.size ?? 1) * 2);
+  const scorer: Scorer = options.workers > 0 ? await ScoringPool.start(options.modelPath, options.workers) : new InlineScorer(detector!);
+  const rowOptions: RowOptions = {
+    file: options.file,
+    dataset: options.dataset,
+    invalid: options.skipInvalid ? 'error-line' : 'stop',
+    sentences: options.sentences,
+    level: options.level,
+    evidence: options.evidence,
+  };
+  const inFlight: Array<Promise<ScoredRows>> = [];
+  const maxInFlight = Math.max(2, scorer.threads * 2);
   let lineNumber = 0;
   let documents = 0;
-  let batch: string[] = [];
-  let batchStart = 1;
+  let batch: Row[] = [];
 
   const flushOne = async () => {
     const result = await inFlight.shift()!;
     if (result.output.length > 0) {
-      documents += result.output.length;
-      if (!output.write(`${result.output.join('\n')}\n`)) await once(output, 'drain');
+      documents += result.rowsOut;
+      if (!output.write(result.output)) await once(output, 'drain');
     }
     if (result.error) throw new UserError(result.error);
     options.onProgress?.(lineNumber);
@@ -59,27 +61,22 @@ export async function detectJsonlStream(
   try {
     for await (const line of lines) {
       lineNumber++;
-      batch.push(line);
+      batch.push([line, lineNumber]);
       if (batch.length >= batchSize) {
-        inFlight.push(score(batch, batchStart));
+        inFlight.push(scorer.scoreRows(batch, rowOptions));
         batch = [];
-        batchStart = lineNumber + 1;
         while (inFlight.length >= maxInFlight) await flushOne();
       }
     }
-    if (batch.length > 0) inFlight.push(score(batch, batchStart));
+    if (batch.length > 0) inFlight.push(scorer.scoreRows(batch, rowOptions));
     while (inFlight.length > 0) await flushOne();
   } finally {
     lines.close();
     // Let the rejected promises we abandon on error settle quietly.
     for (const p of inFlight) p.catch(() => {});
-    await pool?.close();
+    await scorer.close();
   }
   return { lines: lineNumber, documents };
-}
-
-function pickLineOptions(options: JsonlDetectOptions): LineOptions {
-  return { file: options.file, dataset: options.dataset, skipInvalid: options.skipInvalid, sentences: options.sentences, level: options.level };
 }
 
 export function openInput(path: string): Readable {

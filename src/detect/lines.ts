@@ -2,75 +2,85 @@ import { parseJsonObject } from '../corpus/read.js';
 import { InvalidRecordError } from '../corpus/invalid.js';
 import { toDocuments } from '../corpus/schema.js';
 import type { Detector } from '../model/detector.js';
-import { round } from './detect.js';
-import { analyzeSentences } from './sentences.js';
+import { detectText } from './detect.js';
+import { errorRowJson, rowJson, type ScoreOptions } from './result.js';
 
 /**
- * The JSON-lines fast path, one input line at a time: parse, map whatever
- * schema the line carries (`{id, text}`, labeled, seed) to documents, score,
- * serialise. Shared by the in-process path, the worker threads and batch jobs,
- * so all of them produce byte-identical output.
+ * Rows to output lines, one row at a time: parse, map whatever schema the
+ * row carries (`{id, text}`, labeled, seed) to documents, score, serialise
+ * with rowJson. `detect --jsonl` (main thread and worker threads) and batch
+ * jobs (local and distributed) all go through scoreRows, so all of them
+ * produce byte-identical lines.
  */
-export interface LineOptions {
+
+/**
+ * One input row: the row as a JSON object (a JSONL line verbatim; a CSV or
+ * Parquet record serialised) and its line (JSONL, CSV) or row number
+ * (Parquet), which errors and position-based ids use.
+ */
+export type Row = [text: string, line: number];
+
+/** Scoring options plus where the rows come from and what to do with a bad one. */
+export interface RowOptions extends ScoreOptions {
+  /** File name as errors show it. */
   file: string;
+  /** File stem: default ids and the seed schema's source. */
   dataset: string;
-  /** On a bad line, emit an error line in its place instead of stopping. */
-  skipInvalid: boolean;
-  /** Add mixture_p_value, machine_passage and sentences to every line. */
-  sentences?: boolean;
-  /** Level of the mixture test's decision (default 0.05). */
-  level?: number;
+  /**
+   * A bad row: 'stop' — the batch stops there and `error` says why;
+   * 'error-line' — an error line takes its place (`detect --jsonl --skip-invalid`);
+   * 'skip' — left out, counted by reason (`batch --skip-invalid`).
+   */
+  invalid: 'stop' | 'error-line' | 'skip';
 }
 
-export interface ScoredLines {
-  /** Output JSON lines, in input order (a seed-schema line yields two). */
-  output: string[];
-  /** The first bad line when skipInvalid is off: the caller stops with it. */
+/** The scored output of a batch of rows. */
+export interface ScoredRows {
+  /** Output JSON lines, each ending in "\n", in input order. */
+  output: string;
+  /** Input rows this batch covered, including skipped ones. */
+  rowsIn: number;
+  /** Output lines (a seed-schema row yields two documents; error lines count). */
+  rowsOut: number;
+  /** Bad rows by reason ('invalid JSON', 'empty text' …). */
+  skips: Record<string, number>;
+  /** Where each reason first occurred in this batch ("file:line"). */
+  firstSkip: Record<string, string>;
+  /** Set when a row is invalid and `invalid` is 'stop': the run stops with it. */
   error?: string;
 }
 
-export function scoreLines(detector: Detector, lines: string[], firstLine: number, options: LineOptions): ScoredLines {
-  const output: string[] = [];
-  for (let k = 0; k < lines.length; k++) {
-    const text = lines[k];
+export function scoreRows(detector: Detector, rows: readonly Row[], options: RowOptions): ScoredRows {
+  let output = '';
+  let rowsOut = 0;
+  const skips: Record<string, number> = {};
+  const firstSkip: Record<string, string> = {};
+  for (const [text, line] of rows) {
     if (text.trim() === '') continue;
-    const origin = { file: options.file, line: firstLine + k };
+    const origin = { file: options.file, line };
     try {
-      const parsed = parseJsonObject(firstLine + k === 1 ? text.replace(/^\uFEFF/, '') : text, origin);
+      const parsed = parseJsonObject(line === 1 ? text.replace(/^\uFEFF/, '') : text, origin);
       if (parsed instanceof InvalidRecordError) throw parsed;
+      // Map the whole row before scoring any of it, so a bad row yields nothing but its error.
       for (const document of toDocuments({ record: parsed, origin }, { dataset: options.dataset })) {
-        if (options.sentences) {
-          output.push(sentenceLine(detector, document.id, document.text, options.level));
-          continue;
-        }
-        const prediction = detector.predict(document.text);
-        output.push(
-          `{"id":${JSON.stringify(document.id)},"machine_probability":${round(prediction.machine_probability)},"verdict":"${prediction.verdict}"}`,
-        );
+        output += `${rowJson(detectText(detector, document.text, options, document.id))}\n`;
+        rowsOut++;
       }
     } catch (error) {
       if (!(error instanceof InvalidRecordError)) throw error;
-      if (!options.skipInvalid) return { output, error: error.message };
-      output.push(JSON.stringify({ id: idOf(text), line: origin.line, machine_probability: null, verdict: null, error: error.message }));
+      if (options.invalid === 'stop') return { output, rowsIn: rows.length, rowsOut, skips, firstSkip, error: error.message };
+      skips[error.reason] = (skips[error.reason] ?? 0) + 1;
+      firstSkip[error.reason] ??= `${options.file}:${line}`;
+      if (options.invalid === 'error-line') {
+        output += `${errorRowJson(idOf(text), line, error.message)}\n`;
+        rowsOut++;
+      }
     }
   }
-  return { output };
+  return { output, rowsIn: rows.length, rowsOut, skips, firstSkip };
 }
 
-function sentenceLine(detector: Detector, id: string, text: string, level?: number): string {
-  const a = analyzeSentences(detector, text, level);
-  const prediction = detector.verdictFor(detector.probabilityFromScore(a.document_score));
-  return JSON.stringify({
-    id,
-    machine_probability: round(prediction.machine_probability),
-    verdict: prediction.verdict,
-    mixture_p_value: a.mixture.p_value,
-    machine_passage: a.mixture.machine_passage,
-    sentences: a.sentences,
-  });
-}
-
-/** The id of a line we could not score, if one can be read from it, so the error line stays traceable. */
+/** The id of a row we could not score, if one can be read from it, so the error line stays traceable. */
 function idOf(text: string): string | null {
   try {
     const value = JSON.parse(text) as { id?: unknown };

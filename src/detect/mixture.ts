@@ -1,3 +1,4 @@
+import { lowerBound, round6 } from '../util/numeric.js';
 /**
  * Tests that a document contains machine-written sentences, from its
  * sentence p-values (each uniform under "this sentence is human").
@@ -106,23 +107,11 @@ export function thin(sorted: number[], max: number): number[] {
   return [...body, ...sorted.slice(bodyEnd)].map(round6);
 }
 
-function round6(v: number): number {
-  return Math.round(v * 1e6) / 1e6;
-}
-
 /** Number of stored values ≥ x, scaled back to the full count n. */
 export function countAtLeast(sample: NullSample, x: number): number {
   const v = sample.values;
   if (v.length === 0) return 0;
-  // first index with v[i] >= x
-  let lo = 0;
-  let hi = v.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (v[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  const stored = v.length - lo;
+  const stored = v.length - lowerBound(v, x);
   if (v.length === sample.n) return stored;
   // The top quarter is exact; below it each stored value stands for a stretch of ranks.
   const tail = Math.floor(v.length / 4);

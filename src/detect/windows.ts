@@ -1,9 +1,8 @@
-import { distortedHashesInto, featureFamilies, type FeatureFamily, type FeaturizerState, type SparseVector } from '../features/featurizer.js';
-import { BucketCounter, combine } from '../features/hashing.js';
-import { styleVector } from '../features/stylometry.js';
-import { normalize } from '../text/normalize.js';
-import { splitSentences, type SentenceSpan } from '../text/sentences.js';
-import { tokenBuffers, tokenizeInto, TokenKind, type Tokens } from '../text/tokenize.js';
+import { sentenceFirstTokens, sentenceNgramStarts, type PreparedDocument } from '../features/document.js';
+import type { SparseVector } from '../features/featurizer.js';
+import type { SentenceSpan } from '../text/sentences.js';
+import { TokenKind } from '../text/tokenize.js';
+import { UserError } from '../util/errors.js';
 
 /**
  * The window model and the one pass over a document's tokens that feeds it.
@@ -14,8 +13,8 @@ import { tokenBuffers, tokenizeInto, TokenKind, type Tokens } from '../text/toke
  * training documents, with count weighting: a family's features are
  * count / √(n-grams of that family ending in the window). A window's score is
  * therefore a sum over its n-gram occurrences, so the scores of all windows
- * of a document come from per-sentence sums (one pass over the document's
- * n-grams), and the same hashes serve the document model's score.
+ * of a document come from per-sentence sums over the n-gram hashes of its
+ * PreparedDocument — the same hashes the document model's score reads.
  */
 
 export interface WindowModelState {
@@ -41,7 +40,7 @@ export class WindowModel {
     this.bias = stored.bias;
     this.scale = stored.scale;
     const bytes = Buffer.from(stored.weights, 'base64');
-    if (bytes.length !== 2 * 2 ** stored.hash_bits) throw new Error(`window model: expected ${2 ** stored.hash_bits} weights, got ${bytes.length / 2}`);
+    if (bytes.length !== 2 * 2 ** stored.hash_bits) throw new UserError(`this model file's window model is corrupt: expected ${2 ** stored.hash_bits} weights, got ${bytes.length / 2}`);
     this.weights = new Int16Array(2 ** stored.hash_bits);
     if (LITTLE_ENDIAN) this.weights.set(new Int16Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)));
     else for (let i = 0; i < this.weights.length; i++) this.weights[i] = bytes.readInt16LE(2 * i);
@@ -61,16 +60,9 @@ export class WindowModel {
 const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 
-// ------------------------------------------------------------------ one pass over a document
+// ------------------------------------------------------------------ per-sentence sums from a prepared document
 
-type Family = FeatureFamily;
-
-function familiesOf(state: FeaturizerState): Family[] {
-  return featureFamilies(state.config);
-}
-const STYLE_CLIP = 5;
-
-/** What a document pass yields. Arrays are owned by the caller (fresh per pass). */
+/** What the window model needs of a document, per sentence. Arrays are fresh per document. */
 export interface DocumentPass {
   spans: SentenceSpan[];
   /** Words (non-punctuation tokens) per sentence. */
@@ -80,152 +72,53 @@ export interface DocumentPass {
   /** Number of family f's n-grams ending in sentence s, at [f·S + s]. */
   counts: Float64Array;
   families: number;
-  /** Document model's score (bias included); NaN when not asked for. */
-  documentScore: number;
   /** With `collect`: family f's window-model buckets in n-gram order, and the first n-gram of each sentence (S + 1 entries). */
   buckets?: Uint32Array[];
   firstNgram?: Int32Array[];
 }
 
-export interface DocumentModel {
-  state: FeaturizerState;
-  weights: Float32Array;
-  bias: number;
-  /** For term weightings the streaming sum cannot reproduce: scores the tokens the usual way. */
-  scoreTokens: (tokens: Tokens) => number;
-}
-
 /**
- * Scores one document's n-grams for the window model (per sentence) and,
- * when `document` is given, the document model, normalising and tokenising
- * the text once. With `collect`, also returns every n-gram's window-model
- * bucket (for building training windows).
+ * The window model's per-sentence sums over a prepared document's n-gram
+ * occurrences (the document must be prepared with sentences). With
+ * `collect`, also every n-gram's window-model bucket, for training windows;
+ * `window.weights` may then be empty.
  */
-export class DocumentScanner {
-  private readonly families: Family[];
-  private tokens = tokenBuffers(1 << 12);
-  private distorted = new Uint32Array(1 << 12);
-  private sentenceOf = new Uint32Array(1 << 12);
-  private readonly streaming: boolean;
-  private readonly sublinear: boolean;
-  private readonly counter = new BucketCounter();
-
-  constructor(
-    private readonly featurizer: FeaturizerState,
-    private readonly window: { mask: number; weights: Int16Array } | null,
-    private readonly document: DocumentModel | null = null,
-  ) {
-    this.families = familiesOf(featurizer);
-    this.streaming = featurizer.config.termWeighting === 'count';
-    this.sublinear = featurizer.config.termWeighting === 'sublinear' || featurizer.config.termWeighting === undefined;
+export function sentencePass(document: PreparedDocument, window: { mask: number; weights: Int16Array }, collect = false): DocumentPass {
+  const spans = document.sentences;
+  if (!spans) throw new Error('sentencePass needs a document prepared with sentences');
+  const S = spans.length;
+  const F = document.families.length;
+  const sums = new Float64Array(F * S);
+  const counts = new Float64Array(F * S);
+  const wordsPer = new Int32Array(S);
+  const { tokens, tokenSentence } = document;
+  for (let t = 0; t < tokens.count; t++) if (tokens.kinds[t] !== TokenKind.Punctuation) wordsPer[tokenSentence![t]]++;
+  const pass: DocumentPass = { spans, wordsPer, sums, counts, families: F };
+  if (collect) {
+    pass.buckets = [];
+    pass.firstNgram = [];
   }
-
-  scan(text: string, spans = splitSentences(text), collect = false): DocumentPass {
-    const normalized = normalize(text);
-    const tokens = (this.tokens = tokenizeInto(normalized, this.tokens));
-    const count = tokens.count;
-    const S = spans.length;
-    const F = this.families.length;
-    const sums = new Float64Array(F * S);
-    const counts = new Float64Array(F * S);
-    const wordsPer = new Int32Array(S);
-    const pass: DocumentPass = { spans, wordsPer, sums, counts, families: F, documentScore: NaN };
+  const firstToken = sentenceFirstTokens(document);
+  const { weights, mask } = window;
+  const score = weights.length > 0;
+  for (let f = 0; f < F; f++) {
+    const first = sentenceNgramStarts(document, f, firstToken);
+    const hashes = document.ngrams[f];
+    for (let s = 0, base = f * S; s < S; s++) {
+      let sum = 0;
+      if (score) for (let i = first[s], end = first[s + 1]; i < end; i++) sum += weights[hashes[i] & mask];
+      sums[base + s] = sum;
+      counts[base + s] = first[s + 1] - first[s];
+    }
     if (collect) {
-      pass.buckets = [];
-      pass.firstNgram = [];
+      const total = document.ngramCounts[f];
+      const buckets = new Uint32Array(total);
+      for (let i = 0; i < total; i++) buckets[i] = hashes[i] & mask;
+      pass.buckets!.push(buckets);
+      pass.firstNgram!.push(first);
     }
-    if (this.sentenceOf.length < count) this.sentenceOf = new Uint32Array(count * 2);
-    const sentenceOf = this.sentenceOf;
-    if (S > 0) alignTokens(text, normalized, tokens, spans, sentenceOf);
-    for (let t = 0; t < count; t++) if (tokens.kinds[t] !== TokenKind.Punctuation) wordsPer[sentenceOf[t]]++;
-    // first token of each sentence (sentenceOf is non-decreasing); firstToken[S] = count
-    const firstToken = new Int32Array(S + 1);
-    for (let s = 0, t = 0; s <= S; s++) {
-      while (t < count && sentenceOf[t] < s) t++;
-      firstToken[s] = t;
-    }
-
-    const doc = this.document;
-    const streamDoc = doc !== null && this.streaming;
-    const countDoc = doc !== null && this.sublinear;
-    const counter = this.counter;
-    const docWeights = doc?.weights ?? new Float32Array(0);
-    const docMask = 2 ** this.featurizer.config.hashBits - 1;
-    const windowWeights = this.window?.weights ?? null;
-    const windowMask = this.window?.mask ?? 0;
-    let docTotal = 0;
-    let hashes: Uint32Array = tokens.hashes;
-    let distortedReady = false;
-    for (let f = 0; f < F; f++) {
-      const { n, seed, distorted } = this.families[f];
-      if (distorted) {
-        if (!distortedReady) {
-          if (this.distorted.length < count) this.distorted = new Uint32Array(count * 2);
-          distortedHashesInto(tokens, this.distorted);
-          distortedReady = true;
-        }
-        hashes = this.distorted;
-      } else {
-        hashes = tokens.hashes;
-      }
-      const total = count - n + 1;
-      const base = f * S;
-      let docSum = 0;
-      if (countDoc) counter.reset(Math.max(1, total));
-      const buckets = collect ? new Uint32Array(Math.max(0, total)) : null;
-      // n-gram i ends at token i + n − 1; sentence s owns the n-grams ending in [firstToken[s], firstToken[s + 1]).
-      let i = 0;
-      for (let s = 0; s <= S; s++) {
-        const stop = s < S ? Math.min(total, firstToken[s + 1] - n + 1) : total;
-        let sum = 0;
-        const from = i;
-        for (; i < stop; i++) {
-          let h = seed;
-          for (let j = 0; j < n; j++) h = combine(h, hashes[i + j]);
-          if (streamDoc) docSum += docWeights[h & docMask];
-          else if (countDoc) counter.add(h & docMask);
-          if (windowWeights) sum += windowWeights[h & windowMask];
-          if (buckets) buckets[i] = h & windowMask;
-        }
-        if (s < S) {
-          sums[base + s] = sum;
-          counts[base + s] = i - from;
-        }
-      }
-      if (streamDoc && total > 0) docTotal += docSum / Math.sqrt(total);
-      if (countDoc && total > 0) {
-        // The document model's score, exactly as Featurizer.dot computes it.
-        docTotal += counter.sublinearDot(docWeights);
-      }
-      if (collect) {
-        pass.buckets!.push(buckets!);
-        const first = new Int32Array(S + 1);
-        let acc = 0;
-        for (let s = 0; s < S; s++) {
-          first[s] = acc;
-          acc += counts[base + s];
-        }
-        first[S] = acc;
-        pass.firstNgram!.push(first);
-      }
-    }
-    if (doc) {
-      if (streamDoc || countDoc) {
-        if (this.featurizer.config.useStyle) {
-          const style = styleVector(tokens);
-          const offset = docMask + 1;
-          for (let j = 0; j < style.length; j++) {
-            const v = (style[j] - this.featurizer.styleMean[j]) / this.featurizer.styleStd[j];
-            docTotal += docWeights[offset + j] * Math.fround(v > STYLE_CLIP ? STYLE_CLIP : v < -STYLE_CLIP ? -STYLE_CLIP : v);
-          }
-        }
-        pass.documentScore = doc.bias + docTotal;
-      } else {
-        pass.documentScore = doc.scoreTokens(tokens);
-      }
-    }
-    return pass;
   }
+  return pass;
 }
 
 /**
@@ -284,45 +177,3 @@ export function windowVector(pass: DocumentPass, s: number, radius: number): Spa
   return { indices: Int32Array.from(indices), values: Float32Array.from(values) };
 }
 
-/**
- * The sentence each canonical token came from. Normalisation rewrites the
- * text (quotes, dashes, boilerplate), so each word token is looked up in the
- * original text from where the previous one matched; a token normalisation
- * changed (or one removed boilerplate shadows) is skipped and the next one
- * re-anchors. Punctuation goes with the word before it.
- */
-function alignTokens(original: string, normalized: string, tokens: Tokens, spans: SentenceSpan[], out: Uint32Array): void {
-  let cursor = 0;
-  let shift = 0;
-  let sentence = 0;
-  const last = spans.length - 1;
-  const same = original === normalized;
-  for (let t = 0; t < tokens.count; t++) {
-    if (tokens.kinds[t] !== TokenKind.Punctuation) {
-      const start = tokens.starts[t];
-      let at: number;
-      if (same) {
-        at = start;
-      } else {
-        const word = normalized.slice(start, start + tokens.lengths[t]);
-        // Usually normalisation has only shifted the text: try where the running offset says first.
-        const guess = start + shift;
-        at = guess >= cursor && original.startsWith(word, guess) && !isWordChar(original.charCodeAt(guess - 1)) && !isWordChar(original.charCodeAt(guess + word.length)) ? guess : original.indexOf(word, cursor);
-        while (at >= 0 && at - cursor < 2000 && (isWordChar(original.charCodeAt(at - 1)) || isWordChar(original.charCodeAt(at + word.length)))) {
-          at = original.indexOf(word, at + 1);
-        }
-        if (!(at >= 0 && at - cursor < 2000)) at = -1;
-        else {
-          cursor = at + word.length;
-          shift = at - start;
-        }
-      }
-      if (at >= 0) while (sentence < last && at >= spans[sentence].end) sentence++;
-    }
-    out[t] = sentence;
-  }
-}
-
-function isWordChar(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 0xc0 && c !== 0x2019 && c !== 0x2018 && c < 0x2000);
-}

@@ -1,15 +1,16 @@
 import { workerData } from 'node:worker_threads';
 import { loadDetector } from '../model/model-file.js';
 import { serveRequests } from '../util/thread-pool.js';
-import { scoreLines, type LineOptions, type ScoredLines } from './lines.js';
+import { detectText } from './detect.js';
+import { scoreRows } from './lines.js';
+import type { ScoringRequest } from './pool.js';
 
-/** A scoring thread of `detect --jsonl`: loads the model once, then scores batches of JSON lines. */
-export interface WorkerRequest {
-  lines: string[];
-  firstLine: number;
-  options: LineOptions;
-}
-
+/**
+ * The one scoring-thread entry (detect --jsonl, batch, worker, serve): loads
+ * the model once, then answers ScoringPool requests.
+ */
 const detector = loadDetector((workerData as { modelPath: string }).modelPath);
 
-serveRequests<WorkerRequest, ScoredLines>((request) => scoreLines(detector, request.lines, request.firstLine, request.options));
+serveRequests<ScoringRequest, unknown>((request) =>
+  request.kind === 'rows' ? scoreRows(detector, request.rows, request.options) : request.texts.map((text) => detectText(detector, text, request.options)),
+);

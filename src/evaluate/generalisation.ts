@@ -46,7 +46,7 @@ export interface GeneralisationOptions {
 
 export const DEFAULT_GENERALISATION_OPTIONS: GeneralisationOptions = {
   // Document-level measurements only: sentence calibration is not needed here.
-  train: { folds: 3, extensions: false },
+  train: { folds: 3 },
   testFraction: 0.3,
   minGeneratorSize: 100,
   seed: 7,

@@ -81,7 +81,9 @@ export interface ScoredMixture {
 }
 
 export function scoreMixture(detector: Detector, mixture: Mixture, level: number): ScoredMixture {
-  const analysis = analyzeSentences(detector, mixture.text, level);
+  const document = detector.featurizer.prepare(mixture.text, { sentences: true });
+  const documentScore = detector.score(document);
+  const analysis = analyzeSentences(detector, document, level);
   const [a, b] = mixture.machine;
   const sentences = analysis.sentences.map((s) => {
     const overlap = Math.max(0, Math.min(s.end, b) - Math.max(s.start, a));
@@ -91,7 +93,7 @@ export function scoreMixture(detector: Detector, mixture: Mixture, level: number
     mixture,
     sentences,
     p_values: analysis.mixture.p_values,
-    document_probability: detector.probabilityFromScore(analysis.document_score),
+    document_probability: detector.probabilityFromScore(documentScore),
   };
 }
 

@@ -1,7 +1,8 @@
 import { normalize } from '../text/normalize.js';
-import { hashSet, tokenBuffers, tokenize, tokenizeInto, TokenKind, type Tokens } from '../text/tokenize.js';
-import { BucketCounter, combine, hashString, HashFlags } from './hashing.js';
-import { FUNCTION_WORDS } from './function-words.js';
+import { tokenize, type Tokens } from '../text/tokenize.js';
+import { BucketCounter } from './hashing.js';
+import { DocumentPreparer, tokenText, type PrepareOptions, type PreparedDocument } from './document.js';
+import { featureFamilies, ngramName, type FamilyConfig, type FeatureFamily } from './families.js';
 import { STYLE_FEATURES, styleVector } from './stylometry.js';
 
 /**
@@ -11,14 +12,12 @@ import { STYLE_FEATURES, styleVector } from './stylometry.js';
  *
  * Layout: [0, 2^hashBits) hashed n-gram buckets, then one slot per style
  * measurement. Each n-gram family is scaled to unit length on its own, so
- * no family dominates by having more n-grams.
+ * no family dominates by having more n-grams. The families themselves (what
+ * is hashed, with which seeds) are defined once in families.ts, and a text
+ * is prepared once (document.ts) for every consumer.
  */
-export interface FeaturizerConfig {
+export interface FeaturizerConfig extends FamilyConfig {
   hashBits: number;
-  /** Word n-gram orders over lower-cased tokens (punctuation included). */
-  wordNgrams: number[];
-  /** Orders of "distorted" n-grams: function words and punctuation kept, other words reduced to shape. */
-  distortedNgrams: number[];
   useStyle: boolean;
   /**
    * How an n-gram's count becomes its value. 'sublinear': log(1 + count),
@@ -62,19 +61,20 @@ export interface NamedFeature {
   value: number;
 }
 
+/** Style measurements are standardised, then clipped to ±5 standard deviations. */
 const STYLE_CLIP = 5;
 
 export class Featurizer {
   readonly config: FeaturizerConfig;
+  readonly families: readonly FeatureFamily[];
   private styleMean: Float64Array;
   private styleStd: Float64Array;
   private readonly hashSize: number;
   private readonly mask: number;
-  /** Reused per document: n-gram bucket indices, and token arrays. */
+  /** Reused per document: n-gram bucket indices. */
   private buckets = new Uint32Array(1 << 14);
   private readonly counter = new BucketCounter();
-  private tokenScratch = tokenBuffers(1 << 12);
-  private familySeeds: number[];
+  private readonly preparer: DocumentPreparer;
 
   constructor(state: FeaturizerState) {
     this.config = state.config;
@@ -82,7 +82,8 @@ export class Featurizer {
     this.mask = this.hashSize - 1;
     this.styleMean = Float64Array.from(state.styleMean);
     this.styleStd = Float64Array.from(state.styleStd);
-    this.familySeeds = featureFamilies(state.config).map((family) => family.seed);
+    this.families = featureFamilies(state.config);
+    this.preparer = new DocumentPreparer(this.families);
   }
 
   /** Learns the style scale from training texts. */
@@ -113,14 +114,18 @@ export class Featurizer {
     return this.hashSize + (this.config.useStyle ? STYLE_FEATURES.length : 0);
   }
 
-  transform(text: string): SparseVector {
-    const normalized = normalize(text);
-    this.tokenScratch = tokenizeInto(normalized, this.tokenScratch);
-    return this.transformTokens(this.tokenScratch);
+  /**
+   * Normalises, tokenises and hashes a text once for every consumer. The
+   * result aliases this featurizer's buffers: it is valid until the next
+   * prepare (or transform/dot of a string) on this featurizer.
+   */
+  prepare(text: string, options?: PrepareOptions): PreparedDocument {
+    return this.preparer.prepare(text, options);
   }
 
-  transformTokens(tokens: Tokens): SparseVector {
-    const ranges = this.sortedBuckets(tokens);
+  transform(input: string | PreparedDocument): SparseVector {
+    const document = typeof input === 'string' ? this.prepare(input) : input;
+    const ranges = this.sortedBuckets(document);
     const buckets = this.buckets;
     let unique = 0;
     for (let r = 0; r < ranges.length; r += 2) {
@@ -148,7 +153,7 @@ export class Featurizer {
       for (let i = first; i < k; i++) values[i] *= scale;
     }
     if (styleCount > 0) {
-      const style = this.scaledStyle(tokens);
+      const style = this.scaledStyle(document.tokens);
       for (let j = 0; j < styleCount; j++) {
         indices[k + j] = this.hashSize + j;
         values[k + j] = style[j];
@@ -162,41 +167,36 @@ export class Featurizer {
    * building the vector: the detection hot path. Equal to summing
    * weights[i] * value[i] over transform(text), up to float rounding.
    */
-  dot(text: string, weights: Float32Array): number {
-    this.tokenScratch = tokenizeInto(normalize(text), this.tokenScratch);
-    const tokens = this.tokenScratch;
+  dot(input: string | PreparedDocument, weights: Float32Array): number {
+    const document = typeof input === 'string' ? this.prepare(input) : input;
     const sublinear = this.config.termWeighting !== 'count';
+    const mask = this.mask;
     let total = 0;
-    let family = 0;
-    const add = (hashes: ArrayLike<number>, n: number) => {
-      const seed = this.familySeeds[family++];
-      const count = tokens.count - n + 1;
-      if (count <= 0) return;
+    for (let f = 0; f < this.families.length; f++) {
+      const count = document.ngramCounts[f];
+      if (count <= 0) continue;
+      const hashes = document.ngrams[f];
       if (!sublinear) {
         // count / √N per bucket: a plain sum over occurrences, nothing to count.
         let sum = 0;
-        for (let i = 0; i < count; i++) sum += weights[ngramHash(hashes, i, n, seed) & this.mask];
+        for (let i = 0; i < count; i++) sum += weights[hashes[i] & mask];
         total += sum / Math.sqrt(count);
-        return;
+        continue;
       }
       const counter = this.counter;
       counter.reset(count);
-      for (let i = 0; i < count; i++) counter.add(ngramHash(hashes, i, n, seed) & this.mask);
+      for (let i = 0; i < count; i++) counter.add(hashes[i] & mask);
       total += counter.sublinearDot(weights);
-    };
-    for (const n of this.config.wordNgrams) add(tokens.hashes, n);
-    if (this.config.distortedNgrams.length > 0) {
-      const distorted = distortedHashes(tokens);
-      for (const n of this.config.distortedNgrams) add(distorted, n);
     }
     if (this.config.useStyle) {
-      const style = this.scaledStyle(tokens);
+      const style = this.scaledStyle(document.tokens);
       for (let j = 0; j < style.length; j++) total += weights[this.hashSize + j] * Math.fround(style[j]);
     }
     return total;
   }
 
-  private scaledStyle(tokens: Tokens): Float64Array {
+  /** The style measurements standardised with the fitted scale and clipped (the style slots of the vector). */
+  scaledStyle(tokens: Tokens): Float64Array {
     const style = styleVector(tokens);
     for (let j = 0; j < style.length; j++) style[j] = clip((style[j] - this.styleMean[j]) / this.styleStd[j], STYLE_CLIP);
     return style;
@@ -208,118 +208,47 @@ export class Featurizer {
    * a few hundred integers per family beats counting in a half-million-slot
    * table, whose random accesses miss the cache.
    */
-  private sortedBuckets(tokens: Tokens): number[] {
-    const ngrams = this.config.wordNgrams.length + this.config.distortedNgrams.length;
-    if (this.buckets.length < tokens.count * ngrams) this.buckets = new Uint32Array(tokens.count * ngrams * 2);
+  private sortedBuckets(document: PreparedDocument): number[] {
+    let size = 0;
+    for (let f = 0; f < this.families.length; f++) size += document.ngramCounts[f];
+    if (this.buckets.length < size) this.buckets = new Uint32Array(size * 2);
+    const { buckets, mask } = this;
     const ranges: number[] = [];
     let count = 0;
-    let family = 0;
-    for (const n of this.config.wordNgrams) {
+    for (let f = 0; f < this.families.length; f++) {
       const start = count;
-      count = this.addNgrams(tokens.hashes, tokens.count, n, this.familySeeds[family++], count);
+      const hashes = document.ngrams[f];
+      for (let i = 0, n = document.ngramCounts[f]; i < n; i++) buckets[count++] = hashes[i] & mask;
       ranges.push(start, count);
     }
-    if (this.config.distortedNgrams.length > 0) {
-      const distorted = distortedHashes(tokens);
-      for (const n of this.config.distortedNgrams) {
-        const start = count;
-        count = this.addNgrams(distorted, tokens.count, n, this.familySeeds[family++], count);
-        ranges.push(start, count);
-      }
-    }
-    for (let r = 0; r < ranges.length; r += 2) this.buckets.subarray(ranges[r], ranges[r + 1]).sort();
+    for (let r = 0; r < ranges.length; r += 2) buckets.subarray(ranges[r], ranges[r + 1]).sort();
     return ranges;
   }
 
-  /** Writes the bucket of every n-gram of order n into `buckets` from `count` on. */
-  private addNgrams(hashes: ArrayLike<number>, length: number, n: number, seed: number, count: number): number {
-    const { buckets, mask } = this;
-    for (let i = 0; i + n <= length; i++) {
-      buckets[count++] = ngramHash(hashes, i, n, seed) & mask;
-    }
-    return count;
-  }
-
   /**
-   * Human-readable names for the given feature indices of a text (the
+   * Human-readable names for the given feature indices of a document (the
    * n-gram or style measurement behind each), for evidence. Only wanted
-   * buckets get a string built, so naming a handful costs about one
-   * featurisation.
+   * buckets get a string built.
    */
-  nameFeatures(text: string, wanted: ReadonlySet<number>): Map<number, { family: string; name: string }> {
+  nameFeatures(document: PreparedDocument, wanted: ReadonlySet<number>): Map<number, { family: string; name: string }> {
     const names = new Map<number, { family: string; name: string }>();
     for (const index of wanted) {
       const styleIndex = index - this.hashSize;
       if (styleIndex >= 0) names.set(index, { family: 'style', name: STYLE_FEATURES[styleIndex] });
     }
-    const tokens = tokenize(normalize(text), true);
-    const words = tokens.texts ?? [];
-    let family = 0;
-    const visit = (hashes: ArrayLike<number>, n: number, label: string, display: (i: number) => string) => {
-      const seed = this.familySeeds[family++];
-      for (let i = 0; i + n <= tokens.count; i++) {
-        const index = ngramHash(hashes, i, n, seed) & this.mask;
+    const word = (i: number) => tokenText(document, i);
+    this.families.forEach((family, f) => {
+      const hashes = document.ngrams[f];
+      for (let i = 0, n = document.ngramCounts[f]; i < n; i++) {
+        const index = hashes[i] & this.mask;
         if (!wanted.has(index) || names.has(index)) continue;
-        const parts: string[] = [];
-        for (let j = 0; j < n; j++) parts.push(display(i + j));
-        names.set(index, { family: `${label} ${n}-gram`, name: parts.join(' ') });
+        names.set(index, { family: family.label, name: ngramName(family, document.tokens, i, word) });
       }
-    };
-    for (const n of this.config.wordNgrams) visit(tokens.hashes, n, 'word', (i) => words[i]);
-    if (this.config.distortedNgrams.length > 0) {
-      const distorted = distortedHashes(tokens);
-      for (const n of this.config.distortedNgrams) visit(distorted, n, 'pattern', (i) => distortedToken(tokens, i, words[i]));
-    }
+    });
     return names;
   }
-}
-
-const FUNCTION_HASHES = new HashFlags([...hashSet(FUNCTION_WORDS)].map((h): [number, number] => [h, 1]));
-const SHAPE_NAMES = ['', '·w', '·C', '·C', '·N'];
-const SHAPE_HASHES = SHAPE_NAMES.map((name) => hashString(name));
-
-/** Function words and punctuation stay themselves; other tokens become their shape. */
-function keepsIdentity(tokens: Tokens, i: number): boolean {
-  return tokens.kinds[i] === TokenKind.Punctuation || FUNCTION_HASHES.get(tokens.hashes[i]) !== 0;
-}
-
-function distortedToken(tokens: Tokens, i: number, word: string): string {
-  return keepsIdentity(tokens, i) ? word : SHAPE_NAMES[tokens.kinds[i]];
-}
-
-function distortedHashes(tokens: Tokens): Uint32Array {
-  return distortedHashesInto(tokens, new Uint32Array(tokens.count));
-}
-
-/** The token hashes the distorted families read: identity for function words and punctuation, shape otherwise. */
-export function distortedHashesInto(tokens: Tokens, out: Uint32Array): Uint32Array {
-  for (let i = 0; i < tokens.count; i++) out[i] = keepsIdentity(tokens, i) ? tokens.hashes[i] : SHAPE_HASHES[tokens.kinds[i]];
-  return out;
-}
-
-/** One n-gram family of a configuration: its order, hash seed, and whether it reads distorted tokens. */
-export interface FeatureFamily {
-  n: number;
-  seed: number;
-  distorted: boolean;
-}
-
-/** The n-gram families in vector order: word families, then distorted ones. */
-export function featureFamilies(config: FeaturizerConfig): FeatureFamily[] {
-  return [
-    ...config.wordNgrams.map((n) => ({ n, seed: hashString(`word${n}`), distorted: false })),
-    ...config.distortedNgrams.map((n) => ({ n, seed: hashString(`distorted${n}`), distorted: true })),
-  ];
 }
 
 function clip(v: number, limit: number): number {
   return v > limit ? limit : v < -limit ? -limit : v;
 }
-
-/** The hash of the n-gram of token hashes starting at `start`, in the family named by `seed`. */
-export function ngramHash(hashes: ArrayLike<number>, start: number, n: number, seed: number): number {
-  let h = seed;
-  for (let j = 0; j < n; j++) h = combine(h, hashes[start + j]);
-  return h;
-}
-

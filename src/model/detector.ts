@@ -1,3 +1,4 @@
+import type { PreparedDocument } from '../features/document.js';
 import { Featurizer, type FeaturizerState, type SparseVector } from '../features/featurizer.js';
 import { STYLE_DESCRIPTIONS, type StyleFeature } from '../features/stylometry.js';
 import type { Label } from '../corpus/types.js';
@@ -82,9 +83,9 @@ export class Detector {
     return decisionFunction(this.model, x);
   }
 
-  /** Uncalibrated log-odds score of a text. */
-  score(text: string): number {
-    return this.model.bias + this.featurizer.dot(text, this.model.weights);
+  /** Uncalibrated log-odds score of a text (or of a document prepared by this detector's featurizer). */
+  score(input: string | PreparedDocument): number {
+    return this.model.bias + this.featurizer.dot(input, this.model.weights);
   }
 
   /** Calibrated P(machine) from an uncalibrated score. */
@@ -109,8 +110,9 @@ export class Detector {
    * The features that moved this text's score most: first those that point
    * the way of the verdict, strongest first, then the strongest against it.
    */
-  explain(text: string, supporting = 4, opposing = 2): Evidence[] {
-    const vector = this.featurizer.transform(text);
+  explain(input: string | PreparedDocument, supporting = 4, opposing = 2): Evidence[] {
+    const document = typeof input === 'string' ? this.featurizer.prepare(input) : input;
+    const vector = this.featurizer.transform(document);
     const slope = this.metadata.calibration.a;
     const contributions = Array.from(vector.indices, (index, i) => ({ index, value: vector.values[i], weight: this.model.weights[index] * vector.values[i] * slope }))
       .filter((c) => Math.abs(c.weight) > 1e-6)
@@ -122,7 +124,7 @@ export class Detector {
       ...contributions.filter((c) => agrees(c.weight)).slice(0, supporting * 5),
       ...contributions.filter((c) => !agrees(c.weight)).slice(0, opposing * 5),
     ];
-    const names = this.featurizer.nameFeatures(text, new Set(shortlist.map((c) => c.index)));
+    const names = this.featurizer.nameFeatures(document, new Set(shortlist.map((c) => c.index)));
     const readable = shortlist.filter((c) => names.has(c.index) && !isShapeOnly(names.get(c.index)!.name));
     return [
       ...readable.filter((c) => agrees(c.weight)).slice(0, supporting),

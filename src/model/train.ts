@@ -9,7 +9,7 @@ import { calibrate, fitPlatt } from './calibration.js';
 import { Detector, type TrainingSummary } from './detector.js';
 import { decisionFunction, DEFAULT_LOGISTIC_OPTIONS, fitLogistic, type LogisticModel } from './logistic.js';
 import { MODEL_FORMAT_VERSION } from './model-file.js';
-import { createSentenceExtension } from '../detect/sentences.js';
+import { balancedGroupWeights } from './weights.js';
 
 export interface TrainOptions {
   featurizer: FeaturizerConfig;
@@ -28,8 +28,13 @@ export interface TrainOptions {
   /** Largest false-positive rate the default threshold may have on any held-out human dataset. */
   targetFpr: number;
   seed: number;
-  /** Fit the registered TRAINING_EXTENSIONS (sentence calibration, …); off for document-only experiments. */
-  extensions: boolean;
+  /**
+   * Further components to fit alongside the document model, each stored under
+   * its name in the model file (the CLI's `train` and `eval-mixtures` pass the
+   * sentence extension, detect/sentence-training.ts). None by default: the
+   * model layer knows nothing about what extensions exist.
+   */
+  extensions: readonly TrainingExtension[];
   /** Reports stage progress: (stage, done, total). */
   onProgress?: (stage: string, done: number, total: number) => void;
 }
@@ -52,9 +57,6 @@ export interface TrainingExtension {
   finish(detector: Detector): unknown;
 }
 
-/** Extensions every trained model carries. Modules add themselves here. */
-export const TRAINING_EXTENSIONS: Array<() => TrainingExtension> = [createSentenceExtension];
-
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   featurizer: DEFAULT_FEATURIZER_CONFIG,
   l2: 1e-5,
@@ -63,7 +65,7 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   foldBy: 'auto',
   targetFpr: 0.01,
   seed: 13,
-  extensions: true,
+  extensions: [],
 };
 
 /** A human dataset needs this many documents before its own 1%-FPR threshold means anything. */
@@ -82,7 +84,7 @@ export function trainDetector(documents: LabeledDocument[], options: Partial<Tra
   const prepared = prepareTraining(documents, opts);
   const { labeled, labels, weights, featurizer, vectors } = prepared;
 
-  const extensions = opts.extensions ? TRAINING_EXTENSIONS.map((create) => create()) : [];
+  const extensions = opts.extensions;
   const { folds, count: foldCount, method } = assignFolds(labeled, opts);
   const outOfFold = new Float64Array(labeled.length);
   for (let k = 0; k < foldCount; k++) {
@@ -216,16 +218,10 @@ function requireBothLabels(documents: LabeledDocument[]): LabeledDocument[] {
  * weigh the same overall: the model is pushed towards what all sources share.
  */
 export function balancedWeights(documents: LabeledDocument[]): Float64Array {
-  const counts = new Map<string, number>();
-  const key = (d: LabeledDocument) => `${d.dataset}\u0000${d.label}`;
-  for (const d of documents) counts.set(key(d), (counts.get(key(d)) ?? 0) + 1);
-  const groupsPerLabel = { human: 0, machine: 0 };
-  for (const k of counts.keys()) groupsPerLabel[k.endsWith('human') ? 'human' : 'machine']++;
-  const out = new Float64Array(documents.length);
-  documents.forEach((d, i) => {
-    out[i] = documents.length / (2 * groupsPerLabel[d.label as 'human' | 'machine'] * (counts.get(key(d)) ?? 1));
-  });
-  return out;
+  return balancedGroupWeights(
+    documents.map((d) => `${d.dataset}\u0000${d.label}`),
+    documents.map((d) => (d.label === 'machine' ? 1 : 0)),
+  );
 }
 
 /**
@@ -261,7 +257,8 @@ function trainingSummary(documents: LabeledDocument[], opts: TrainOptions, secon
     entry[d.label as 'human' | 'machine']++;
     if (d.label === 'machine') generators[d.generator ?? 'unknown'] = (generators[d.generator ?? 'unknown'] ?? 0) + 1;
   }
-  const { onProgress: _ignored, ...options } = opts;
+  const { onProgress: _ignored, extensions, ...rest } = opts;
+  const options = { ...rest, extensions: extensions.map((e) => e.name) };
   return {
     n_documents: documents.length,
     n_human: documents.filter((d) => d.label === 'human').length,

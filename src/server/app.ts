@@ -182,7 +182,7 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
           throw new HttpError(413, 'text_too_large', `${batch ? `texts[${i}]` : 'text'} has ${text.length} characters; the limit is ${limits.maxTextChars}`, batch ? `texts[${i}]` : 'text');
         }
       });
-      const results = await withTimeout(engine.detect(texts, { evidence: body.evidence ?? true }), limits.scoreTimeoutMs);
+      const results = await withTimeout(engine.detect(texts, { evidence: body.evidence ?? true, sentences }), limits.scoreTimeoutMs);
       await audit?.record(texts, results);
       for (const result of results) metrics.observeVerdict(result.verdict);
       reply.type('application/json; charset=utf-8');

@@ -7,11 +7,13 @@ import { UserError } from './errors.js';
  * (one model copy per thread, say). The thread side is `serveRequests`; this
  * side queues requests and hands each to the next idle thread.
  *
- * Errors: a UserError thrown in a thread stays a UserError here (one clear
- * line); anything else becomes an Error that keeps the thread's stack. A
- * thread that dies either is replaced (`replaceDead`, for a long-running
- * service: only its own request fails) or fails every pending and later
- * request (batch work, where a crash should stop the job).
+ * Errors, as src/util/errors.ts states the policy: a UserError thrown in a
+ * thread (a bad model file, say) stays a UserError here (one clear line);
+ * anything else — an exception in a handler, or a thread that dies of one —
+ * is a bug and becomes an Error that keeps the thread's stack. A thread that
+ * dies either is replaced (`replaceDead`, for a long-running service: only
+ * its own request fails) or fails every pending and later request (batch
+ * work, where a crash should stop the job).
  */
 export interface ThreadPoolOptions {
   /** What a thread is called in error messages. */
@@ -72,7 +74,7 @@ export class ThreadPool<Request, Reply> {
       await Promise.all(started);
     } catch (error) {
       await pool.close();
-      throw error instanceof UserError ? error : new UserError(`cannot start ${pool.name}s: ${(error as Error).message}`);
+      throw error;
     }
     return pool;
   }
@@ -210,9 +212,16 @@ function fromThread(error: ThreadError, name: string): Error {
   return wrapped;
 }
 
-/** A thread that died: a UserError it died of stays one; anything else is said in one line. */
+/**
+ * A thread that died: a UserError it died of stays one; anything else is a
+ * bug, reported with the stack the thread died with.
+ */
 function deathError(error: unknown, code: number, name: string): Error {
   const user = error as Partial<UserError> | undefined;
   if (user?.name === 'UserError' && typeof user.message === 'string') return new UserError(user.message, user.exitCode ?? 2);
-  return new UserError(`${name} crashed: ${error === undefined ? `exited with code ${code}` : String(error)}`);
+  const message = `${name} crashed: ${error === undefined ? `exited with code ${code}` : String(error)}`;
+  const crashed = new Error(message);
+  const stack = (error as Error | undefined)?.stack;
+  if (stack) crashed.stack = `Error: ${name} crashed: ${stack}`;
+  return crashed;
 }

@@ -1,7 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { datasetName } from '../../corpus/inputs.js';
-import { detectText, type DetectionResult } from '../../detect/detect.js';
+import { detectText } from '../../detect/detect.js';
+import { resultJson, type DetectionResult } from '../../detect/result.js';
 import { detectJsonlStream, openInput } from '../../detect/jsonl.js';
 import { defaultWorkerCount } from '../../util/thread-pool.js';
 import { DEFAULT_MODEL_PATH } from '../../model/model-file.js';
@@ -62,7 +63,7 @@ async function detectFiles(files: string[], flags: DetectFlags): Promise<void> {
     results.push({ file, ...detectText(detector, text, { evidence: flags.evidence, sentences: flags.sentences, level: flags.level }) });
   }
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify(results.length === 1 ? results[0] : results, null, 2)}\n`);
+    process.stdout.write(`${resultJson(results.length === 1 ? results[0] : results, 2)}\n`);
   } else {
     process.stdout.write(results.map((r, i) => formatDetection(r, r.file === '-' ? 'stdin' : r.file, { text: texts[i], colour: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR })).join('\n'));
   }

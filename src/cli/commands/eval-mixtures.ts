@@ -5,6 +5,7 @@ import { DEFAULT_LEVEL } from '../../detect/sentences.js';
 import { evaluateMixtures, formatMixtureEvaluation, mixturePowerSvg, pairsOf } from '../../evaluate/mixtures.js';
 import { loadDetector, saveDetector } from '../../model/model-file.js';
 import { trainDetector } from '../../model/train.js';
+import { createSentenceExtension } from '../../detect/sentence-training.js';
 import { UserError } from '../../util/errors.js';
 import { createProgress } from '../../util/progress.js';
 import { parsePositiveInt, parseProbability, readLabeled } from '../options.js';
@@ -54,7 +55,7 @@ export function registerEvalMixtures(program: Command): void {
         detector = loadDetector(flags.model);
       } else {
         if (!flags.quiet) process.stderr.write(`training on ${split.train.length} documents of the training stories (held out: ${split.test.length})\n`);
-        detector = trainDetector(split.train, { seed: flags.seed });
+        detector = trainDetector(split.train, { seed: flags.seed, extensions: [createSentenceExtension()] });
         if (flags.saveModel) saveDetector(detector, flags.saveModel);
       }
       let pairs = pairsOf(split.test);

@@ -25,7 +25,7 @@ export function registerReport(program: Command): void {
       const documents = await readLabeled(flags);
       const started = Date.now();
       const report = generalisationReport(documents, {
-        train: { folds: Number(flags.folds), extensions: false },
+        train: { folds: Number(flags.folds) },
         onProgress: (message) => process.stderr.write(`${message} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`),
       });
       for (const [path, content] of [

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { saveDetector } from '../../model/model-file.js';
 import { DEFAULT_TRAIN_OPTIONS, trainDetector } from '../../model/train.js';
+import { createSentenceExtension } from '../../detect/sentence-training.js';
 import { formatSummaryTable } from '../../evaluate/breakdown.js';
 import type { TrainingEvaluation } from '../../model/detector.js';
 import { UserError } from '../../util/errors.js';
@@ -45,6 +46,7 @@ export function registerTrain(program: Command): void {
         maxIterations: flags.iterations,
         targetFpr: flags.targetFpr,
         seed: flags.seed,
+        extensions: [createSentenceExtension()],
         onProgress(stage, done, total) {
           let bar = bars.get(stage);
           if (!bar) {

@@ -1,0 +1,67 @@
+import type { Evidence } from '../model/detector.js';
+import type { MixtureResult, SentenceResult } from './sentences.js';
+
+/**
+ * The one result type and its one serializer: CLI JSON, JSON lines, batch
+ * rows and HTTP all print a DetectionResult through the functions below, so
+ * a field added here appears everywhere at once.
+ */
+
+/** 'uncertain': the detector declines to call it (see `reasons`). */
+export type Verdict = 'human' | 'machine' | 'uncertain';
+
+/** What copydesk says about one document, in every interface. */
+export interface DetectionResult {
+  id?: string;
+  machine_probability: number;
+  verdict: Verdict;
+  /** Machine-readable codes behind the verdict, e.g. `too_short`, `not_english`, `unlike_training_data`. */
+  reasons?: string[];
+  threshold: number;
+  model_version: string;
+  /** With `sentences`: p-value that the document contains machine-written sentences (see detect/sentences.ts). */
+  mixture_p_value?: number;
+  /** With `sentences`: mixture_p_value ≤ the level. */
+  machine_passage?: boolean;
+  mixture?: MixtureResult;
+  sentences?: SentenceResult[];
+  evidence?: Evidence[];
+}
+
+/** What to compute for a document: the one option type of every scoring entry point. */
+export interface ScoreOptions {
+  /** Include the strongest reasons (names the features behind the score). */
+  evidence?: boolean;
+  /** Score every sentence and test for machine passages. */
+  sentences?: boolean;
+  /** Level of the mixture test's decision (default 0.05). */
+  level?: number;
+}
+
+/** A whole result as JSON (HTTP bodies; the CLI's --json with `indent` 2). */
+export function resultJson(result: DetectionResult | DetectionResult[] | object, indent?: number): string {
+  return JSON.stringify(result, null, indent);
+}
+
+/**
+ * A result as one JSON line of `detect --jsonl` and `batch`: id, probability
+ * and verdict (and reasons when there are any), plus the sentence fields when
+ * sentences were scored. Threshold and model version are left out: they are
+ * the same on every line.
+ */
+export function rowJson(result: DetectionResult): string {
+  return JSON.stringify({
+    id: result.id,
+    machine_probability: result.machine_probability,
+    verdict: result.verdict,
+    reasons: result.reasons,
+    mixture_p_value: result.mixture_p_value,
+    machine_passage: result.machine_passage,
+    sentences: result.sentences,
+  });
+}
+
+/** The line that stands in for a row that could not be scored (`--skip-invalid` on JSON lines). */
+export function errorRowJson(id: string | null, line: number, error: string): string {
+  return JSON.stringify({ id, line, machine_probability: null, verdict: null, error });
+}

@@ -1,0 +1,269 @@
+import type { LabeledDocument } from '../corpus/types.js';
+import { kFoldByStory, storyKey } from '../corpus/split.js';
+import type { TrainingExtension } from '../model/train.js';
+import type { Detector } from '../model/detector.js';
+import { fitLogistic1d } from '../model/calibration.js';
+import { fitLogistic, type LogisticModel } from '../model/logistic.js';
+import { balancedGroupWeights } from '../model/weights.js';
+import { Featurizer, type SparseVector } from '../features/featurizer.js';
+import { hashString } from '../features/hashing.js';
+import { lowerBound } from '../util/numeric.js';
+import { empiricalPValue, mixtureStatistics, MIXTURE_TESTS, nullSample, sentenceCountGroup, SENTENCE_COUNT_GROUPS, thin, type MixtureTest, type NullSample } from './mixture.js';
+import { DEFAULT_RADIUS, LENGTH_BUCKETS, lengthBucket, SENTENCE_EXTENSION, type SentenceCalibration } from './sentences.js';
+import { sentencePass, WindowModel, windowScores, windowVector, type WindowModelState } from './windows.js';
+
+/**
+ * Fitting the sentence calibration: the training extension that the CLI's
+ * `train` and `eval-mixtures` (and the library's trainDetector) pass to the
+ * core trainer. See sentences.ts for what is calibrated and why.
+ */
+
+/** Stored values per window-length p-value table. */
+const TABLE_SIZE = 4000;
+
+export interface SentenceExtensionOptions {
+  radius: number;
+  primary: MixtureTest;
+  /** Hash bits of the window model (2^bits int16 weights in the model file). */
+  hashBits: number;
+  /** Training windows drawn per document (seeded), before the cap. */
+  windowsPerDocument: number;
+  /** Most windows one window-model fit sees. */
+  maxWindows: number;
+  l2: number;
+  maxIterations: number;
+  /**
+   * Which held-out scores calibrate: 'story' — k folds by story over all
+   * training documents (held-out stories of the sources the model knows,
+   * as eval-mixtures tests); 'training' — the core trainer's folds (with
+   * three or more sources, whole sources held out: a more conservative null).
+   */
+  folds: 'story' | 'training';
+  storyFolds: number;
+  seed: number;
+}
+
+export const DEFAULT_SENTENCE_OPTIONS: SentenceExtensionOptions = {
+  radius: DEFAULT_RADIUS,
+  primary: 'hc',
+  hashBits: 18,
+  windowsPerDocument: 6,
+  maxWindows: 50000,
+  l2: 1e-4,
+  maxIterations: 25,
+  folds: 'story',
+  storyFolds: 3,
+  seed: 13,
+};
+
+interface TrainingWindow {
+  vector: SparseVector;
+  label: 0 | 1;
+  group: string;
+  /** Seeded order for the cap. */
+  order: number;
+}
+
+/**
+ * Fits window models on the training side of held-out folds, scores the
+ * held-out documents' windows with them for calibration, and fits the stored
+ * window model on all documents.
+ */
+export function createSentenceExtension(options: Partial<SentenceExtensionOptions> = {}): TrainingExtension {
+  const opts = { ...DEFAULT_SENTENCE_OPTIONS, ...options };
+  const folds: Array<{ heldOut: LabeledDocument[]; training: LabeledDocument[] }> = [];
+  return {
+    name: SENTENCE_EXTENSION,
+    onFold(_scoreText: (text: string) => number, heldOut: LabeledDocument[], _model: LogisticModel, training: LabeledDocument[]) {
+      folds.push({ heldOut, training });
+    },
+    finish(detector: Detector): SentenceCalibration {
+      const started = Date.now();
+      const documents = [...new Set(folds.flatMap((f) => f.heldOut))];
+      // One featurizer (one set of buffers) prepares every document; nothing keeps a prepared document past its use.
+      const featurizer = new Featurizer(detector.metadata.featurizer);
+      const collector = { mask: 2 ** opts.hashBits - 1, weights: new Int16Array(0) };
+      const windowsOf = new Map<LabeledDocument, TrainingWindow[]>();
+      for (const d of documents) windowsOf.set(d, trainingWindows(featurizer, collector, d, opts));
+
+      let plan = folds;
+      let method = `core training folds (${folds.length})`;
+      const k = Math.min(opts.storyFolds, new Set(documents.map(storyKey)).size);
+      if ((opts.folds === 'story' || folds.length === 0) && k >= 2) {
+        const foldOf = kFoldByStory(documents, k, opts.seed);
+        plan = Array.from({ length: k }, (_, fold) => ({
+          heldOut: documents.filter((_, i) => foldOf[i] === fold),
+          training: documents.filter((_, i) => foldOf[i] !== fold),
+        }));
+        method = `${k}-fold by story`;
+      }
+      const humans: HeldOutHuman[] = [];
+      const machineScores: number[] = [];
+      for (const fold of plan) {
+        const model = fitWindowModel(fold.training, windowsOf, opts);
+        for (const document of fold.heldOut) {
+          const w = windowScores(sentencePass(featurizer.prepare(document.text, { sentences: true }), model), model, opts.radius);
+          if (w.scores.length === 0) continue;
+          if (document.label === 'human') humans.push({ ...w, dataset: document.dataset });
+          else for (const s of w.scores) machineScores.push(s);
+        }
+      }
+      const final = fitWindowModel(documents, windowsOf, opts);
+      const calibration = calibrateFromHeldOut(humans, machineScores, opts.radius, opts.primary, final.stored);
+      calibration.held_out.method = `${method}: every window score comes from a window model that did not see the document or its story`;
+      calibration.held_out.seconds = Math.round((Date.now() - started) / 100) / 10;
+      return calibration;
+    },
+  };
+}
+
+/** Up to `windowsPerDocument` windows of a document, centres drawn without replacement (seeded by its id). */
+export function trainingWindows(
+  featurizer: Featurizer,
+  window: { mask: number; weights: Int16Array },
+  document: LabeledDocument,
+  opts: SentenceExtensionOptions,
+): TrainingWindow[] {
+  if (document.label === null) return [];
+  const pass = sentencePass(featurizer.prepare(document.text, { sentences: true }), window, true);
+  const S = pass.spans.length;
+  if (S === 0) return [];
+  let state = hashString(`${opts.seed}:${document.id}`) || 1;
+  const random = () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 2 ** 32;
+  };
+  const centres = Array.from({ length: S }, (_, i) => i);
+  const take = Math.min(S, opts.windowsPerDocument);
+  for (let i = 0; i < take; i++) {
+    const j = i + Math.floor(random() * (S - i));
+    [centres[i], centres[j]] = [centres[j], centres[i]];
+  }
+  const label = document.label === 'machine' ? 1 : 0;
+  const group = `${document.dataset}\u0000${document.label}`;
+  return centres.slice(0, take).map((s) => ({ vector: windowVector(pass, s, opts.radius), label, group, order: random() }));
+}
+
+/** A window model on the windows of `documents`: each (dataset, label) group the same total weight, at most maxWindows windows. */
+export function fitWindowModel(documents: LabeledDocument[], windowsOf: Map<LabeledDocument, TrainingWindow[]>, opts: SentenceExtensionOptions): WindowModel {
+  let rows = documents.flatMap((d) => windowsOf.get(d) ?? []);
+  if (rows.length > opts.maxWindows) rows = [...rows].sort((a, b) => a.order - b.order).slice(0, opts.maxWindows);
+  const weights = balancedGroupWeights(
+    rows.map((r) => r.group),
+    rows.map((r) => r.label),
+  );
+  const fitted = fitLogistic(
+    rows.map((r) => r.vector),
+    rows.map((r) => r.label),
+    weights,
+    2 ** opts.hashBits,
+    { l2: opts.l2, maxIterations: opts.maxIterations },
+  );
+  return WindowModel.fromFloat(fitted.weights, fitted.bias, opts.hashBits, { windows: rows.length, documents: documents.length, l2: opts.l2 });
+}
+
+export interface HeldOutHuman {
+  scores: Float64Array;
+  words: Int32Array;
+  dataset?: string;
+}
+
+/** Held-out human documents a source needs before it gets its own mixture null. */
+const MIN_DATASET_NULL = 150;
+
+function docNull(statsByGroup: number[][][]): Record<MixtureTest, NullSample[]> {
+  const doc_null = {} as Record<MixtureTest, NullSample[]>;
+  MIXTURE_TESTS.forEach((test, t) => {
+    doc_null[test] = SENTENCE_COUNT_GROUPS.map((_, g) => {
+      // A group with few documents pools its neighbours (statistics grow slowly with n).
+      let values = statsByGroup[g][t];
+      for (let d = 1; values.length < 100 && d < SENTENCE_COUNT_GROUPS.length; d++) {
+        values = [...values, ...(statsByGroup[g - d]?.[t] ?? []), ...(statsByGroup[g + d]?.[t] ?? [])];
+      }
+      return nullSample(values);
+    });
+  });
+  return doc_null;
+}
+
+export function calibrateFromHeldOut(
+  humans: HeldOutHuman[],
+  machineScores: number[],
+  radius: number,
+  primary: MixtureTest,
+  window_model: WindowModelState,
+): SentenceCalibration {
+  const byBucket: number[][] = LENGTH_BUCKETS.map(() => []);
+  for (const h of humans) h.scores.forEach((s, i) => byBucket[lengthBucket(h.words[i])].push(s));
+  for (const list of byBucket) list.sort((a, b) => a - b);
+  // Sparse buckets borrow their neighbours' scores so every table has enough to give p-values.
+  const tables = byBucket.map((list, b) => {
+    let merged = list;
+    for (let d = 1; merged.length < 200 && d < LENGTH_BUCKETS.length; d++) {
+      merged = [...merged, ...(byBucket[b - d] ?? []), ...(byBucket[b + d] ?? [])];
+    }
+    const sorted = [...merged].sort((a, b2) => a - b2);
+    return { n: sorted.length, values: thin(sorted, TABLE_SIZE) };
+  });
+
+  // Leave-one-document-out sentence p-values for each held-out human document, then its mixture statistics.
+  const fullTables = tables.map((t, b) => ({ full: byBucket[b].length >= 200 ? byBucket[b] : null, table: t }));
+  const statsByGroup = SENTENCE_COUNT_GROUPS.map(() => MIXTURE_TESTS.map(() => [] as number[]));
+  const byDataset = new Map<string, number[][][]>();
+  for (const h of humans) {
+    const pValues = Array.from(h.scores, (s, i) => {
+      const b = lengthBucket(h.words[i]);
+      const { full, table } = fullTables[b];
+      if (!full) return empiricalPValue(table, s);
+      let own = 0;
+      let ownAbove = 0;
+      h.scores.forEach((t, j) => {
+        if (lengthBucket(h.words[j]) !== b) return;
+        own++;
+        if (t >= s) ownAbove++;
+      });
+      const above = full.length - lowerBound(full, s) - ownAbove;
+      return (1 + above) / (full.length - own + 1);
+    });
+    const stats = mixtureStatistics(pValues);
+    const g = sentenceCountGroup(pValues.length);
+    MIXTURE_TESTS.forEach((test, t) => statsByGroup[g][t].push(stats[test]));
+    if (h.dataset !== undefined) {
+      if (!byDataset.has(h.dataset)) byDataset.set(h.dataset, SENTENCE_COUNT_GROUPS.map(() => MIXTURE_TESTS.map(() => [] as number[])));
+      MIXTURE_TESTS.forEach((test, t) => byDataset.get(h.dataset!)![g][t].push(stats[test]));
+    }
+  }
+  const doc_null = docNull(statsByGroup);
+  // Each human source large enough to measure gets its own null; a document's
+  // p-value is the largest over them, so the level holds on each such source.
+  const doc_null_by_dataset: Record<string, Record<MixtureTest, NullSample[]>> = {};
+  for (const [dataset, groups] of [...byDataset.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (groups.reduce((n, g) => n + g[0].length, 0) >= MIN_DATASET_NULL) doc_null_by_dataset[dataset] = docNull(groups);
+  }
+  const humanScores = humans.flatMap((h) => Array.from(h.scores));
+  const scores = [...humanScores, ...machineScores];
+  const labels = scores.map((_, i) => (i < humanScores.length ? 0 : 1));
+  const wH = scores.length / (2 * Math.max(1, humanScores.length));
+  const wM = scores.length / (2 * Math.max(1, machineScores.length));
+  const platt = fitLogistic1d(scores, labels, labels.map((y) => (y ? wM : wH)));
+  return {
+    version: 2,
+    radius,
+    window_model,
+    platt,
+    length_buckets: LENGTH_BUCKETS.map((b) => (Number.isFinite(b) ? b : null)),
+    tables,
+    primary,
+    doc_null,
+    doc_null_by_dataset,
+    sentence_count_groups: SENTENCE_COUNT_GROUPS.map((b) => (Number.isFinite(b) ? b : null)),
+    held_out: {
+      method: 'held-out folds',
+      human_documents: humans.length,
+      human_sentences: humanScores.length,
+      machine_sentences: machineScores.length,
+    },
+  };
+}
