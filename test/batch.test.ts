@@ -12,7 +12,8 @@ import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { parquetWriteFile } from 'hyparquet-writer';
 import { localScorer } from '../src/batch/local.js';
 import { runBatch, formatSummary, type BatchOptions } from '../src/batch/run.js';
-import { scoreLines } from '../src/detect/lines.js';
+import { scoreRows, type Row } from '../src/detect/lines.js';
+import { createSentenceExtension } from '../src/detect/sentence-training.js';
 import { DEFAULT_MODEL_PATH, deserializeDetector, loadDetector, saveDetector, serializeDetector } from '../src/model/model-file.js';
 import { SENTENCE_EXTENSION } from '../src/detect/sentences.js';
 import { trainDetector } from '../src/model/train.js';
@@ -33,8 +34,12 @@ const detector = loadDetector(DEFAULT_MODEL_PATH);
 function expectedLines(file: string): string[] {
   const lines = readFileSync(file, 'utf8').split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
-  const options = { file, dataset: path.basename(file, path.extname(file)), skipInvalid: true };
-  return scoreLines(detector, lines, 1, options).output.filter((line) => !line.includes('"error":'));
+  const rows = lines.map((line, i): Row => [line, i + 1]);
+  return splitLines(scoreRows(detector, rows, { file, dataset: path.basename(file, path.extname(file)), invalid: 'skip' }).output);
+}
+
+function splitLines(output: string): string[] {
+  return output === '' ? [] : output.slice(0, -1).split('\n');
 }
 
 function options(input: string | string[], output: string, extra: Partial<BatchOptions> = {}): BatchOptions {
@@ -192,15 +197,15 @@ test('Parquet output: the same rows, written in row groups', async () => {
 test('--sentences: the sentence fields of detect --jsonl --sentences, in JSON lines and (as JSON text) in Parquet', async () => {
   // A small model trained here carries the sentence calibration --sentences needs.
   const model = path.join(dir, 'small.cdm');
-  const small = trainDetector(syntheticCorpus(30, 3), { folds: 2, maxIterations: 30, featurizer: { ...DEFAULT_FEATURIZER_CONFIG, hashBits: 14 } });
+  const small = trainDetector(syntheticCorpus(30, 3), { folds: 2, maxIterations: 30, featurizer: { ...DEFAULT_FEATURIZER_CONFIG, hashBits: 14 }, extensions: [createSentenceExtension()] });
   saveDetector(small, model);
   const texts = syntheticCorpus(10, 9).map((d, i) => ({ id: `s-${i}`, text: d.text }));
   const input = write('sentences.jsonl', toJsonl(texts));
   const output = path.join(dir, 'sentences.out.jsonl');
   await run(options(input, output, { modelPath: model, sentences: true }));
   const lines = readFileSync(input, 'utf8').trimEnd().split('\n');
-  const expected = scoreLines(small, lines, 1, { file: input, dataset: 'sentences', skipInvalid: false, sentences: true }).output;
-  assert.equal(readFileSync(output, 'utf8'), expected.join('\n') + '\n');
+  const expected = scoreRows(small, lines.map((line, i): Row => [line, i + 1]), { file: input, dataset: 'sentences', invalid: 'stop', sentences: true }).output;
+  assert.equal(readFileSync(output, 'utf8'), expected);
   const rows = readJsonl(output);
   assert.ok(rows.every((r) => typeof r.mixture_p_value === 'number' && Array.isArray(r.sentences) && (r.sentences as unknown[]).length > 0));
 

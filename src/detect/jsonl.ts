@@ -1,10 +1,9 @@
 import { createReadStream } from 'node:fs';
-import readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { once } from 'node:events';
 import { UserError } from '../util/errors.js';
 import type { Detector } from '../model/detector.js';
-import type { Row, RowOptions, ScoredRows } from './lines.js';
+import { chunkLines, type RowOptions, type ScoredRows } from './lines.js';
 import { InlineScorer, ScoringPool, type Scorer } from './pool.js';
 
 export interface JsonlDetectOptions extends Omit<RowOptions, 'invalid'> {
@@ -45,7 +44,6 @@ export async function detectJsonlStream(
   const maxInFlight = Math.max(2, scorer.threads * 2);
   let lineNumber = 0;
   let documents = 0;
-  let batch: Row[] = [];
 
   const flushOne = async () => {
     const result = await inFlight.shift()!;
@@ -57,21 +55,14 @@ export async function detectJsonlStream(
     options.onProgress?.(lineNumber);
   };
 
-  const lines = readline.createInterface({ input, crlfDelay: Infinity });
   try {
-    for await (const line of lines) {
-      lineNumber++;
-      batch.push([line, lineNumber]);
-      if (batch.length >= batchSize) {
-        inFlight.push(scorer.scoreRows(batch, rowOptions));
-        batch = [];
-        while (inFlight.length >= maxInFlight) await flushOne();
-      }
+    for await (const bytes of lineChunks(input, batchSize)) {
+      inFlight.push(scorer.scoreRows({ bytes, firstLine: lineNumber + 1 }, rowOptions));
+      lineNumber += countLines(bytes);
+      while (inFlight.length >= maxInFlight) await flushOne();
     }
-    if (batch.length > 0) inFlight.push(scorer.scoreRows(batch, rowOptions));
     while (inFlight.length > 0) await flushOne();
   } finally {
-    lines.close();
     // Let the rejected promises we abandon on error settle quietly.
     for (const p of inFlight) p.catch(() => {});
     await scorer.close();
@@ -79,9 +70,43 @@ export async function detectJsonlStream(
   return { lines: lineNumber, documents };
 }
 
+/**
+ * The input cut into chunks of about `lines` whole lines, as bytes: a byte
+ * scan for "\n" is all the reading thread does (decoding, splitting and
+ * parsing happen on the scoring threads). Measured: node:readline plus
+ * cloning its strings cost the reading thread ~20 µs per 2 kB line, a tenth
+ * of a scoring thread's work, on a machine with two cores for all three.
+ */
+async function* lineChunks(input: Readable, lines: number): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let counted = 0;
+  for await (const data of input) {
+    const chunk = typeof data === 'string' ? Buffer.from(data, 'utf8') : (data as Buffer);
+    let from = 0;
+    for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) {
+      if (++counted < lines) continue;
+      parts.push(chunk.subarray(from, at + 1));
+      yield Buffer.concat(parts);
+      parts = [];
+      counted = 0;
+      from = at + 1;
+    }
+    if (from < chunk.length) parts.push(from === 0 ? chunk : chunk.subarray(from));
+  }
+  if (parts.length > 0) yield Buffer.concat(parts);
+}
+
+/** Lines in a chunk, as chunkLines splits it (a carriage return alone breaks a line too, as in node:readline). */
+function countLines(bytes: Buffer): number {
+  if (bytes.includes(13)) return chunkLines(bytes).length;
+  let count = 0;
+  for (let at = bytes.indexOf(10); at !== -1; at = bytes.indexOf(10, at + 1)) count++;
+  return bytes.length > 0 && bytes[bytes.length - 1] !== 10 ? count + 1 : count;
+}
+
 export function openInput(path: string): Readable {
   if (path === '-') return process.stdin;
-  const stream = createReadStream(path, { encoding: 'utf8' });
+  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
   stream.on('error', () => {});
   return stream;
 }

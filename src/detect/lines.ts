@@ -20,6 +20,36 @@ import { errorRowJson, rowJson, type ScoreOptions } from './result.js';
  */
 export type Row = [text: string, line: number];
 
+/**
+ * Whole JSON lines as UTF-8 bytes, as read from a file: the reading thread
+ * only finds line breaks (a byte scan) and the scoring thread decodes and
+ * splits, so the reading thread stays nearly idle. `firstLine` numbers the
+ * first line. Line breaks are those of node:readline (\n, \r\n or \r).
+ */
+export interface JsonlChunk {
+  bytes: Uint8Array;
+  firstLine: number;
+}
+
+/** Rows, or a chunk of JSON lines to split into rows. */
+export type RowSource = readonly Row[] | JsonlChunk;
+
+const LINE_BREAK = /\r\n|\n|\r/;
+
+/** The lines of a chunk, its final line break (if any) not starting another. */
+export function chunkLines(bytes: Uint8Array): string[] {
+  let text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  const end = text.endsWith('\r\n') ? 2 : text.endsWith('\n') || text.endsWith('\r') ? 1 : 0;
+  if (end > 0) text = text.slice(0, -end);
+  return text === '' && end === 0 ? [] : text.split(LINE_BREAK);
+}
+
+function toRows(source: RowSource): readonly Row[] {
+  if (Array.isArray(source)) return source;
+  const { bytes, firstLine } = source as JsonlChunk;
+  return chunkLines(bytes).map((line, k): Row => [line, firstLine + k]);
+}
+
 /** Scoring options plus where the rows come from and what to do with a bad one. */
 export interface RowOptions extends ScoreOptions {
   /** File name as errors show it. */
@@ -50,7 +80,8 @@ export interface ScoredRows {
   error?: string;
 }
 
-export function scoreRows(detector: Detector, rows: readonly Row[], options: RowOptions): ScoredRows {
+export function scoreRows(detector: Detector, source: RowSource, options: RowOptions): ScoredRows {
+  const rows = toRows(source);
   let output = '';
   let rowsOut = 0;
   const skips: Record<string, number> = {};

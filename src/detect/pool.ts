@@ -1,7 +1,7 @@
 import type { Detector } from '../model/detector.js';
 import { ThreadPool } from '../util/thread-pool.js';
 import { detectText } from './detect.js';
-import { scoreRows, type Row, type RowOptions, type ScoredRows } from './lines.js';
+import { scoreRows, type RowOptions, type RowSource, type ScoredRows } from './lines.js';
 import type { DetectionResult, ScoreOptions } from './result.js';
 
 /**
@@ -13,8 +13,8 @@ import type { DetectionResult, ScoreOptions } from './result.js';
 export interface Scorer {
   /** Scoring threads; 0 when scoring on the calling thread. */
   readonly threads: number;
-  /** Rows to output lines (see lines.ts). */
-  scoreRows(rows: Row[], options: RowOptions): Promise<ScoredRows>;
+  /** Rows (or a chunk of JSON lines) to output lines (see lines.ts). */
+  scoreRows(rows: RowSource, options: RowOptions): Promise<ScoredRows>;
   /** Texts to results, in order. */
   detect(texts: readonly string[], options: ScoreOptions): Promise<DetectionResult[]>;
   close(): Promise<void>;
@@ -22,13 +22,13 @@ export interface Scorer {
 
 /** What a scoring thread is sent. */
 export type ScoringRequest =
-  | { kind: 'rows'; rows: Row[]; options: RowOptions }
+  | { kind: 'rows'; rows: RowSource; options: RowOptions }
   | { kind: 'texts'; texts: readonly string[]; options: ScoreOptions };
 
 export class InlineScorer implements Scorer {
   readonly threads = 0;
   constructor(private readonly detector: Detector) {}
-  async scoreRows(rows: Row[], options: RowOptions): Promise<ScoredRows> {
+  async scoreRows(rows: RowSource, options: RowOptions): Promise<ScoredRows> {
     return scoreRows(this.detector, rows, options);
   }
   async detect(texts: readonly string[], options: ScoreOptions): Promise<DetectionResult[]> {
@@ -48,7 +48,7 @@ export interface ScoringPoolOptions {
 }
 
 export class ScoringPool implements Scorer {
-  private constructor(private readonly pool: ThreadPool<ScoringRequest, unknown>) {}
+  private constructor(private readonly pool: ThreadPool<ScoringRequest, ScoredRows | DetectionResult[]>) {}
 
   /** Starts `size` threads loading `modelPath`; a bad model file fails here, as a UserError. */
   static async start(modelPath: string, size: number, options: ScoringPoolOptions = {}): Promise<ScoringPool> {
@@ -60,7 +60,7 @@ export class ScoringPool implements Scorer {
     return this.pool.size;
   }
 
-  scoreRows(rows: Row[], options: RowOptions): Promise<ScoredRows> {
+  scoreRows(rows: RowSource, options: RowOptions): Promise<ScoredRows> {
     return this.pool.run({ kind: 'rows', rows, options }) as Promise<ScoredRows>;
   }
 

@@ -69,6 +69,10 @@ export class HashFlags {
   }
 }
 
+/** Math.fround(Math.log1p(c)) for small counts c: the sublinear value, exactly. */
+const LOG1P_TABLE_SIZE = 256;
+const LOG1P = Float64Array.from({ length: LOG1P_TABLE_SIZE }, (_, c) => Math.fround(Math.log1p(c)));
+
 /**
  * Counts how often each bucket occurs among one family's n-grams: a stamped
  * open-addressing table reused across documents, so counting costs one
@@ -131,7 +135,9 @@ export class BucketCounter {
     let sum = 0;
     let norm = 0;
     for (let k = 0; k < this.size; k++) {
-      const v = Math.fround(Math.log1p(this.countAt(k)));
+      const count = this.countAt(k);
+      // A table lookup for the usual small counts (measured: log1p was a third of the dot product).
+      const v = count < LOG1P_TABLE_SIZE ? LOG1P[count] : Math.fround(Math.log1p(count));
       sum += weights[this.keyAt(k)] * v;
       norm += v * v;
     }

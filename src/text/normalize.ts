@@ -92,12 +92,14 @@ export function normalize(text: string): string {
 }
 
 const NON_ASCII = /[^\x00-\x7F]/;
+const MOJIBAKE_LEAD = /[âÃÂ]/;
 
 function fixEncoding(t: string): string {
   // Every rule here concerns non-ASCII characters: most news is pure ASCII.
   if (!NON_ASCII.test(t)) return t;
   t = t.replace(ZERO_WIDTH, '');
-  for (const [pattern, replacement] of MOJIBAKE) t = t.replace(pattern, replacement);
+  // Every mojibake pattern starts with â, Ã or Â: one scan instead of eleven (measured ~20 µs per article).
+  if (MOJIBAKE_LEAD.test(t)) for (const [pattern, replacement] of MOJIBAKE) t = t.replace(pattern, replacement);
   if (OTHER_SCRIPTS.test(t)) t = t.replace(CONFUSABLE_PATTERN, (c) => CONFUSABLES[c] ?? c);
   // NFKC folds full-width letters, ligatures and other compatibility forms.
   return t.normalize('NFKC');
@@ -105,7 +107,7 @@ function fixEncoding(t: string): string {
 
 /** Headline lines, markdown and line structure: layout, not language. */
 function stripLayout(t: string): string {
-  t = t.replace(/\r\n?/g, '\n');
+  if (t.includes('\r')) t = t.replace(/\r\n?/g, '\n');
   t = t.replace(TITLE_LINE, '');
   t = stripHeadlineLine(t);
   // Each guard is a cheap scan that skips a regex that would otherwise try
@@ -137,10 +139,11 @@ function stripHeadlineLine(t: string): string {
 }
 
 function stripCorpusBoilerplate(t: string): string {
-  t = t.replace(LAST_UPDATED, '');
-  t = t.replace(PUBLISHED_STAMP, '');
+  // The literal guards skip /g patterns that would be tried at every word boundary.
+  if (t.includes('Last updated at ')) t = t.replace(LAST_UPDATED, '');
+  if (t.includes('PUBLISHED:') || t.includes('UPDATED:')) t = t.replace(PUBLISHED_STAMP, '');
   t = t.replace(BYLINE, '');
-  t = t.replace(FOLLOW_HANDLE, '');
+  if (t.includes('Follow @')) t = t.replace(FOLLOW_HANDLE, '');
   t = t.replace(/^\s*\.\s*/, '');
   t = t.replace(CNN_DATELINE, '');
   return t;
