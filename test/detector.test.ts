@@ -7,6 +7,7 @@ import { fitPlatt, calibrate } from '../src/model/calibration.js';
 import { UserError } from '../src/util/errors.js';
 import { syntheticCorpus, SMALL_TRAIN_OPTIONS } from './fixtures/core/synthetic.js';
 import { statSync } from 'node:fs';
+import { DEFAULT_FEATURIZER_CONFIG, Featurizer } from '../src/features/featurizer.js';
 
 const corpus = syntheticCorpus(60, 1);
 const detector = trainDetector(corpus, SMALL_TRAIN_OPTIONS);
@@ -104,4 +105,13 @@ test('logistic regression fits a separable problem and Platt scaling calibrates'
   const platt = fitPlatt(scores, labels);
   assert.ok(Math.abs(platt.a - 2) < 0.3, `a = ${platt.a}`);
   assert.ok(Math.abs(calibrate(platt, 0) - 0.5) < 0.05);
+});
+
+test('training prepares each text once: fitTransform equals fit then transform, bit for bit', () => {
+  const texts = corpus.slice(0, 40).map((d) => d.text);
+  const config = SMALL_TRAIN_OPTIONS.featurizer ?? DEFAULT_FEATURIZER_CONFIG;
+  const { featurizer, vectors } = Featurizer.fitTransform(texts, config);
+  const reference = Featurizer.fit(texts, config);
+  assert.deepEqual(featurizer.state(), reference.state());
+  texts.forEach((text, i) => assert.deepEqual(vectors[i], reference.transform(text)));
 });

@@ -100,9 +100,45 @@ export class Featurizer {
       }
       n++;
     }
-    const mean = Array.from(sum, (s) => s / Math.max(n, 1));
-    const std = Array.from(sumSq, (s, j) => Math.sqrt(Math.max(s / Math.max(n, 1) - mean[j] * mean[j], 0)) || 1);
-    return new Featurizer({ config, styleMean: mean, styleStd: std });
+    return new Featurizer({ config, ...styleScale(sum, sumSq, n) });
+  }
+
+  /**
+   * fit, then transform every text, preparing each text once (training used
+   * to normalise and tokenise every text twice): the style slots are written
+   * raw and rescaled once the scale is known. Equal to
+   * `fit(texts).transform(text)` for each text.
+   */
+  static fitTransform(
+    texts: readonly string[],
+    config: FeaturizerConfig = DEFAULT_FEATURIZER_CONFIG,
+    onProgress?: (done: number) => void,
+  ): { featurizer: Featurizer; vectors: SparseVector[] } {
+    const k = STYLE_FEATURES.length;
+    const identity = new Featurizer({ config, styleMean: new Array(k).fill(0), styleStd: new Array(k).fill(1) });
+    const sum = new Float64Array(k);
+    const sumSq = new Float64Array(k);
+    const raw: Float64Array[] = [];
+    const vectors: SparseVector[] = [];
+    for (const text of texts) {
+      const document = identity.prepare(text);
+      const style = styleVector(document.tokens);
+      for (let j = 0; j < k; j++) {
+        sum[j] += style[j];
+        sumSq[j] += style[j] * style[j];
+      }
+      raw.push(style);
+      vectors.push(identity.transform(document));
+      if (vectors.length % 500 === 0) onProgress?.(vectors.length);
+    }
+    const featurizer = new Featurizer({ config, ...styleScale(sum, sumSq, texts.length) });
+    if (config.useStyle) {
+      vectors.forEach((vector, i) => {
+        const scaled = featurizer.scaleStyle(raw[i]);
+        for (let j = 0, at = vector.values.length - k; j < k; j++) vector.values[at + j] = scaled[j];
+      });
+    }
+    return { featurizer, vectors };
   }
 
   state(): FeaturizerState {
@@ -197,7 +233,11 @@ export class Featurizer {
 
   /** The style measurements standardised with the fitted scale and clipped (the style slots of the vector). */
   scaledStyle(tokens: Tokens): Float64Array {
-    const style = styleVector(tokens);
+    return this.scaleStyle(styleVector(tokens));
+  }
+
+  /** Standardises and clips raw style measurements, in place. */
+  private scaleStyle(style: Float64Array): Float64Array {
     for (let j = 0; j < style.length; j++) style[j] = clip((style[j] - this.styleMean[j]) / this.styleStd[j], STYLE_CLIP);
     return style;
   }
@@ -247,6 +287,12 @@ export class Featurizer {
     });
     return names;
   }
+}
+
+function styleScale(sum: Float64Array, sumSq: Float64Array, n: number): { styleMean: number[]; styleStd: number[] } {
+  const styleMean = Array.from(sum, (s) => s / Math.max(n, 1));
+  const styleStd = Array.from(sumSq, (s, j) => Math.sqrt(Math.max(s / Math.max(n, 1) - styleMean[j] * styleMean[j], 0)) || 1);
+  return { styleMean, styleStd };
 }
 
 function clip(v: number, limit: number): number {

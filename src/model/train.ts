@@ -171,12 +171,11 @@ function prepareTraining(documents: LabeledDocument[], opts: TrainOptions): Prep
   const labeled = requireBothLabels(documents);
   const labels = labeled.map((d) => (d.label === 'machine' ? 1 : 0) as BinaryLabel);
   const weights = balancedWeights(labeled);
-  const featurizer = Featurizer.fit(labeled.map((d) => d.text), opts.featurizer);
-  const vectors: SparseVector[] = [];
-  for (const d of labeled) {
-    vectors.push(featurizer.transform(d.text));
-    if (vectors.length % 500 === 0) opts.onProgress?.('featurize', vectors.length, labeled.length);
-  }
+  const { featurizer, vectors } = Featurizer.fitTransform(
+    labeled.map((d) => d.text),
+    opts.featurizer,
+    (done) => opts.onProgress?.('featurize', done, labeled.length),
+  );
   opts.onProgress?.('featurize', labeled.length, labeled.length);
   return { labeled, labels, weights, featurizer, vectors };
 }
