@@ -114,16 +114,21 @@ export class Detector {
     const document = typeof input === 'string' ? this.featurizer.prepare(input) : input;
     const vector = this.featurizer.transform(document);
     const slope = this.metadata.calibration.a;
-    const contributions = Array.from(vector.indices, (index, i) => ({ index, value: vector.values[i], weight: this.model.weights[index] * vector.values[i] * slope }))
-      .filter((c) => Math.abs(c.weight) > 1e-6)
-      .sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight));
     const towardsMachine = this.verdictFor(this.probabilityFromScore(this.scoreVector(vector))).verdict === 'machine';
     const agrees = (weight: number) => weight > 0 === towardsMachine;
-    // Name a generous shortlist only: shape-only patterns are dropped after naming.
-    const shortlist = [
-      ...contributions.filter((c) => agrees(c.weight)).slice(0, supporting * 5),
-      ...contributions.filter((c) => !agrees(c.weight)).slice(0, opposing * 5),
-    ];
+    // Name a generous shortlist only: shape-only patterns are dropped after naming. The shortlist is
+    // the strongest contributions each way, strongest first (ties in vector order), picked in one pass
+    // rather than by sorting every feature (measured: the sort was a third of a request with evidence).
+    const forVerdict = new Strongest(supporting * 5);
+    const against = new Strongest(opposing * 5);
+    for (let i = 0; i < vector.indices.length; i++) {
+      const index = vector.indices[i];
+      const value = vector.values[i];
+      const weight = this.model.weights[index] * value * slope;
+      if (!(Math.abs(weight) > 1e-6)) continue;
+      (agrees(weight) ? forVerdict : against).offer({ index, value, weight });
+    }
+    const shortlist = [...forVerdict.items, ...against.items];
     const names = this.featurizer.nameFeatures(document, new Set(shortlist.map((c) => c.index)));
     const readable = shortlist.filter((c) => names.has(c.index) && !isShapeOnly(names.get(c.index)!.name));
     return [
@@ -133,6 +138,28 @@ export class Detector {
       const { family, name } = names.get(c.index)!;
       return describe(family, name, c.value, c.weight);
     });
+  }
+}
+
+interface Contribution {
+  index: number;
+  value: number;
+  weight: number;
+}
+
+/** The `size` contributions of largest |weight| offered, in that order; on a tie the one offered first comes first. */
+class Strongest {
+  readonly items: Contribution[] = [];
+  constructor(private readonly size: number) {}
+
+  offer(c: Contribution): void {
+    const items = this.items;
+    const strength = Math.abs(c.weight);
+    if (this.size === 0 || (items.length === this.size && !(strength > Math.abs(items[items.length - 1].weight)))) return;
+    let at = items.length;
+    while (at > 0 && strength > Math.abs(items[at - 1].weight)) at--;
+    items.splice(at, 0, c);
+    if (items.length > this.size) items.pop();
   }
 }
 
