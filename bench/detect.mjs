@@ -1,6 +1,6 @@
 // Benchmarks `copydesk detect`: JSONL throughput (one core and all cores,
-// whole process), single-article CLI latency, model load time and training
-// time. Run after `npm run build`:  npm run bench  [-- --skip-train] [--articles N]
+// whole process, wall and CPU time; with and without --sentences), single-article CLI latency, model load time and training
+// time. Run after `npm run build`:  npm run bench  [-- --skip-train] [--articles N] [--runs N]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -27,11 +27,25 @@ console.log(`article: ${article.split(/\s+/).length} words, ${article.length} ch
 console.log('');
 console.log('| measurement | result |');
 console.log('|---|---|');
-for (const workers of [0, 1, os.availableParallelism()]) {
-  const runs = [1, 2, 3].map(() => timed(() => execFileSync(process.execPath, [CLI, 'detect', '--jsonl', input, '--workers', String(workers), '--quiet'], { maxBuffer: 1 << 30 })));
-  const seconds = median(runs);
-  const label = workers === 0 ? 'main thread only' : `${workers} worker thread${workers > 1 ? 's' : ''}`;
-  console.log(`| detect --jsonl, ${label} | ${Math.round(articles / seconds).toLocaleString('en')} articles/s (${articles} articles in ${seconds.toFixed(2)} s, whole process) |`);
+const CPU_REPORT = join(ROOT, 'bench/cpu-report.mjs');
+const runs = Number(args[args.indexOf('--runs') + 1] || 3) || 3;
+for (const [workers, sentences] of [[0, false], [1, false], [os.availableParallelism(), false], [os.availableParallelism(), true]]) {
+  const timings = Array.from({ length: runs }, () => {
+    let cpu = 0;
+    const seconds = timed(() => {
+      const argv = ['--import', CPU_REPORT, CLI, 'detect', '--jsonl', input, '--workers', String(workers), '--quiet', ...(sentences ? ['--sentences'] : [])];
+      const child = spawnSync(process.execPath, argv, { maxBuffer: 1 << 30, encoding: 'utf8' });
+      if (child.status !== 0) throw new Error(child.stderr);
+      cpu = Number(/cpu-us (\d+)/.exec(child.stderr)?.[1] ?? NaN) / 1e6;
+    });
+    return { seconds, cpu };
+  });
+  const seconds = median(timings.map((t) => t.seconds));
+  const cpu = median(timings.map((t) => t.cpu));
+  const label = `${workers === 0 ? 'main thread only' : `${workers} worker thread${workers > 1 ? 's' : ''}`}${sentences ? ', --sentences' : ''}`;
+  console.log(
+    `| detect --jsonl, ${label} | ${Math.round(articles / seconds).toLocaleString('en')} articles/s (${articles} articles in ${seconds.toFixed(2)} s, whole process, median of ${runs}); ${Math.round(articles / cpu).toLocaleString('en')} articles per CPU-second (${cpu.toFixed(2)} s CPU, all threads) |`,
+  );
 }
 const latencies = Array.from({ length: 15 }, () => timed(() => execFileSync(process.execPath, [CLI, 'detect', single])) * 1000);
 console.log(`| copydesk detect article.txt (end to end) | median ${median(latencies).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms over 15 runs |`);

@@ -81,6 +81,8 @@ const SPACE_BEFORE_PUNCT = /[ ]+([.,;:!?])(?=\s|$|["')])/g;
  * letter or digit before the stop keeps "U.S.A" and "p.m" intact.
  */
 const GLUED_SENTENCE = /([a-z0-9%)][.!?]["')]?)(?=["(]?[A-Z][a-z])/g;
+/** What every GLUED_SENTENCE match contains: a stop, then (at most two quotes or brackets) a capitalised word. */
+const MAYBE_GLUED = /[.!?]["')]?["(]?[A-Z][a-z]/;
 
 export function normalize(text: string): string {
   let t = text.normalize('NFC');
@@ -164,7 +166,8 @@ function canonicalPunctuation(t: string): string {
   if (HAS_SPACE_BEFORE_PUNCT.test(t)) t = t.replace(SPACE_BEFORE_PUNCT, '$1');
   // " ." at the very end of a sentence followed by a newline, and ". ." runs
   t = t.replace(/([.!?])(?:\s+\.)+/g, '$1');
-  t = t.replace(GLUED_SENTENCE, '$1 ');
+  // GLUED_SENTENCE starts with a class most characters match; this scan starts at a stop and fails fast.
+  if (MAYBE_GLUED.test(t)) t = t.replace(GLUED_SENTENCE, '$1 ');
   return t;
 }
 
