@@ -170,6 +170,7 @@ export function calibrateToArchive(
 ): { detector: Detector; calibration: ArchiveCalibration } {
   const { targetFpr } = options;
   if (!(targetFpr > 0 && targetFpr < 1)) throw new UserError(`the target false-positive rate must be between 0 and 1, got ${targetFpr}`);
+  if (documents.length === 0) throw new UserError('calibration needs at least one human document');
   const warnings: CalibrationWarning[] = [];
   const unique = dedupe(documents);
   const duplicates = documents.length - unique.length;
@@ -202,20 +203,13 @@ export function calibrateToArchive(
   const original = prior ? prior.original_threshold : previous;
   const n = unique.length;
   const needed = trialsNeeded(targetFpr, CALIBRATION_CONFIDENCE);
-  const allowed = maxEventsWithin(n, targetFpr, CALIBRATION_CONFIDENCE);
-  const sorted = [...probabilities].sort((a, b) => b - a);
-  let threshold: number;
-  if (allowed >= 0) {
-    // Smallest t with at most `allowed` archive probabilities ≥ t: just above the (allowed+1)-th largest.
-    threshold = Math.max(THRESHOLD_FLOOR, nextUp(sorted[allowed])); // allowed < n always
-  } else {
-    threshold = Math.max(THRESHOLD_FLOOR, previous, nextUp(sorted[0]));
+  const { threshold, allowed } = chooseArchiveThreshold(probabilities, previous, targetFpr);
+  if (allowed < 0) {
     warnings.push({
       code: 'archive_too_small',
-      message: `${n} documents cannot certify a false-positive rate of ${targetFpr} at ${CALIBRATION_CONFIDENCE * 100}% confidence (that needs at least ${needed} with none flagged); the threshold was not lowered (${previous.toFixed(4)} → ${Math.min(threshold, 1).toFixed(4)}) and the calibration is not certified`,
+      message: `${n} documents cannot certify a false-positive rate of ${targetFpr} at ${CALIBRATION_CONFIDENCE * 100}% confidence (that needs at least ${needed} with none flagged); the threshold was not lowered (${previous.toFixed(4)} → ${threshold.toFixed(4)}) and the calibration is not certified`,
     });
   }
-  threshold = Math.min(threshold, 1);
 
   const machineLooking = probabilities.filter((p) => p >= THRESHOLD_FLOOR).length;
   if (machineLooking * 2 > n) {
@@ -286,6 +280,21 @@ export function calibrateToArchive(
   };
   metadata.extensions[ARCHIVE_CALIBRATION] = calibration;
   return { detector: calibrated, calibration };
+}
+
+/**
+ * The threshold rule on the archive's probabilities: the smallest t ≥ 0.5
+ * flagging at most `allowed` documents, the most whose 95% upper bound on the
+ * FPR stays ≤ the target (t is just above the (allowed+1)-th largest
+ * probability). `allowed` is −1 when the archive is too small for any; then
+ * t = max(previous, just above the largest probability): nothing certified,
+ * nothing loosened. Never above 1.
+ */
+export function chooseArchiveThreshold(probabilities: readonly number[], previous: number, targetFpr: number): { threshold: number; allowed: number } {
+  const sorted = [...probabilities].sort((a, b) => b - a);
+  const allowed = maxEventsWithin(sorted.length, targetFpr, CALIBRATION_CONFIDENCE); // always < n
+  const threshold = allowed >= 0 ? Math.max(THRESHOLD_FLOOR, nextUp(sorted[allowed])) : Math.max(THRESHOLD_FLOOR, previous, nextUp(sorted[0]));
+  return { threshold: Math.min(threshold, 1), allowed };
 }
 
 /** The calibration a model file carries, if it was made by calibrate. */
