@@ -103,12 +103,15 @@ test('calibrate on a human archive: bound met, flags counted by the verdict func
   assert.ok(nulls, 'archive null stored');
   assert.equal(calibration.mixture_null?.documents, archive.length);
   let rejected = 0;
+  let rejectedBefore = 0;
   for (const d of archive) {
     const before = analyzeSentences(detector, d.text).mixture.p_value;
     const after = analyzeSentences(calibrated, d.text).mixture.p_value;
     assert.ok(after >= before);
     if (after <= 0.05) rejected++;
+    if (before <= 0.05) rejectedBefore++;
   }
+  assert.equal(calibration.mixture_null?.flagged_before, rejectedBefore);
   assert.ok(rejected / archive.length <= 0.05, `mixture test flags ${rejected} of ${archive.length} archive documents at level 0.05`);
 });
 

@@ -5,11 +5,12 @@ import { readDocuments, resolveInputs, STDIN_PATH, type LabeledDocument, type Or
 import { displayName } from '../corpus/read.js';
 import { clopperPearsonUpper, maxEventsWithin, trialsNeeded } from '../evaluate/binomial.js';
 import { nextUp } from '../evaluate/metrics.js';
+import { formatThreshold } from '../evaluate/threshold-comparison.js';
 import { Detector } from '../model/detector.js';
 import { normalize } from '../text/normalize.js';
 import { UserError } from '../util/errors.js';
 import { MIXTURE_TESTS, sentenceCountGroup, SENTENCE_COUNT_GROUPS } from './mixture.js';
-import { analyzeSentences, docNull, SENTENCE_EXTENSION, type SentenceCalibration } from './sentences.js';
+import { analyzeSentences, DEFAULT_LEVEL, docNull, SENTENCE_EXTENSION, type SentenceCalibration } from './sentences.js';
 
 /**
  * Calibrating a trained model to a newsroom's own writers (`copydesk
@@ -24,7 +25,13 @@ import { analyzeSentences, docNull, SENTENCE_EXTENSION, type SentenceCalibration
  *   the one-sided 95% Clopper–Pearson bound on the FPR, from the archive
  *   documents it flags, is ≤ the target. With 0 flags that needs
  *   ⌈ln 0.05 / ln(1 − target)⌉ documents: 299 for 1%, 598 for 0.5%; larger
- *   archives may keep a few flags (k ≤ 4 of 1,000 for 1%).
+ *   archives may keep a few flags (k ≤ 4 of 1,000 for 1%). Choosing the
+ *   threshold on the same documents does not void the bound: the threshold
+ *   sits just above the (k+1)-th largest archive probability, and the
+ *   probability mass above that order statistic is Beta(k+1, n−k)
+ *   distributed whatever the score distribution (Wilks' tolerance bound), so
+ *   P(FPR on further text by the same writers > target) = P(Bin(n, target) ≤ k)
+ *   ≤ 5% — provided the archive is a fair sample of what will be checked.
  * - An archive too small to certify the target never loosens the model: the
  *   threshold becomes the larger of the previous one and the one that flags
  *   no archive document, and the file records that it is not certified.
@@ -98,7 +105,7 @@ export interface ArchiveCalibration {
   before: ArchiveRate;
   after: ArchiveRate;
   /** The mixture null added for the archive, or null when none could be. */
-  mixture_null: { key: string; documents: number } | null;
+  mixture_null: { key: string; documents: number; level: number; flagged_before: number } | null;
   warnings: CalibrationWarning[];
 }
 
@@ -182,6 +189,7 @@ export function calibrateToArchive(
   const probabilities: number[] = [];
   const statsByGroup = SENTENCE_COUNT_GROUPS.map(() => MIXTURE_TESTS.map(() => [] as number[]));
   let nullDocuments = 0;
+  let mixtureFlaggedBefore = 0; // archive documents the input model's nulls put at p ≤ DEFAULT_LEVEL
   unique.forEach((d, i) => {
     if (i % 200 === 0) options.onProgress?.(i, unique.length);
     if (!sentences) {
@@ -195,6 +203,7 @@ export function calibrateToArchive(
     const g = sentenceCountGroup(analysis.sentences.length);
     MIXTURE_TESTS.forEach((test, t) => statsByGroup[g][t].push(analysis.mixture.statistics[test]));
     nullDocuments++;
+    if (analysis.mixture.p_value <= DEFAULT_LEVEL) mixtureFlaggedBefore++;
   });
   options.onProgress?.(unique.length, unique.length);
 
@@ -207,7 +216,7 @@ export function calibrateToArchive(
   if (allowed < 0) {
     warnings.push({
       code: 'archive_too_small',
-      message: `${n} documents cannot certify a false-positive rate of ${targetFpr} at ${CALIBRATION_CONFIDENCE * 100}% confidence (that needs at least ${needed} with none flagged); the threshold was not lowered (${previous.toFixed(4)} → ${threshold.toFixed(4)}) and the calibration is not certified`,
+      message: `${n} documents cannot certify a false-positive rate of ${targetFpr} at ${CALIBRATION_CONFIDENCE * 100}% confidence (that needs at least ${needed} with none flagged); the threshold was not lowered (${formatThreshold(previous)} → ${formatThreshold(threshold)}) and the calibration is not certified`,
     });
   }
 
@@ -224,7 +233,7 @@ export function calibrateToArchive(
   if (sentences && nullDocuments > 0) {
     const nulls = { ...(sentences.doc_null_by_dataset ?? {}), [ARCHIVE_NULL_KEY]: docNull(statsByGroup) };
     metadata.extensions[SENTENCE_EXTENSION] = { ...sentences, doc_null_by_dataset: nulls };
-    mixtureNull = { key: ARCHIVE_NULL_KEY, documents: nullDocuments };
+    mixtureNull = { key: ARCHIVE_NULL_KEY, documents: nullDocuments, level: DEFAULT_LEVEL, flagged_before: mixtureFlaggedBefore };
     if (nullDocuments < SMALL_NULL) {
       warnings.push({
         code: 'small_mixture_null',
@@ -251,7 +260,7 @@ export function calibrateToArchive(
   if (!certified && allowed >= 0) {
     warnings.push({
       code: 'not_certified',
-      message: `even at threshold ${threshold} the ${CALIBRATION_CONFIDENCE * 100}% upper bound on the false-positive rate is ${after.fpr_upper_bound.toFixed(4)} > ${targetFpr}`,
+      message: `even at threshold ${formatThreshold(threshold)} the ${CALIBRATION_CONFIDENCE * 100}% upper bound on the false-positive rate is ${after.fpr_upper_bound.toFixed(4)} > ${targetFpr}`,
     });
   }
   const rule = certified

@@ -66,7 +66,9 @@ function calibrationReport(c: ArchiveCalibration, out: string): string {
     `on the archive:`,
     line('previous', c.before),
     line('calibrated', c.after),
-    c.mixture_null ? `sentence-level null: added from ${c.mixture_null.documents} archive documents` : 'sentence-level nulls: unchanged',
+    c.mixture_null
+      ? `sentence-level null: added from ${c.mixture_null.documents} archive documents (the previous nulls put ${c.mixture_null.flagged_before} of them, ${percent(c.mixture_null.flagged_before / c.mixture_null.documents)}, at mixture p ≤ ${c.mixture_null.level})`
+      : 'sentence-level nulls: unchanged',
     '',
   ].join('\n');
 }
