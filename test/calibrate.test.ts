@@ -16,9 +16,11 @@ import {
   readArchive,
   THRESHOLD_FLOOR,
 } from '../src/detect/recalibrate.js';
-import { analyzeSentences, sentenceCalibration } from '../src/detect/sentences.js';
+import { sentenceCalibration } from '../src/detect/sentences.js';
+import { detectText } from '../src/detect/detect.js';
 import { binomialCdf, clopperPearsonUpper, maxEventsWithin, trialsNeeded } from '../src/evaluate/binomial.js';
 import { UserError } from '../src/util/errors.js';
+import { nextUp } from '../src/evaluate/metrics.js';
 import type { LabeledDocument } from '../src/corpus/types.js';
 import { syntheticCorpus, SMALL_TRAIN_OPTIONS } from './fixtures/core/synthetic.js';
 
@@ -73,6 +75,10 @@ test('threshold rule: smallest threshold ≥ 0.5 whose upper bound meets the tar
   assert.equal(chooseArchiveThreshold(probabilities.map((p) => p * 0.4), 0.97, 0.01).threshold, THRESHOLD_FLOOR);
   // 100 documents cannot certify 1%: keep the previous threshold, or go above every archive score.
   assert.deepEqual(chooseArchiveThreshold(probabilities.slice(0, 100).map((p) => p * 0.5), 0.97, 0.01), { threshold: 0.97, allowed: -1 });
+  // Documents the model declines to judge count in n but are never flagged: 250 judged of 300 still certify 1% with none flagged.
+  const judged = probabilities.slice(0, 250);
+  assert.deepEqual(chooseArchiveThreshold(judged, 0.97, 0.01, 300), { threshold: Math.max(0.5, nextUp(Math.max(...judged))), allowed: 0 });
+  assert.equal(chooseArchiveThreshold(judged.slice(0, 3), 0.97, 0.01, 1000).threshold, THRESHOLD_FLOOR);
   const high = chooseArchiveThreshold([0.2, 0.99], 0.9, 0.01);
   assert.ok(high.threshold > 0.99 && high.threshold <= 1);
 });
@@ -105,8 +111,8 @@ test('calibrate on a human archive: bound met, flags counted by the verdict func
   let rejected = 0;
   let rejectedBefore = 0;
   for (const d of archive) {
-    const before = analyzeSentences(detector, d.text).mixture.p_value;
-    const after = analyzeSentences(calibrated, d.text).mixture.p_value;
+    const before = detectText(detector, d.text, { sentences: true }).mixture_p_value!;
+    const after = detectText(calibrated, d.text, { sentences: true }).mixture_p_value!;
     assert.ok(after >= before);
     if (after <= 0.05) rejected++;
     if (before <= 0.05) rejectedBefore++;

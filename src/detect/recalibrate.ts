@@ -10,7 +10,8 @@ import { Detector } from '../model/detector.js';
 import { normalize } from '../text/normalize.js';
 import { UserError } from '../util/errors.js';
 import { MIXTURE_TESTS, sentenceCountGroup, SENTENCE_COUNT_GROUPS } from './mixture.js';
-import { analyzeSentences, DEFAULT_LEVEL, docNull, SENTENCE_EXTENSION, type SentenceCalibration } from './sentences.js';
+import { detectText } from './detect.js';
+import { DEFAULT_LEVEL, docNull, SENTENCE_EXTENSION, type SentenceCalibration } from './sentences.js';
 
 /**
  * Calibrating a trained model to a newsroom's own writers (`copydesk
@@ -44,10 +45,12 @@ import { analyzeSentences, DEFAULT_LEVEL, docNull, SENTENCE_EXTENSION, type Sent
  * - Machine-labelled rows are an error (file:line), not skipped: the archive's
  *   identity is what the file records, and a silently shrunken archive would
  *   misstate it. Unlabeled and human-labelled rows are both taken as human.
- * - A document counts as flagged only when the calibrated detector's own
- *   verdict function says 'machine' (the achieved FPR is measured that way,
- *   after the threshold is chosen from probabilities, which can only
- *   over-count flags).
+ * - A document counts as flagged only when the verdict (detectText, the path
+ *   every interface takes) is 'machine'. A document the model declines to
+ *   judge ('uncertain', once the model has that verdict) counts in n but is
+ *   never flagged; the threshold is chosen among the probabilities of the
+ *   judged documents, and the achieved FPR is then measured through the
+ *   calibrated detector's verdicts.
  * - Sentence-level nulls: the archive's human documents become one more
  *   per-source null ("calibrate:archive") beside the training nulls, so
  *   mixture_p_value — the largest p over the nulls — keeps its level on the
@@ -186,24 +189,24 @@ export function calibrateToArchive(
   }
 
   const sentences = sentenceCalibrationOf(detector);
+  /** Raw probabilities (the result's are rounded to 6 decimals) of the documents the model judges. */
   const probabilities: number[] = [];
   const statsByGroup = SENTENCE_COUNT_GROUPS.map(() => MIXTURE_TESTS.map(() => [] as number[]));
   let nullDocuments = 0;
   let mixtureFlaggedBefore = 0; // archive documents the input model's nulls put at p ≤ DEFAULT_LEVEL
+  let flaggedBefore = 0;
   unique.forEach((d, i) => {
     if (i % 200 === 0) options.onProgress?.(i, unique.length);
-    if (!sentences) {
-      probabilities.push(detector.predictProba(d.text));
-      return;
-    }
-    // One pass gives the document score and the mixture statistics detect --sentences would report.
-    const analysis = analyzeSentences(detector, d.text);
-    probabilities.push(detector.probabilityFromScore(analysis.document_score));
-    if (analysis.sentences.length === 0) return;
-    const g = sentenceCountGroup(analysis.sentences.length);
-    MIXTURE_TESTS.forEach((test, t) => statsByGroup[g][t].push(analysis.mixture.statistics[test]));
+    // detectText is the verdict path of every interface; with sentences it also gives the mixture statistics detect --sentences reports.
+    const result = detectText(detector, d.text, { sentences: sentences !== undefined });
+    if (result.verdict === 'machine') flaggedBefore++;
+    // A document the model declines to judge ('uncertain', where it has that verdict) is never flagged, whatever the threshold.
+    if ((result.verdict as string) !== 'uncertain') probabilities.push(detector.predictProba(d.text));
+    if (!result.mixture || !result.sentences || result.sentences.length === 0) return;
+    const g = sentenceCountGroup(result.sentences.length);
+    MIXTURE_TESTS.forEach((test, t) => statsByGroup[g][t].push(result.mixture!.statistics[test]));
     nullDocuments++;
-    if (analysis.mixture.p_value <= DEFAULT_LEVEL) mixtureFlaggedBefore++;
+    if (result.mixture.p_value <= DEFAULT_LEVEL) mixtureFlaggedBefore++;
   });
   options.onProgress?.(unique.length, unique.length);
 
@@ -212,7 +215,7 @@ export function calibrateToArchive(
   const original = prior ? prior.original_threshold : previous;
   const n = unique.length;
   const needed = trialsNeeded(targetFpr, CALIBRATION_CONFIDENCE);
-  const { threshold, allowed } = chooseArchiveThreshold(probabilities, previous, targetFpr);
+  const { threshold, allowed } = chooseArchiveThreshold(probabilities, previous, targetFpr, n);
   if (allowed < 0) {
     warnings.push({
       code: 'archive_too_small',
@@ -224,7 +227,7 @@ export function calibrateToArchive(
   if (machineLooking * 2 > n) {
     warnings.push({
       code: 'machine_looking',
-      message: `the model calls ${machineLooking} of ${n} archive documents more likely machine than human (probability ≥ 0.5): check that the archive is human-written, and expect little recall from this model on such text`,
+      message: `the model calls ${machineLooking} of ${probabilities.length} archive documents it judged more likely machine than human (probability ≥ 0.5): check that the archive is human-written, and expect little recall from this model on such text`,
     });
   }
 
@@ -249,13 +252,15 @@ export function calibrateToArchive(
     });
   }
   const calibrated = new Detector(detector.model, metadata);
-  // Flags are counted with each detector's own verdict function.
-  const rate = (judge: Detector): ArchiveRate => {
-    const flagged = probabilities.filter((p) => judge.verdictFor(p).verdict === 'machine').length;
-    return { threshold: judge.threshold, flagged, fpr: flagged / n, fpr_upper_bound: clopperPearsonUpper(flagged, n, CALIBRATION_CONFIDENCE) };
-  };
-  const before = rate(detector);
-  const after = rate(calibrated);
+  // Flags are counted with each detector's own verdict path (detectText).
+  const rate = (judge: Detector, flagged: number): ArchiveRate => ({
+    threshold: judge.threshold,
+    flagged,
+    fpr: flagged / n,
+    fpr_upper_bound: clopperPearsonUpper(flagged, n, CALIBRATION_CONFIDENCE),
+  });
+  const before = rate(detector, flaggedBefore);
+  const after = rate(calibrated, unique.filter((d) => detectText(calibrated, d.text).verdict === 'machine').length);
   const certified = after.fpr_upper_bound <= targetFpr;
   if (!certified && allowed >= 0) {
     warnings.push({
@@ -299,10 +304,18 @@ export function calibrateToArchive(
  * t = max(previous, just above the largest probability): nothing certified,
  * nothing loosened. Never above 1.
  */
-export function chooseArchiveThreshold(probabilities: readonly number[], previous: number, targetFpr: number): { threshold: number; allowed: number } {
+export function chooseArchiveThreshold(
+  probabilities: readonly number[],
+  previous: number,
+  targetFpr: number,
+  n = probabilities.length,
+): { threshold: number; allowed: number } {
+  // n counts every archive document; `probabilities` only those the model judges (an 'uncertain' one is never flagged).
   const sorted = [...probabilities].sort((a, b) => b - a);
-  const allowed = maxEventsWithin(sorted.length, targetFpr, CALIBRATION_CONFIDENCE); // always < n
-  const threshold = allowed >= 0 ? Math.max(THRESHOLD_FLOOR, nextUp(sorted[allowed])) : Math.max(THRESHOLD_FLOOR, previous, nextUp(sorted[0]));
+  const allowed = maxEventsWithin(n, targetFpr, CALIBRATION_CONFIDENCE);
+  let threshold: number;
+  if (allowed < 0) threshold = Math.max(THRESHOLD_FLOOR, previous, sorted.length > 0 ? nextUp(sorted[0]) : 0);
+  else threshold = Math.max(THRESHOLD_FLOOR, allowed < sorted.length ? nextUp(sorted[allowed]) : 0);
   return { threshold: Math.min(threshold, 1), allowed };
 }
 
