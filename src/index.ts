@@ -33,6 +33,7 @@ export { fitBaseline } from './model/baseline.js';
 export { loadDetector, saveDetector, serializeDetector, deserializeDetector, DEFAULT_MODEL_PATH, MODEL_FORMAT_VERSION } from './model/model-file.js';
 export { detectText, type DetectionResult, type DetectOptions } from './detect/detect.js';
 export { detectJsonlStream } from './detect/jsonl.js';
+export { calibrateToArchive, readArchive, archiveCalibrationOf, type ArchiveCalibration } from './detect/recalibrate.js';
 export { evaluateScored, scoreDocuments, formatEvaluation, type EvaluationReport } from './evaluate/evaluate.js';
 export { generalisationReport, type GeneralisationReport } from './evaluate/generalisation.js';
 export * from './evaluate/metrics.js';

@@ -16,6 +16,7 @@ export function reportProgressLine(message: string, done: number, total: number,
   if (message === 'done') return `report: ${total} fits in ${elapsedSeconds.toFixed(0)} s`;
   return done === 0 ? head : `${head}, about ${((elapsedSeconds / done) * (total - done)).toFixed(0)} s left`;
 }
+import { assertOutputsNotInputs } from '../../util/paths.js';
 
 interface ReportFlags {
   data: string[];
@@ -35,6 +36,7 @@ export function registerReport(program: Command): void {
     .option('--skip-invalid', 'skip malformed rows (reported) instead of stopping')
     .addOption(new Option('--parts <list>', 'comma-separated: source, domain, generator').default('source,domain,generator'))
     .action(async (flags: ReportFlags) => {
+      await assertOutputsNotInputs([flags.out, flags.json], flags.data);
       const documents = await readLabeled(flags);
       const parts = flags.parts.split(',').map((p) => p.trim());
       for (const part of parts) {
