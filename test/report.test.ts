@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generalisationReport, formatGeneralisationMarkdown } from '../src/evaluate/generalisation.js';
+import { capPerGroup, generalisationReport, formatGeneralisationMarkdown } from '../src/evaluate/generalisation.js';
 import { fitBaseline } from '../src/model/baseline.js';
 import { reportProgressLine } from '../src/cli/commands/report.js';
 import { syntheticCorpus, SMALL_TRAIN_OPTIONS } from './fixtures/core/synthetic.js';
@@ -52,6 +52,16 @@ test('texts judged uncertain are never counted as false positives, and the thres
   assert.equal(x.detector.uncertain_human, 0);
   assert.deepEqual(report.leave_one_domain_out, []);
   assert.deepEqual(report.leave_one_generator_out, []);
+});
+
+test('capPerGroup keeps at most n documents per (dataset, label), the same ones every time', () => {
+  const capped = capPerGroup(corpus, 5, 7);
+  const counts = new Map<string, number>();
+  for (const d of capped) counts.set(`${d.dataset}/${d.label}`, (counts.get(`${d.dataset}/${d.label}`) ?? 0) + 1);
+  assert.deepEqual([...counts.values()], [5, 5, 5, 5, 5, 5]);
+  assert.deepEqual(capPerGroup(corpus, 5, 7).map((d) => d.id), capped.map((d) => d.id));
+  assert.notDeepEqual(capPerGroup(corpus, 5, 8).map((d) => d.id), capped.map((d) => d.id));
+  assert.equal(capPerGroup(corpus, undefined, 7), corpus);
 });
 
 test('report progress says n of N and estimates time left only once a fit has finished', () => {

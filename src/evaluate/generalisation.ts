@@ -1,5 +1,5 @@
 import type { LabeledDocument } from '../corpus/types.js';
-import { groupBySourceComponents, splitByStory, storyKey } from '../corpus/split.js';
+import { groupBySourceComponents, seededUnit, splitByStory, storyKey } from '../corpus/split.js';
 import { fitBaseline, type BaselineOptions } from '../model/baseline.js';
 import { calibrate, fitPlatt, type PlattCalibration } from '../model/calibration.js';
 import { balancedWeights, chooseThreshold, DEFAULT_TRAIN_OPTIONS, fitScorer, type TrainOptions } from '../model/train.js';
@@ -60,6 +60,13 @@ export interface GeneralisationOptions {
   baseline?: Partial<BaselineOptions>;
   /** Applicability check; without it nothing is `uncertain`. */
   uncertainty?: UncertaintyFit;
+  /**
+   * At most this many documents of each (dataset, label) group, drawn by a
+   * seeded hash of the story so a story's versions stay together: every
+   * held-out model costs a full fit, and on two cores the full data makes
+   * the report take hours. Omitted: all documents.
+   */
+  maxPerGroup?: number;
   /** Which parts to run (default all three). */
   parts?: Array<'source' | 'domain' | 'generator'>;
   /** (what, done, total) before each held-out fit. */
@@ -93,7 +100,11 @@ export function domainOf(document: LabeledDocument): string {
 export function generalisationReport(documents: LabeledDocument[], options: Partial<GeneralisationOptions> = {}): GeneralisationReport {
   const opts = { ...DEFAULT_GENERALISATION_OPTIONS, ...options };
   const parts = new Set(opts.parts ?? ['source', 'domain', 'generator']);
-  const labeled = documents.filter((d) => d.label !== null);
+  const labeled = capPerGroup(
+    documents.filter((d) => d.label !== null),
+    opts.maxPerGroup,
+    opts.seed,
+  );
   const sources = [...groupBySourceComponents(labeled)];
   const domains = groupBy(labeled, domainOf);
   const generatorPlan = parts.has('generator') ? planLeaveOneGeneratorOut(labeled, opts) : [];
@@ -150,7 +161,7 @@ export function generalisationReport(documents: LabeledDocument[], options: Part
     leave_one_source_out: sourceRows,
     leave_one_domain_out: domainRows,
     leave_one_generator_out: generatorRows,
-    options: { train: opts.train, test_fraction: opts.testFraction, min_generator_size: opts.minGeneratorSize, seed: opts.seed, uncertainty: Boolean(opts.uncertainty) },
+    options: { n_documents: labeled.length, max_per_group: opts.maxPerGroup ?? null, train: opts.train, test_fraction: opts.testFraction, min_generator_size: opts.minGeneratorSize, seed: opts.seed, uncertainty: Boolean(opts.uncertainty) },
   };
 }
 
@@ -215,6 +226,19 @@ function planLeaveOneGeneratorOut(documents: LabeledDocument[], opts: Generalisa
     if (test.some((d) => d.label === 'machine') && hasBothLabels(train)) plans.push({ generator, train, test });
   }
   return plans;
+}
+
+/** At most `max` documents per (dataset, label), the stories with the smallest seeded hash first. */
+export function capPerGroup(documents: LabeledDocument[], max: number | undefined, seed: number): LabeledDocument[] {
+  if (max === undefined) return documents;
+  const groups = groupBy(documents, (d) => `${d.dataset}\u0000${d.label}`);
+  const kept = new Set<LabeledDocument>();
+  for (const [, members] of groups) {
+    const ranked = members.map((d) => ({ d, rank: seededUnit(seed, `${storyKey(d)}\u0000${d.id}`) }));
+    ranked.sort((a, b) => a.rank - b.rank);
+    for (const { d } of ranked.slice(0, max)) kept.add(d);
+  }
+  return documents.filter((d) => kept.has(d));
 }
 
 function without(documents: LabeledDocument[], removed: LabeledDocument[]): LabeledDocument[] {
