@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -605,6 +605,30 @@ describe('copydesk serve (the CLI)', () => {
       store.close();
     } finally {
       if (server.exitCode === null) server.kill('SIGKILL');
+    }
+  });
+
+  test('--db that is not a database or cannot be opened: one line, exit 2, as for a busy port', async () => {
+    const notDb = path.join(dir, 'notes.txt');
+    writeFileSync(notDb, 'these are notes, not a SQLite database; '.repeat(100));
+    const env = { ...process.env };
+    delete env.COPYDESK_API_TOKEN;
+    // --workers 1: scoring threads must not keep a failed server alive.
+    for (const db of [notDb, dir]) {
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve', '--port', '0', '--db', db, '--workers', '1'], {
+        cwd: ROOT,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env,
+      });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      const [code, signal] = await once(child, 'exit');
+      clearTimeout(timer);
+      assert.equal(signal, null, `still running: ${stderr}`);
+      assert.equal(code, 2, stderr);
+      assert.match(stderr, new RegExp(`^copydesk: cannot open audit database ${db.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: .+\n$`));
+      assert.doesNotMatch(stderr, /serving|\n\s+at /);
     }
   });
 

@@ -63,8 +63,15 @@ async function serve(flags: ServeFlags): Promise<void> {
   const token = process.env.COPYDESK_API_TOKEN;
   if (token !== undefined && token.trim() === '') throw new UserError('COPYDESK_API_TOKEN is set but empty; unset it or give it a value');
   const workers = flags.workers ?? defaultWorkers();
-  const engine: Engine = workers === 0 ? new InlineEngine(detector) : await PoolEngine.start(flags.model ?? DEFAULT_MODEL_PATH, workers);
+  // The database first: a bad --db must stop the command before scoring threads exist to keep the process alive.
   const audit = new AuditStore(flags.db, Boolean(flags.storeText));
+  let engine: Engine;
+  try {
+    engine = workers === 0 ? new InlineEngine(detector) : await PoolEngine.start(flags.model ?? DEFAULT_MODEL_PATH, workers);
+  } catch (error) {
+    audit.close();
+    throw error;
+  }
   const app = await buildApp({
     detector,
     engine,
