@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -164,6 +165,30 @@ describe('POST /v1/detect', () => {
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
   });
 
+  test('says what is wrong with a body: the syntax error, a forbidden key, a compressed body', async () => {
+    const post = (body: string | Uint8Array, headers: Record<string, string> = {}) =>
+      call(`${s.url}/v1/detect`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+    const syntax = await post('{"text": "a",}');
+    assertError(syntax, 400);
+    assert.equal(syntax.body.error, 'invalid_json');
+    assert.match(syntax.body.message, /^the body is not valid JSON: .*(position|token|property)/i);
+    for (const [body, key] of [
+      ['{"__proto__": {"polluted": true}, "text": "a"}', '__proto__'],
+      ['{"text": "a", "x": [{"constructor": {"prototype": {"polluted": true}}}]}', 'constructor.prototype'],
+    ]) {
+      const poisoned = await post(body);
+      assertError(poisoned, 400);
+      assert.equal(poisoned.body.error, 'forbidden_key');
+      assert.equal(poisoned.body.message, `request bodies may not use the key ${key} (it could alter object prototypes)`);
+    }
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    const gzipped = await post(gzipSync(JSON.stringify({ text: ARTICLE })), { 'content-encoding': 'gzip' });
+    assertError(gzipped, 415);
+    assert.equal(gzipped.body.error, 'unsupported_encoding');
+    assert.equal(gzipped.body.message, 'Content-Encoding gzip is not supported; send plain JSON');
+    assert.equal((await post(JSON.stringify({ text: ARTICLE }), { 'content-encoding': 'identity' })).status, 200);
+  });
+
   test('rejects other media types with 415', async () => {
     assertError(await call(`${s.url}/v1/detect`, { method: 'POST', body: ARTICLE, headers: { 'content-type': 'text/plain' } }), 415);
     assertError(await call(`${s.url}/v1/detect`, { method: 'POST', body: 'text=a', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415);
@@ -216,6 +241,35 @@ describe('request timeout', () => {
   });
 });
 
+describe('shutting down', () => {
+  test('a request arriving while the server drains gets a 503 in the documented JSON shape; the one in flight finishes', async () => {
+    const s = await start();
+    const { port } = new URL(s.url);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    await once(socket, 'connect');
+    let data = '';
+    socket.setEncoding('utf8').on('data', (d) => (data += d));
+    const body = JSON.stringify({ text: ARTICLE });
+    const head = (length: number) => `POST /v1/detect HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+    const arrived = once(s.app.server, 'request');
+    socket.write(head(Buffer.byteLength(body)) + body.slice(0, 50));
+    await arrived;
+    const closed = s.app.close();
+    // The rest of the first request, and a second one pipelined behind it on the same connection.
+    socket.write(body.slice(50) + head(Buffer.byteLength(body)) + body);
+    await Promise.all([once(socket, 'close'), closed]);
+    const responses = data.split(/(?=HTTP\/1\.1 )/);
+    assert.equal(responses.length, 2, data);
+    assert.match(responses[0], /^HTTP\/1\.1 200/);
+    assert.match(responses[1], /^HTTP\/1\.1 503/);
+    assert.match(responses[1], /\r\nretry-after: \d+\r\n/i);
+    const error = JSON.parse(responses[1].slice(responses[1].indexOf('\r\n\r\n') + 4));
+    assert.deepEqual(Object.keys(error).sort(), ['error', 'message', 'status']);
+    assert.equal(error.status, 503);
+    assert.equal(error.error, 'shutting_down');
+  });
+});
+
 describe('access', () => {
   let s: Running;
   const token = 'correct horse battery staple';
@@ -253,6 +307,8 @@ describe('rate limit', () => {
       assertError(limited, 429);
       const retry = Number(limited.headers.get('retry-after'));
       assert.ok(retry > 0 && retry <= 60, `Retry-After ${retry}`);
+      // The window is the configured one; the time left is Retry-After's, and named as such.
+      assert.match(limited.body.message, new RegExp(`^rate limit of 3 requests per 60 s exceeded; retry in ${retry} s \\(Retry-After\\)$`));
       assertError(await call(`${s.url}/v1/models`), 429);
       assert.equal((await call(`${s.url}/healthz`)).status, 200);
       assert.equal((await call(`${s.url}/metrics`)).status, 200);

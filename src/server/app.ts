@@ -9,6 +9,8 @@ import type { AuditStore } from './audit.js';
 import { InlineEngine, supportsSentences, type Engine } from './engine.js';
 import { Metrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
+import { registerJsonBody } from './body.js';
+import { HttpError } from './http-error.js';
 import {
   AUDIT_RESPONSE_SCHEMA,
   auditQuerySchema,
@@ -41,17 +43,7 @@ export interface ServiceOptions {
   webRoot?: string;
 }
 
-/** An error the service answers with its own status and JSON body. */
-export class HttpError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly code: string,
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-  }
-}
+export { HttpError } from './http-error.js';
 
 interface ErrorBody {
   error: string;
@@ -102,10 +94,9 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
       headersTimeout: Math.min(60_000, limits.requestTimeoutMs),
     },
     clientErrorHandler,
-    return503OnClosing: true,
+    // Draining is answered by the hook below, in the service's JSON error shape.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
-    onProtoPoisoning: 'error',
-    onConstructorPoisoning: 'error',
     ajv: {
       // Wrongly typed fields are errors, not something to coerce ({"text": 5} is a 400, not "5");
       // unknown fields are errors too, so a misspelt field is named rather than ignored.
@@ -126,8 +117,20 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
     return reply.code(body.status).type('application/json; charset=utf-8').send(body);
   });
 
+  // Closing (SIGTERM): requests in flight finish; any new one (a keep-alive or pipelined connection) is told to go elsewhere.
+  let draining = false;
+  app.addHook('preClose', async () => {
+    draining = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!draining) return;
+    reply.header('connection', 'close');
+    throw new HttpError(503, 'shutting_down', 'the server is shutting down; retry in a moment or on another instance');
+  });
+
   // JSON only: anything else is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
+  registerJsonBody(app);
 
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}`, status: 404 } satisfies ErrorBody);
@@ -158,8 +161,13 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
       timeWindow: rate.windowMs,
       keyGenerator: (request) => request.ip,
       allowList: (request) => !request.url.startsWith('/v1/'),
+      // context.after is the time left until the window resets, not the window: say each for what it is.
       errorResponseBuilder: (_request, context) =>
-        new HttpError(429, 'rate_limited', `rate limit of ${context.max} requests per ${context.after} exceeded; retry after the time in Retry-After`),
+        new HttpError(
+          429,
+          'rate_limited',
+          `rate limit of ${context.max} requests per ${seconds(rate.windowMs)} exceeded; retry in ${Math.max(1, Math.ceil(context.ttl / 1000))} s (Retry-After)`,
+        ),
     });
   }
 
@@ -311,10 +319,6 @@ function errorBody(error: FastifyError | HttpError): ErrorBody {
     return { error: 'invalid_field', message: `${where}${field} ${reason}`, status: 400, field };
   }
   switch (fastifyError.code) {
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return { error: 'invalid_json', message: `the body is not valid JSON: ${fastifyError.message}`, status: 400 };
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return { error: 'invalid_json', message: 'the body is empty; send a JSON object', status: 400 };
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return { error: 'payload_too_large', message: 'the request body is larger than this server accepts', status: 413 };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
@@ -341,6 +345,11 @@ function pathToField(pointer: string): string {
 
 function joinField(base: string, name: string): string {
   return base ? `${base}.${name}` : name;
+}
+
+/** 60000 → "60 s", 1500 → "1.5 s". */
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))} s`;
 }
 
 function sha256(value: string): Buffer {
