@@ -19,9 +19,9 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { loadDetector } from '../src/model/model-file.js';
 import type { Detector } from '../src/model/detector.js';
-import { buildApp, registeredRoutes, type ServiceOptions } from '../src/server/app.js';
+import { buildApp, registeredRoutes, schedulerOf, type ServiceOptions } from '../src/server/app.js';
 import { AuditStore } from '../src/server/audit.js';
-import { PoolEngine } from '../src/server/engine.js';
+import { InlineEngine, PoolEngine, type Engine } from '../src/server/engine.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MODEL = path.join(ROOT, 'models/default.cdm');
@@ -235,6 +235,133 @@ describe('request timeout', () => {
       assert.match(data, /^HTTP\/1\.1 408/);
       assert.equal(JSON.parse(data.slice(data.indexOf('\r\n\r\n') + 4)).error, 'request_timeout');
       assert.equal((await call(`${s.url}/healthz`)).status, 200);
+    } finally {
+      await s.app.close();
+    }
+  });
+});
+
+// ---------------------------------------------------------------- work budget, fairness, memory ceiling
+
+/** POST from a given loopback address (127.0.0.x are distinct clients to the server), resolving with status and JSON body. */
+function postFrom(url: string, localAddress: string, json: unknown): Promise<{ status: number; body: any; headers: http.IncomingHttpHeaders }> {
+  const payload = JSON.stringify(json);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      `${url}/v1/detect`,
+      { method: 'POST', localAddress, agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d) => (text += d)).on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text), headers: res.headers }));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe('work budget, fair scheduling and the memory ceiling', () => {
+  const YES = 'Yes. '.repeat(13_000);
+
+  test('the reported body ({"texts": ["Yes. " × 13000] × 32}, 2 MB) is refused with 413 naming the limit, 20 at once, while another client is served', async () => {
+    const s = await start({ audit: null });
+    try {
+      const flood = Array.from({ length: 20 }, () => postFrom(s.url, '127.0.0.2', { texts: Array(32).fill(YES) }));
+      const small = await postFrom(s.url, '127.0.0.3', { text: ARTICLE });
+      assert.equal(small.status, 200);
+      for (const answer of await Promise.all(flood)) {
+        assert.equal(answer.status, 413);
+        assert.equal(answer.body.error, 'request_too_large');
+        assert.equal(answer.body.field, 'texts');
+        assert.equal(answer.body.message, 'the request has 2080000 characters of text; the limit per request is 500000 (split it into several requests)');
+      }
+      assert.equal(schedulerOf(s.app)!.stats().chars, 0, 'nothing was queued');
+    } finally {
+      await s.app.close();
+    }
+  });
+
+  test('sentences per request are budgeted (422 naming the limit) and sentence detail per text is capped and flagged', async () => {
+    const s = await start({ audit: null, limits: { maxSentencesPerText: 20 } });
+    try {
+      const over = await postFrom(s.url, '127.0.0.2', { texts: [YES, YES] });
+      assert.equal(over.status, 422);
+      assert.equal(over.body.error, 'too_many_sentences');
+      assert.equal(over.body.field, 'texts');
+      assert.equal(over.body.message, 'the texts have 13000 sentences together; the limit per request is 10000 (split it into several requests)');
+      const capped = await postFrom(s.url, '127.0.0.2', { texts: ['Yes. '.repeat(100), ARTICLE], evidence: false });
+      assert.equal(capped.status, 200);
+      const [yes, article] = capped.body.results;
+      assert.equal(yes.sentence_count, 50);
+      assert.equal(yes.sentences_truncated, true);
+      assert.equal(yes.sentences.length, 20);
+      assert.equal(article.sentences_truncated, false);
+      assert.equal(article.sentences.length, article.sentence_count);
+      // The verdict and mixture test used every sentence: the same as the library on the whole text.
+      assert.ok(Math.abs(yes.machine_probability - detector.predict('Yes. '.repeat(100)).machine_probability) < 1e-5);
+    } finally {
+      await s.app.close();
+    }
+  });
+
+  test('a flood of big requests from one client does not starve another: its small request is scored next', async () => {
+    const engine = await PoolEngine.start(MODEL, 1);
+    const s = await start({ audit: null, engine });
+    try {
+      // Each ~0.4 s of scoring: 6 texts of 500 sentences (30,000 characters, 3,000 sentences: within budget).
+      const big = { texts: Array(6).fill('Yes. '.repeat(1000)), evidence: false };
+      const finished: string[] = [];
+      const flood = Array.from({ length: 6 }, (_, i) => postFrom(s.url, '127.0.0.2', big).then((a) => (finished.push(`A${i}`), a)));
+      const scheduler = schedulerOf(s.app)!;
+      await until(() => scheduler.stats().queued >= 3, 'the flood to queue up');
+      const queuedAhead = scheduler.stats().queued;
+      const small = await postFrom(s.url, '127.0.0.3', { text: ARTICLE }).then((a) => (finished.push('B'), a));
+      assert.equal(small.status, 200);
+      for (const answer of await Promise.all(flood)) assert.equal(answer.status, 200);
+      // First come, first served would put B last; round-robin puts it right after the request that was running.
+      const afterB = finished.length - 1 - finished.indexOf('B');
+      assert.ok(afterB >= queuedAhead, `${queuedAhead} queued ahead of B, ${afterB} finished after it: ${finished.join(' ')}`);
+    } finally {
+      await s.app.close();
+    }
+  });
+
+  test('the memory ceiling holds: work past a client\'s share is a 429, past the server\'s a 503, and it frees up', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const inline = new InlineEngine(detector);
+    // An engine that holds every request until the gate opens: what is admitted is decided by the limits alone.
+    const engine: Engine = { threads: 4, detect: async (texts, options) => (await gate, inline.detect(texts, options)), close: async () => {} };
+    const s = await start({ audit: null, engine, limits: { maxClientPendingChars: 25_000, maxPendingChars: 45_000 } });
+    try {
+      const text = 'x'.repeat(19_995) + ' end.';
+      const scheduler = schedulerOf(s.app)!;
+      const a1 = postFrom(s.url, '127.0.0.2', { text });
+      await until(() => scheduler.stats().chars === 20_000, 'A to be admitted');
+      const a2 = await postFrom(s.url, '127.0.0.2', { text });
+      assert.equal(a2.status, 429);
+      assert.equal(a2.body.error, 'client_busy');
+      assert.equal(a2.headers['retry-after'], '1');
+      assert.match(a2.body.message, /already has 20000 characters waiting or being scored; the limit is 25000/);
+      const c1 = postFrom(s.url, '127.0.0.3', { text });
+      await until(() => scheduler.stats().chars === 40_000, 'C to be admitted');
+      const d1 = await postFrom(s.url, '127.0.0.4', { text });
+      assert.equal(d1.status, 503);
+      assert.equal(d1.body.error, 'server_busy');
+      assert.match(d1.body.message, /the server has 40000 characters waiting or being scored; the limit is 45000/);
+      open();
+      assert.equal((await a1).status, 200);
+      assert.equal((await c1).status, 200);
+      assert.equal(scheduler.stats().chars, 0);
+      assert.equal((await postFrom(s.url, '127.0.0.4', { text })).status, 200);
     } finally {
       await s.app.close();
     }
