@@ -15,7 +15,7 @@ import {
   type Fingerprint,
 } from './checkpoint.js';
 import { convertToParquet, RowsFile } from './output.js';
-import { describeInputs, readBatches, START, type Batch } from './reader.js';
+import { describeInputs, readBatches, START, verifyPrefix, type Batch } from './reader.js';
 import { addSkips, type ChunkResult, type ScoreContext } from './score.js';
 
 export interface BatchOptions {
@@ -126,6 +126,7 @@ export async function runBatch(options: BatchOptions, makeScorer: (run: RunInfo)
     id,
     phase: 'score',
     cursor: START,
+    consumed: [],
     batches: 0,
     rowsIn: 0,
     rowsOut: 0,
@@ -146,6 +147,8 @@ export async function runBatch(options: BatchOptions, makeScorer: (run: RunInfo)
   await fs.mkdir(path.dirname(path.resolve(options.output)), { recursive: true });
 
   if (state.phase === 'score') {
+    // Files finished before the stop: their scored bytes must be as they were (the cursor's own file is checked as it is re-read).
+    for (const done of state.consumed) await verifyPrefix(done.path, done.bytes, done.sha256);
     const rows = await RowsFile.open(rowsPath, state.outputBytes);
     const commit = async () => {
       state.outputBytes = await rows.commit();
@@ -175,6 +178,9 @@ export async function runBatch(options: BatchOptions, makeScorer: (run: RunInfo)
         );
       }
       await rows.append(result.output);
+      if (batch.end.file !== state.cursor.file && state.cursor.sha256 !== undefined) {
+        state.consumed.push({ path: files[state.cursor.file].path, bytes: state.cursor.offset, sha256: state.cursor.sha256 });
+      }
       state.cursor = batch.end;
       state.batches++;
       state.rowsIn += result.rowsIn;
