@@ -417,6 +417,8 @@ describe('access', () => {
       assertError(await call(`${s.url}${route}`, { ...init, headers: { authorization: `Bearer ${token}x` } }), 401);
       const ok = await call(`${s.url}${route}`, { ...init, headers: { authorization: `Bearer ${token}` } });
       assert.equal(ok.status, 200, ok.raw);
+      // The scheme is case-insensitive (RFC 9110), as the README says.
+      assert.equal((await call(`${s.url}${route}`, { ...init, headers: { authorization: `bearer ${token}` } })).status, 200);
     }
   });
 
