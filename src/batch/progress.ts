@@ -1,3 +1,4 @@
+import { formatRate } from '../util/progress.js';
 import type { Cursor, InputFile } from './reader.js';
 
 /**
@@ -76,10 +77,6 @@ export function batchStatus(input: {
 
 function mb(bytes: number): string {
   return (bytes / 1e6).toFixed(1);
-}
-
-function formatRate(r: number): string {
-  return r >= 100 ? Math.round(r).toString() : r >= 10 ? r.toFixed(1) : r.toPrecision(2);
 }
 
 export function formatDuration(seconds: number): string {

@@ -113,7 +113,11 @@ function lineProgress(options: ProgressOptions, stream: NodeJS.WritableStream): 
 
 function rate(value: number, started: number): string {
   const seconds = Math.max((Date.now() - started) / 1000, 1e-3);
-  const r = value / seconds;
+  return formatRate(value / seconds);
+}
+
+/** Units per second for people: whole above 100, one decimal above 10, two significant digits below. */
+export function formatRate(r: number): string {
   // Two significant digits below 10: slow units (model fits) would otherwise read "0.0/s".
   return r >= 100 ? Math.round(r).toString() : r >= 10 ? r.toFixed(1) : r.toPrecision(2);
 }
