@@ -371,3 +371,11 @@ test('CLI: clear errors for missing flags and stdout output', async () => {
   const status = await runCli(['batch', '--status']);
   assert.match(status.stderr, /--status needs --queue/);
 });
+
+test('a checkpoint of an older format is refused naming that, not as "the run settings"', async () => {
+  const { describeChange } = await import('../src/batch/checkpoint.js');
+  const now = { version: 2 as const, inputs: [{ path: '/a.jsonl', size: 1, sample: 'x' }], model: 'm', sentences: false, output: 'jsonl' as const, batchSize: 256 };
+  const older = { ...now, version: 1 } as unknown as typeof now;
+  assert.equal(describeChange(older, now), 'the checkpoint format (written by an older copydesk)');
+  assert.equal(describeChange({ ...now, inputs: [{ ...now.inputs[0], sample: 'y' }] }, now), 'the content of the input');
+});

@@ -46,7 +46,8 @@ export function fingerprintId(fingerprint: Fingerprint): string {
 /** What differs between two fingerprints, in words, for the refusal message. */
 export function describeChange(before: Fingerprint, now: Fingerprint): string {
   const changes: string[] = [];
-  if (JSON.stringify(before.inputs.map((i) => i.path)) !== JSON.stringify(now.inputs.map((i) => i.path))) changes.push('the input files');
+  if (before.version !== now.version) changes.push('the checkpoint format (written by an older copydesk)');
+  else if (JSON.stringify(before.inputs.map((i) => i.path)) !== JSON.stringify(now.inputs.map((i) => i.path))) changes.push('the input files');
   else if (JSON.stringify(before.inputs) !== JSON.stringify(now.inputs)) changes.push('the content of the input');
   if (before.model !== now.model) changes.push('the model');
   if (before.sentences !== now.sentences) changes.push('--sentences');
