@@ -47,6 +47,7 @@ export { detectText } from './detect/detect.js';
 export { resultJson, rowJson, type DetectionResult, type ScoreOptions, type Verdict } from './detect/result.js';
 export { InlineScorer, ScoringPool, type Scorer } from './detect/pool.js';
 export { detectJsonlStream } from './detect/jsonl.js';
+export { calibrateToArchive, readArchive, archiveCalibrationOf, type ArchiveCalibration } from './detect/recalibrate.js';
 export { evaluateScored, scoreDocuments, formatEvaluation, type EvaluationReport } from './evaluate/evaluate.js';
 export { generalisationReport, type GeneralisationReport } from './evaluate/generalisation.js';
 export * from './evaluate/metrics.js';

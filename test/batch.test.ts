@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync, mkdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -253,7 +254,14 @@ test('a torn last line and rows written after the last checkpoint are cut off on
       fingerprint,
       id: fingerprintId(fingerprint),
       phase: 'score',
-      cursor: { file: 0, row: 1000, offset: Buffer.byteLength(inputText.slice(0, offset)), line: 1000 },
+      cursor: {
+        file: 0,
+        row: 1000,
+        offset: Buffer.byteLength(inputText.slice(0, offset)),
+        line: 1000,
+        sha256: createHash('sha256').update(inputText.slice(0, offset)).digest('hex'),
+      },
+      consumed: [],
       batches: 10,
       rowsIn: 1000,
       rowsOut: 1000,
@@ -285,6 +293,42 @@ test('a changed input, model or option is refused unless --restart', async () =>
   assert.equal(summary.rowsIn, 406);
   assert.equal(summary.rowsOut, 405);
   assert.equal(readJsonl(output).length, 405);
+});
+
+test('a resume refuses an input whose part already scored changed at the same size (a reordered middle)', async () => {
+  // Over 2 MiB, so the fingerprint's first and last MiB leave a middle it does not see.
+  const rows = syntheticRows(12_000, 'mid');
+  const sizes = rows.map((row) => Buffer.byteLength(JSON.stringify(row)) + 1);
+  const at = (bytes: number) => {
+    let sum = 0;
+    return sizes.findIndex((size) => (sum += size) > bytes);
+  };
+  const swap = at(1.2 * 2 ** 20);
+  const bad = at(2.3 * 2 ** 20);
+  const lines = rows.map((row) => JSON.stringify(row));
+  lines[bad] = '{oops';
+  const input = write('middle.jsonl', lines.join('\n') + '\n');
+  const output = path.join(dir, 'middle.out.jsonl');
+  // The run stops at the bad row, past the middle, and leaves its checkpoint.
+  await assert.rejects(run(options(input, output)), /invalid JSON/);
+  // Two rows of the part already scored trade places: same size, same first and last MiB.
+  [lines[swap], lines[swap + 1]] = [lines[swap + 1], lines[swap]];
+  const before = statSync(input).size;
+  writeFileSync(input, lines.join('\n') + '\n');
+  assert.equal(statSync(input).size, before);
+  await assert.rejects(run(options(input, output, { skipInvalid: true })), (error: Error) => {
+    assert.ok(error instanceof UserError, String(error));
+    assert.match(error.message, /middle\.jsonl: the first \d+ bytes, already scored, have changed since the run stopped/);
+    assert.match(error.message, /--restart/);
+    return true;
+  });
+  // Put back as it was, the run resumes and completes exactly.
+  [lines[swap], lines[swap + 1]] = [lines[swap + 1], lines[swap]];
+  writeFileSync(input, lines.join('\n') + '\n');
+  const summary = await run(options(input, output, { skipInvalid: true }));
+  assert.ok(summary.resumedRows > swap + 1, 'the swapped rows were in the part already scored');
+  assert.equal(summary.rowsOut, rows.length - 1);
+  assert.deepEqual(readJsonl(output).map((r) => r.id), rows.filter((_, i) => i !== bad).map((r) => r.id));
 });
 
 test('the CLI killed with SIGKILL mid-run resumes: exact rows, no duplicates, no losses', async () => {
@@ -331,4 +375,12 @@ test('CLI: clear errors for missing flags and stdout output', async () => {
   assert.match(stdout.stderr, /needs an output file/);
   const status = await runCli(['batch', '--status']);
   assert.match(status.stderr, /--status needs --queue/);
+});
+
+test('a checkpoint of an older format is refused naming that, not as "the run settings"', async () => {
+  const { describeChange } = await import('../src/batch/checkpoint.js');
+  const now = { version: 2 as const, inputs: [{ path: '/a.jsonl', size: 1, sample: 'x' }], model: 'm', sentences: false, output: 'jsonl' as const, batchSize: 256 };
+  const older = { ...now, version: 1 } as unknown as typeof now;
+  assert.equal(describeChange(older, now), 'the checkpoint format (written by an older copydesk)');
+  assert.equal(describeChange({ ...now, inputs: [{ ...now.inputs[0], sample: 'y' }] }, now), 'the content of the input');
 });

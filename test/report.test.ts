@@ -1,14 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generalisationReport, formatGeneralisationMarkdown } from '../src/evaluate/generalisation.js';
+import { capPerGroup, generalisationReport, formatGeneralisationMarkdown } from '../src/evaluate/generalisation.js';
 import { fitBaseline } from '../src/model/baseline.js';
+import { reportProgressLine } from '../src/cli/commands/report.js';
 import { syntheticCorpus, SMALL_TRAIN_OPTIONS } from './fixtures/core/synthetic.js';
 
 // Three datasets: stories 0..89 spread over outlet_x / outlet_y, plus a third outlet.
-const corpus = syntheticCorpus(90, 5).map((d, i) => (Math.floor(i / 2) % 3 === 1 ? { ...d, dataset: 'outlet_z', source: 'outlet-z' } : d));
+const corpus = syntheticCorpus(90, 5).map((d, i) => (Math.floor(i / 2) % 3 === 1 ? { ...d, dataset: 'outlet_z', source: 'outlet-z', domain: 'reviews' } : d));
 
 test('the generalisation report holds out each source and each generator, for copydesk and the baseline', () => {
-  const report = generalisationReport(corpus, { train: SMALL_TRAIN_OPTIONS, minGeneratorSize: 10, testFraction: 0.3 });
+  const report = generalisationReport(corpus, {
+    train: SMALL_TRAIN_OPTIONS,
+    baseline: { bits: 16, maxIterations: 40 },
+    minGeneratorSize: 10,
+    testFraction: 0.3,
+  });
   assert.deepEqual(report.leave_one_source_out.map((r) => r.held_out), ['outlet_x', 'outlet_y', 'outlet_z']);
   for (const row of report.leave_one_source_out) {
     assert.ok(row.n_human > 0 && row.n_machine > 0);
@@ -18,14 +24,55 @@ test('the generalisation report holds out each source and each generator, for co
   }
   assert.deepEqual(report.leave_one_generator_out.map((r) => r.held_out), ['model-a', 'model-b']);
   for (const row of report.leave_one_generator_out) assert.ok(row.n_machine > 0 && row.n_human > 0);
+  assert.deepEqual(report.leave_one_domain_out.map((r) => r.held_out), ['news', 'reviews']);
+  for (const row of report.leave_one_domain_out) {
+    assert.ok(row.detector.recall_at_threshold! >= 0 && row.detector.recall_at_threshold! <= 1);
+    assert.equal(row.detector.uncertain_human, 0, 'nothing is uncertain without an applicability check');
+  }
   const markdown = formatGeneralisationMarkdown(report);
   assert.match(markdown, /### Leave one source out/);
+  assert.match(markdown, /### Leave one domain out/);
   assert.match(markdown, /\| outlet_z \|/);
+});
+
+test('texts judged uncertain are never counted as false positives, and the threshold rule ignores them', () => {
+  // Everything from outlet_y is "unlike the training data" for every held-out model.
+  const report = generalisationReport(corpus, {
+    train: SMALL_TRAIN_OPTIONS,
+    baseline: { bits: 16, maxIterations: 20 },
+    parts: ['source'],
+    uncertainty: () => (d) => d.dataset === 'outlet_y',
+  });
+  const y = report.leave_one_source_out.find((r) => r.held_out === 'outlet_y')!;
+  assert.equal(y.detector.uncertain_human, 1);
+  assert.equal(y.detector.uncertain_machine, 1);
+  assert.equal(y.detector.fpr_at_threshold, 0);
+  assert.equal(y.detector.recall_at_threshold, 0);
+  const x = report.leave_one_source_out.find((r) => r.held_out === 'outlet_x')!;
+  assert.equal(x.detector.uncertain_human, 0);
+  assert.deepEqual(report.leave_one_domain_out, []);
+  assert.deepEqual(report.leave_one_generator_out, []);
+});
+
+test('capPerGroup keeps at most n documents per (dataset, label), the same ones every time', () => {
+  const capped = capPerGroup(corpus, 5, 7);
+  const counts = new Map<string, number>();
+  for (const d of capped) counts.set(`${d.dataset}/${d.label}`, (counts.get(`${d.dataset}/${d.label}`) ?? 0) + 1);
+  assert.deepEqual([...counts.values()], [5, 5, 5, 5, 5, 5]);
+  assert.deepEqual(capPerGroup(corpus, 5, 7).map((d) => d.id), capped.map((d) => d.id));
+  assert.notDeepEqual(capPerGroup(corpus, 5, 8).map((d) => d.id), capped.map((d) => d.id));
+  assert.equal(capPerGroup(corpus, undefined, 7), corpus);
+});
+
+test('report progress says n of N and estimates time left only once a fit has finished', () => {
+  assert.equal(reportProgressLine('leave-one-source-out: a', 0, 4, 0), 'report: [1/4] leave-one-source-out: a — 0 s elapsed');
+  assert.equal(reportProgressLine('leave-one-source-out: b', 1, 4, 30), 'report: [2/4] leave-one-source-out: b — 30 s elapsed, about 90 s left');
+  assert.equal(reportProgressLine('done', 4, 4, 125), 'report: 4 fits in 125 s');
 });
 
 test('the TF-IDF baseline learns the synthetic task', () => {
   const train = syntheticCorpus(40, 8);
-  const score = fitBaseline(train, 1e-4, 40);
+  const score = fitBaseline(train, { l2: 1e-4, maxIterations: 40, bits: 16 });
   const heldOut = syntheticCorpus(10, 9);
   const human = heldOut.filter((d) => d.label === 'human').map((d) => score(d.text));
   const machine = heldOut.filter((d) => d.label === 'machine').map((d) => score(d.text));

@@ -8,19 +8,20 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { loadDetector } from '../src/model/model-file.js';
 import type { Detector } from '../src/model/detector.js';
-import { buildApp, registeredRoutes, type ServiceOptions } from '../src/server/app.js';
+import { buildApp, registeredRoutes, schedulerOf, type ServiceOptions } from '../src/server/app.js';
 import { AuditStore } from '../src/server/audit.js';
-import { PoolEngine } from '../src/server/engine.js';
+import { InlineEngine, PoolEngine, type Engine } from '../src/server/engine.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MODEL = path.join(ROOT, 'models/default.cdm');
@@ -164,6 +165,30 @@ describe('POST /v1/detect', () => {
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
   });
 
+  test('says what is wrong with a body: the syntax error, a forbidden key, a compressed body', async () => {
+    const post = (body: string | Uint8Array, headers: Record<string, string> = {}) =>
+      call(`${s.url}/v1/detect`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+    const syntax = await post('{"text": "a",}');
+    assertError(syntax, 400);
+    assert.equal(syntax.body.error, 'invalid_json');
+    assert.match(syntax.body.message, /^the body is not valid JSON: .*(position|token|property)/i);
+    for (const [body, key] of [
+      ['{"__proto__": {"polluted": true}, "text": "a"}', '__proto__'],
+      ['{"text": "a", "x": [{"constructor": {"prototype": {"polluted": true}}}]}', 'constructor.prototype'],
+    ]) {
+      const poisoned = await post(body);
+      assertError(poisoned, 400);
+      assert.equal(poisoned.body.error, 'forbidden_key');
+      assert.equal(poisoned.body.message, `request bodies may not use the key ${key} (it could alter object prototypes)`);
+    }
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    const gzipped = await post(gzipSync(JSON.stringify({ text: ARTICLE })), { 'content-encoding': 'gzip' });
+    assertError(gzipped, 415);
+    assert.equal(gzipped.body.error, 'unsupported_encoding');
+    assert.equal(gzipped.body.message, 'Content-Encoding gzip is not supported; send plain JSON');
+    assert.equal((await post(JSON.stringify({ text: ARTICLE }), { 'content-encoding': 'identity' })).status, 200);
+  });
+
   test('rejects other media types with 415', async () => {
     assertError(await call(`${s.url}/v1/detect`, { method: 'POST', body: ARTICLE, headers: { 'content-type': 'text/plain' } }), 415);
     assertError(await call(`${s.url}/v1/detect`, { method: 'POST', body: 'text=a', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415);
@@ -216,6 +241,162 @@ describe('request timeout', () => {
   });
 });
 
+// ---------------------------------------------------------------- work budget, fairness, memory ceiling
+
+/** POST from a given loopback address (127.0.0.x are distinct clients to the server), resolving with status and JSON body. */
+function postFrom(url: string, localAddress: string, json: unknown): Promise<{ status: number; body: any; headers: http.IncomingHttpHeaders }> {
+  const payload = JSON.stringify(json);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      `${url}/v1/detect`,
+      { method: 'POST', localAddress, agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d) => (text += d)).on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text), headers: res.headers }));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe('work budget, fair scheduling and the memory ceiling', () => {
+  const YES = 'Yes. '.repeat(13_000);
+
+  test('the reported body ({"texts": ["Yes. " × 13000] × 32}, 2 MB) is refused with 413 naming the limit, 20 at once, while another client is served', async () => {
+    const s = await start({ audit: null });
+    try {
+      const flood = Array.from({ length: 20 }, () => postFrom(s.url, '127.0.0.2', { texts: Array(32).fill(YES) }));
+      const small = await postFrom(s.url, '127.0.0.3', { text: ARTICLE });
+      assert.equal(small.status, 200);
+      for (const answer of await Promise.all(flood)) {
+        assert.equal(answer.status, 413);
+        assert.equal(answer.body.error, 'request_too_large');
+        assert.equal(answer.body.field, 'texts');
+        assert.equal(answer.body.message, 'the request has 2080000 characters of text; the limit per request is 500000 (split it into several requests)');
+      }
+      assert.equal(schedulerOf(s.app)!.stats().chars, 0, 'nothing was queued');
+    } finally {
+      await s.app.close();
+    }
+  });
+
+  test('sentences per request are budgeted (422 naming the limit) and sentence detail per text is capped and flagged', async () => {
+    const s = await start({ audit: null, limits: { maxSentencesPerText: 20 } });
+    try {
+      const over = await postFrom(s.url, '127.0.0.2', { texts: [YES, YES] });
+      assert.equal(over.status, 422);
+      assert.equal(over.body.error, 'too_many_sentences');
+      assert.equal(over.body.field, 'texts');
+      assert.equal(over.body.message, 'the texts have 13000 sentences together; the limit per request is 10000 (split it into several requests)');
+      const capped = await postFrom(s.url, '127.0.0.2', { texts: ['Yes. '.repeat(100), ARTICLE], evidence: false });
+      assert.equal(capped.status, 200);
+      const [yes, article] = capped.body.results;
+      assert.equal(yes.sentence_count, 50);
+      assert.equal(yes.sentences_truncated, true);
+      assert.equal(yes.sentences.length, 20);
+      assert.equal(article.sentences_truncated, false);
+      assert.equal(article.sentences.length, article.sentence_count);
+      // The verdict and mixture test used every sentence: the same as the library on the whole text.
+      assert.ok(Math.abs(yes.machine_probability - detector.predict('Yes. '.repeat(100)).machine_probability) < 1e-5);
+    } finally {
+      await s.app.close();
+    }
+  });
+
+  test('a flood of big requests from one client does not starve another: its small request is scored next', async () => {
+    const engine = await PoolEngine.start(MODEL, 1);
+    const s = await start({ audit: null, engine });
+    try {
+      // Each ~0.4 s of scoring: 6 texts of 500 sentences (30,000 characters, 3,000 sentences: within budget).
+      const big = { texts: Array(6).fill('Yes. '.repeat(1000)), evidence: false };
+      const finished: string[] = [];
+      const flood = Array.from({ length: 6 }, (_, i) => postFrom(s.url, '127.0.0.2', big).then((a) => (finished.push(`A${i}`), a)));
+      const scheduler = schedulerOf(s.app)!;
+      await until(() => scheduler.stats().queued >= 3, 'the flood to queue up');
+      const queuedAhead = scheduler.stats().queued;
+      const small = await postFrom(s.url, '127.0.0.3', { text: ARTICLE }).then((a) => (finished.push('B'), a));
+      assert.equal(small.status, 200);
+      for (const answer of await Promise.all(flood)) assert.equal(answer.status, 200);
+      // First come, first served would put B last; round-robin puts it right after the request that was running.
+      const afterB = finished.length - 1 - finished.indexOf('B');
+      assert.ok(afterB >= queuedAhead, `${queuedAhead} queued ahead of B, ${afterB} finished after it: ${finished.join(' ')}`);
+    } finally {
+      await s.app.close();
+    }
+  });
+
+  test('the memory ceiling holds: work past a client\'s share is a 429, past the server\'s a 503, and it frees up', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const inline = new InlineEngine(detector);
+    // An engine that holds every request until the gate opens: what is admitted is decided by the limits alone.
+    const engine: Engine = { threads: 4, detect: async (texts, options) => (await gate, inline.detect(texts, options)), close: async () => {} };
+    const s = await start({ audit: null, engine, limits: { maxClientPendingChars: 25_000, maxPendingChars: 45_000 } });
+    try {
+      const text = 'x'.repeat(19_995) + ' end.';
+      const scheduler = schedulerOf(s.app)!;
+      const a1 = postFrom(s.url, '127.0.0.2', { text });
+      await until(() => scheduler.stats().chars === 20_000, 'A to be admitted');
+      const a2 = await postFrom(s.url, '127.0.0.2', { text });
+      assert.equal(a2.status, 429);
+      assert.equal(a2.body.error, 'client_busy');
+      assert.equal(a2.headers['retry-after'], '1');
+      assert.match(a2.body.message, /already has 20000 characters waiting or being scored; the limit is 25000/);
+      const c1 = postFrom(s.url, '127.0.0.3', { text });
+      await until(() => scheduler.stats().chars === 40_000, 'C to be admitted');
+      const d1 = await postFrom(s.url, '127.0.0.4', { text });
+      assert.equal(d1.status, 503);
+      assert.equal(d1.body.error, 'server_busy');
+      assert.match(d1.body.message, /the server has 40000 characters waiting or being scored; the limit is 45000/);
+      open();
+      assert.equal((await a1).status, 200);
+      assert.equal((await c1).status, 200);
+      assert.equal(scheduler.stats().chars, 0);
+      assert.equal((await postFrom(s.url, '127.0.0.4', { text })).status, 200);
+    } finally {
+      await s.app.close();
+    }
+  });
+});
+
+describe('shutting down', () => {
+  test('a request arriving while the server drains gets a 503 in the documented JSON shape; the one in flight finishes', async () => {
+    const s = await start();
+    const { port } = new URL(s.url);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    await once(socket, 'connect');
+    let data = '';
+    socket.setEncoding('utf8').on('data', (d) => (data += d));
+    const body = JSON.stringify({ text: ARTICLE });
+    const head = (length: number) => `POST /v1/detect HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+    const arrived = once(s.app.server, 'request');
+    socket.write(head(Buffer.byteLength(body)) + body.slice(0, 50));
+    await arrived;
+    const closed = s.app.close();
+    // The rest of the first request, and a second one pipelined behind it on the same connection.
+    socket.write(body.slice(50) + head(Buffer.byteLength(body)) + body);
+    await Promise.all([once(socket, 'close'), closed]);
+    const responses = data.split(/(?=HTTP\/1\.1 )/);
+    assert.equal(responses.length, 2, data);
+    assert.match(responses[0], /^HTTP\/1\.1 200/);
+    assert.match(responses[1], /^HTTP\/1\.1 503/);
+    assert.match(responses[1], /\r\nretry-after: \d+\r\n/i);
+    const error = JSON.parse(responses[1].slice(responses[1].indexOf('\r\n\r\n') + 4));
+    assert.deepEqual(Object.keys(error).sort(), ['error', 'message', 'status']);
+    assert.equal(error.status, 503);
+    assert.equal(error.error, 'shutting_down');
+  });
+});
+
 describe('access', () => {
   let s: Running;
   const token = 'correct horse battery staple';
@@ -236,6 +417,8 @@ describe('access', () => {
       assertError(await call(`${s.url}${route}`, { ...init, headers: { authorization: `Bearer ${token}x` } }), 401);
       const ok = await call(`${s.url}${route}`, { ...init, headers: { authorization: `Bearer ${token}` } });
       assert.equal(ok.status, 200, ok.raw);
+      // The scheme is case-insensitive (RFC 9110), as the README says.
+      assert.equal((await call(`${s.url}${route}`, { ...init, headers: { authorization: `bearer ${token}` } })).status, 200);
     }
   });
 
@@ -253,6 +436,8 @@ describe('rate limit', () => {
       assertError(limited, 429);
       const retry = Number(limited.headers.get('retry-after'));
       assert.ok(retry > 0 && retry <= 60, `Retry-After ${retry}`);
+      // The window is the configured one; the time left is Retry-After's, and named as such.
+      assert.match(limited.body.message, new RegExp(`^rate limit of 3 requests per 60 s exceeded; retry in ${retry} s \\(Retry-After\\)$`));
       assertError(await call(`${s.url}/v1/models`), 429);
       assert.equal((await call(`${s.url}/healthz`)).status, 200);
       assert.equal((await call(`${s.url}/metrics`)).status, 200);
@@ -605,6 +790,30 @@ describe('copydesk serve (the CLI)', () => {
       store.close();
     } finally {
       if (server.exitCode === null) server.kill('SIGKILL');
+    }
+  });
+
+  test('--db that is not a database or cannot be opened: one line, exit 2, as for a busy port', async () => {
+    const notDb = path.join(dir, 'notes.txt');
+    writeFileSync(notDb, 'these are notes, not a SQLite database; '.repeat(100));
+    const env = { ...process.env };
+    delete env.COPYDESK_API_TOKEN;
+    // --workers 1: scoring threads must not keep a failed server alive.
+    for (const db of [notDb, dir]) {
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve', '--port', '0', '--db', db, '--workers', '1'], {
+        cwd: ROOT,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env,
+      });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      const [code, signal] = await once(child, 'exit');
+      clearTimeout(timer);
+      assert.equal(signal, null, `still running: ${stderr}`);
+      assert.equal(code, 2, stderr);
+      assert.match(stderr, new RegExp(`^copydesk: cannot open audit database ${db.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: .+\n$`));
+      assert.doesNotMatch(stderr, /serving|\n\s+at /);
     }
   });
 

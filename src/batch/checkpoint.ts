@@ -7,14 +7,17 @@ import type { Cursor, InputFile } from './reader.js';
 /**
  * What a run's output depends on. A resumed run must match it exactly, or
  * the rows already written would disagree with the rows still to come.
- * Inputs are identified by content (size plus a hash of the first and last
- * MiB), not by mtime, so copying a file does not invalidate a run while
- * editing it does. `--skip-invalid` is deliberately not part of it: the rows
- * committed so far are right either way, so a run that stopped on a bad row
- * can be resumed with --skip-invalid.
+ * Inputs are identified by content, not by mtime, so copying a file does not
+ * invalidate a run while editing it does: JSON lines by size plus a hash of
+ * the first and last MiB here, and the part already scored by the running
+ * hash in the checkpoint's cursor (re-verified on resume, see reader.ts);
+ * CSV and Parquet, whose cursor is a row number rather than a byte offset,
+ * by a hash of the whole file. `--skip-invalid` is deliberately not part of
+ * it: the rows committed so far are right either way, so a run that stopped
+ * on a bad row can be resumed with --skip-invalid.
  */
 export interface Fingerprint {
-  version: 1;
+  version: 2;
   inputs: Array<{ path: string; size: number; sample: string }>;
   model: string;
   sentences: boolean;
@@ -29,8 +32,11 @@ export async function fingerprintOf(
   options: { sentences: boolean; output: 'jsonl' | 'parquet'; batchSize: number },
 ): Promise<Fingerprint> {
   const inputs = [];
-  for (const file of files) inputs.push({ path: path.resolve(file.path), size: file.size, sample: await sampleHash(file.path, file.size) });
-  return { version: 1, inputs, model: modelSha, ...options };
+  for (const file of files) {
+    const sample = file.format === 'jsonl' ? await sampleHash(file.path, file.size) : (await fileSha256(file.path)).slice(0, 32);
+    inputs.push({ path: path.resolve(file.path), size: file.size, sample });
+  }
+  return { version: 2, inputs, model: modelSha, ...options };
 }
 
 export function fingerprintId(fingerprint: Fingerprint): string {
@@ -40,7 +46,8 @@ export function fingerprintId(fingerprint: Fingerprint): string {
 /** What differs between two fingerprints, in words, for the refusal message. */
 export function describeChange(before: Fingerprint, now: Fingerprint): string {
   const changes: string[] = [];
-  if (JSON.stringify(before.inputs.map((i) => i.path)) !== JSON.stringify(now.inputs.map((i) => i.path))) changes.push('the input files');
+  if (before.version !== now.version) changes.push('the checkpoint format (written by an older copydesk)');
+  else if (JSON.stringify(before.inputs.map((i) => i.path)) !== JSON.stringify(now.inputs.map((i) => i.path))) changes.push('the input files');
   else if (JSON.stringify(before.inputs) !== JSON.stringify(now.inputs)) changes.push('the content of the input');
   if (before.model !== now.model) changes.push('the model');
   if (before.sentences !== now.sentences) changes.push('--sentences');
@@ -78,6 +85,8 @@ export interface Checkpoint {
   /** 'score': rows are being written; 'convert': the JSON-lines rows are complete and turning into Parquet. */
   phase: 'score' | 'convert';
   cursor: Cursor;
+  /** JSON-lines files before the cursor's: the bytes scored from each and their SHA-256, re-verified on resume. */
+  consumed: Array<{ path: string; bytes: number; sha256: string }>;
   /** Batches committed (distributed: chunk index to continue from). */
   batches: number;
   rowsIn: number;

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { resolveInputs } from '../corpus/inputs.js';
 import { UserError } from '../util/errors.js';
-import { createProgress, type Progress } from '../util/progress.js';
+import { createStatusProgress, type StatusProgress } from '../util/progress.js';
 import {
   describeChange,
   fileSha256,
@@ -15,7 +15,8 @@ import {
   type Fingerprint,
 } from './checkpoint.js';
 import { convertToParquet, RowsFile } from './output.js';
-import { describeInputs, readBatches, START, type Batch } from './reader.js';
+import { batchStatus, measureOf } from './progress.js';
+import { describeInputs, readBatches, START, verifyPrefix, type Batch, type InputFile } from './reader.js';
 import type { RowOptions } from '../detect/lines.js';
 import { addSkips, type ChunkResult } from './score.js';
 
@@ -127,6 +128,7 @@ export async function runBatch(options: BatchOptions, makeScorer: (run: RunInfo)
     id,
     phase: 'score',
     cursor: START,
+    consumed: [],
     batches: 0,
     rowsIn: 0,
     rowsOut: 0,
@@ -147,6 +149,8 @@ export async function runBatch(options: BatchOptions, makeScorer: (run: RunInfo)
   await fs.mkdir(path.dirname(path.resolve(options.output)), { recursive: true });
 
   if (state.phase === 'score') {
+    // Files finished before the stop: their scored bytes must be as they were (the cursor's own file is checked as it is re-read).
+    for (const done of state.consumed) await verifyPrefix(done.path, done.bytes, done.sha256);
     const rows = await RowsFile.open(rowsPath, state.outputBytes);
     const commit = async () => {
       state.outputBytes = await rows.commit();
@@ -155,7 +159,9 @@ export async function runBatch(options: BatchOptions, makeScorer: (run: RunInfo)
     };
     // A checkpoint exists from the first moment, so even an early crash is resumed, not silently overwritten.
     if (!checkpoint) await commit();
-    const progress = makeProgress(options, Math.max(0, estimatedRows - resumedRows));
+    const progress = makeProgress(options, files);
+    const attemptStarted = Date.now();
+    const startedAt = measureOf(files, state.cursor);
     const scorer = await makeScorer({ id, fingerprint, firstBatch: state.batches, options, estimatedRows, modelSha });
     const commitState = (): CommitState => ({
       batches: state.batches,
@@ -176,6 +182,9 @@ export async function runBatch(options: BatchOptions, makeScorer: (run: RunInfo)
         );
       }
       await rows.append(result.output);
+      if (batch.end.file !== state.cursor.file && state.cursor.sha256 !== undefined) {
+        state.consumed.push({ path: files[state.cursor.file].path, bytes: state.cursor.offset, sha256: state.cursor.sha256 });
+      }
       state.cursor = batch.end;
       state.batches++;
       state.rowsIn += result.rowsIn;
@@ -183,7 +192,9 @@ export async function runBatch(options: BatchOptions, makeScorer: (run: RunInfo)
       addSkips(state.skips, state.firstSkip, result.skips, result.firstSkip);
       addSkips(state.skips, state.firstSkip, batch.readerSkips, batch.readerFirstSkip);
       state.rowsIn += total(batch.readerSkips);
-      progress.update(state.rowsIn - resumedRows);
+      progress.show(
+        batchStatus({ files, cursor: state.cursor, rows: state.rowsIn, rowsAtStart: resumedRows, startedAt, elapsedSeconds: (Date.now() - attemptStarted) / 1000 }),
+      );
       if (Date.now() - lastCommit >= options.checkpointMs) {
         await commit();
         lastCommit = Date.now();
@@ -256,16 +267,10 @@ export function formatSummary(summary: BatchSummary): string[] {
   return lines;
 }
 
-function makeProgress(options: BatchOptions, estimatedRows: number): Progress {
-  if (options.progress === 'none') return createProgress({ label: 'batch', silent: true });
+function makeProgress(options: BatchOptions, files: InputFile[]): StatusProgress {
+  if (options.progress === 'none') return createStatusProgress({ label: 'batch', silent: true, fraction: false });
   const tty = options.progress === 'bar' ? true : options.progress === 'lines' ? false : undefined;
-  return createProgress({
-    label: 'batch',
-    unit: 'rows',
-    total: estimatedRows > 0 ? estimatedRows : undefined,
-    tty,
-    intervalSeconds: options.progressIntervalSeconds,
-  });
+  return createStatusProgress({ label: 'batch', tty, intervalSeconds: options.progressIntervalSeconds, fraction: measureOf(files, START) !== undefined });
 }
 
 function total(counts: Record<string, number>): number {

@@ -12,6 +12,7 @@ type Register = (program: Command) => void;
 const COMMANDS: Record<string, () => Promise<Register>> = {
   train: async () => (await import('./commands/train.js')).registerTrain,
   eval: async () => (await import('./commands/eval.js')).registerEval,
+  calibrate: async () => (await import('./commands/calibrate.js')).registerCalibrate,
   detect: async () => (await import('./commands/detect.js')).registerDetect,
   report: async () => (await import('./commands/report.js')).registerReport,
   'eval-mixtures': async () => (await import('./commands/eval-mixtures.js')).registerEvalMixtures,

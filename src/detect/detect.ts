@@ -1,6 +1,7 @@
 import type { Detector } from '../model/detector.js';
 import { round6 } from '../util/numeric.js';
-import type { DetectionResult, ScoreOptions } from './result.js';
+import { splitSentences, type SentenceSpan } from '../text/sentences.js';
+import { SentenceBudgetExceeded, type DetectionResult, type ScoreOptions } from './result.js';
 import { analyzeSentences } from './sentences.js';
 
 export type { DetectionResult, ScoreOptions, Verdict } from './result.js';
@@ -10,8 +11,8 @@ export type { DetectionResult, ScoreOptions, Verdict } from './result.js';
  * n-grams hashed: features/document.ts) and that one PreparedDocument gives
  * the document score, the sentence windows and the evidence.
  */
-export function detectText(detector: Detector, text: string, options: ScoreOptions = {}, id?: string): DetectionResult {
-  const document = detector.featurizer.prepare(text, { sentences: options.sentences });
+export function detectText(detector: Detector, text: string, options: ScoreOptions = {}, id?: string, spans?: SentenceSpan[]): DetectionResult {
+  const document = detector.featurizer.prepare(text, { sentences: options.sentences, spans: options.sentences ? spans : undefined });
   const prediction = detector.verdictFor(detector.probabilityFromScore(detector.score(document)));
   const result: DetectionResult = {
     ...(id === undefined ? {} : { id }),
@@ -29,4 +30,40 @@ export function detectText(detector: Detector, text: string, options: ScoreOptio
   }
   if (options.evidence) result.evidence = detector.explain(document).map((e) => ({ ...e, weight: round6(e.weight) }));
   return result;
+}
+
+/** What detectTexts answers: results, or the sentence count of a call over budget (plain data: it crosses threads). */
+export type TextsReply = { results: DetectionResult[] } | { overBudget: { sentences: number; limit: number } };
+
+/**
+ * Scores texts within the work budget in `options` (the HTTP service's):
+ * over `maxSentences` sentences in all, nothing is scored; each result
+ * with sentences lists at most `maxSentencesPerText` of them, and says how
+ * many the text has (sentence_count) and whether they were cut (sentences_truncated). The sentences split for the budget are the
+ * ones scored (splitting costs about a seventh of scoring).
+ */
+export function detectTexts(detector: Detector, texts: readonly string[], options: ScoreOptions): TextsReply {
+  const spans = options.sentences && options.maxSentences !== undefined ? texts.map((text) => splitSentences(text)) : undefined;
+  if (spans) {
+    const count = spans.reduce((sum, s) => sum + s.length, 0);
+    if (count > options.maxSentences!) return { overBudget: { sentences: count, limit: options.maxSentences! } };
+  }
+  const cap = options.maxSentencesPerText ?? Infinity;
+  return {
+    results: texts.map((text, i) => {
+      const result = detectText(detector, text, options, undefined, spans?.[i]);
+      if (result.sentences) {
+        result.sentence_count = result.sentences.length;
+        result.sentences_truncated = result.sentences.length > cap;
+        if (result.sentences_truncated) result.sentences = result.sentences.slice(0, cap);
+      }
+      return result;
+    }),
+  };
+}
+
+/** The results of a TextsReply, or SentenceBudgetExceeded. */
+export function textsResults(reply: TextsReply): DetectionResult[] {
+  if ('overBudget' in reply) throw new SentenceBudgetExceeded(reply.overBudget.sentences, reply.overBudget.limit);
+  return reply.results;
 }

@@ -1,6 +1,6 @@
 import type { Detector } from '../model/detector.js';
 import { ThreadPool } from '../util/thread-pool.js';
-import { detectText } from './detect.js';
+import { detectTexts, textsResults, type TextsReply } from './detect.js';
 import { scoreRows, type RowOptions, type RowSource, type ScoredRows } from './lines.js';
 import type { DetectionResult, ScoreOptions } from './result.js';
 
@@ -15,7 +15,7 @@ export interface Scorer {
   readonly threads: number;
   /** Rows (or a chunk of JSON lines) to output lines (see lines.ts). */
   scoreRows(rows: RowSource, options: RowOptions): Promise<ScoredRows>;
-  /** Texts to results, in order. */
+  /** Texts to results, in order; rejects with SentenceBudgetExceeded over `options.maxSentences` (see detectTexts). */
   detect(texts: readonly string[], options: ScoreOptions): Promise<DetectionResult[]>;
   close(): Promise<void>;
 }
@@ -32,7 +32,7 @@ export class InlineScorer implements Scorer {
     return scoreRows(this.detector, rows, options);
   }
   async detect(texts: readonly string[], options: ScoreOptions): Promise<DetectionResult[]> {
-    return texts.map((text) => detectText(this.detector, text, options));
+    return textsResults(detectTexts(this.detector, texts, options));
   }
   async close(): Promise<void> {}
 }
@@ -48,7 +48,7 @@ export interface ScoringPoolOptions {
 }
 
 export class ScoringPool implements Scorer {
-  private constructor(private readonly pool: ThreadPool<ScoringRequest, ScoredRows | DetectionResult[]>) {}
+  private constructor(private readonly pool: ThreadPool<ScoringRequest, ScoredRows | TextsReply>) {}
 
   /** Starts `size` threads loading `modelPath`; a bad model file fails here, as a UserError. */
   static async start(modelPath: string, size: number, options: ScoringPoolOptions = {}): Promise<ScoringPool> {
@@ -64,8 +64,8 @@ export class ScoringPool implements Scorer {
     return this.pool.run({ kind: 'rows', rows, options }) as Promise<ScoredRows>;
   }
 
-  detect(texts: readonly string[], options: ScoreOptions): Promise<DetectionResult[]> {
-    return this.pool.run({ kind: 'texts', texts, options }) as Promise<DetectionResult[]>;
+  async detect(texts: readonly string[], options: ScoreOptions): Promise<DetectionResult[]> {
+    return textsResults((await this.pool.run({ kind: 'texts', texts, options })) as TextsReply);
   }
 
   close(): Promise<void> {

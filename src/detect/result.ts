@@ -26,6 +26,10 @@ export interface DetectionResult {
   mixture?: MixtureResult;
   sentences?: SentenceResult[];
   evidence?: Evidence[];
+  /** With a per-text sentence cap (`maxSentencesPerText`): how many sentences the text has. */
+  sentence_count?: number;
+  /** With a per-text sentence cap: whether `sentences` was cut short (the mixture test still used them all). */
+  sentences_truncated?: boolean;
 }
 
 /** What to compute for a document: the one option type of every scoring entry point. */
@@ -36,6 +40,20 @@ export interface ScoreOptions {
   sentences?: boolean;
   /** Level of the mixture test's decision (default 0.05). */
   level?: number;
+  /** Work budget of detectTexts: most sentences in one call, all texts together (checked before any scoring). */
+  maxSentences?: number;
+  /** Most sentences returned per text (detectTexts); the mixture test still uses them all. */
+  maxSentencesPerText?: number;
+}
+
+/** A call over its sentence budget: nothing was scored. */
+export class SentenceBudgetExceeded extends Error {
+  constructor(
+    readonly sentences: number,
+    readonly limit: number,
+  ) {
+    super(`the texts have ${sentences} sentences together; the limit per request is ${limit}`);
+  }
 }
 
 /** A whole result as JSON (HTTP bodies; the CLI's --json with `indent` 2). */

@@ -173,7 +173,7 @@ export interface HeldOutHuman {
 /** Held-out human documents a source needs before it gets its own mixture null. */
 const MIN_DATASET_NULL = 150;
 
-function docNull(statsByGroup: number[][][]): Record<MixtureTest, NullSample[]> {
+export function docNull(statsByGroup: number[][][]): Record<MixtureTest, NullSample[]> {
   const doc_null = {} as Record<MixtureTest, NullSample[]>;
   MIXTURE_TESTS.forEach((test, t) => {
     doc_null[test] = SENTENCE_COUNT_GROUPS.map((_, g) => {

@@ -1,9 +1,8 @@
 import { workerData } from 'node:worker_threads';
 import { loadDetector } from '../model/model-file.js';
 import { serveRequests } from '../util/thread-pool.js';
-import { detectText } from './detect.js';
+import { detectTexts, type TextsReply } from './detect.js';
 import { scoreRows, type ScoredRows } from './lines.js';
-import type { DetectionResult } from './result.js';
 import type { ScoringRequest } from './pool.js';
 
 /**
@@ -12,6 +11,6 @@ import type { ScoringRequest } from './pool.js';
  */
 const detector = loadDetector((workerData as { modelPath: string }).modelPath);
 
-serveRequests<ScoringRequest, ScoredRows | DetectionResult[]>((request) =>
-  request.kind === 'rows' ? scoreRows(detector, request.rows, request.options) : request.texts.map((text) => detectText(detector, text, request.options)),
+serveRequests<ScoringRequest, ScoredRows | TextsReply>((request) =>
+  request.kind === 'rows' ? scoreRows(detector, request.rows, request.options) : detectTexts(detector, request.texts, request.options),
 );

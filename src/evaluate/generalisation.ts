@@ -1,7 +1,8 @@
 import type { LabeledDocument } from '../corpus/types.js';
-import { groupBySourceComponents, splitByStory, storyKey } from '../corpus/split.js';
-import { fitBaseline } from '../model/baseline.js';
-import { fitScorer, trainDetector, type TrainOptions } from '../model/train.js';
+import { groupBySourceComponents, seededUnit, splitByStory, storyKey } from '../corpus/split.js';
+import { fitBaseline, type BaselineOptions } from '../model/baseline.js';
+import { calibrate, fitPlatt, type PlattCalibration } from '../model/calibration.js';
+import { balancedWeights, chooseThreshold, DEFAULT_TRAIN_OPTIONS, fitScorer, type TrainOptions } from '../model/train.js';
 import { auroc, tprAtFpr, type BinaryLabel } from './metrics.js';
 import { formatTable } from './breakdown.js';
 
@@ -16,8 +17,15 @@ export interface Scores {
   auroc: number | null;
   tpr_at_1pct_fpr: number | null;
   tpr_at_0_1pct_fpr: number | null;
-  /** False-positive rate at the trained detector's own default threshold. */
+  /** Share of held-out human texts called "machine" at the detector's own default threshold (uncertain ones are not). */
   fpr_at_threshold?: number | null;
+  /** Share of held-out machine texts called "machine" at that threshold. */
+  recall_at_threshold?: number | null;
+  /** Share of held-out texts judged `uncertain` (human, machine). */
+  uncertain_human?: number | null;
+  uncertain_machine?: number | null;
+  /** The default threshold the held-out model would have shipped with. */
+  threshold?: number;
 }
 
 export interface GeneralisationRow {
@@ -30,9 +38,16 @@ export interface GeneralisationRow {
 
 export interface GeneralisationReport {
   leave_one_source_out: GeneralisationRow[];
+  leave_one_domain_out: GeneralisationRow[];
   leave_one_generator_out: GeneralisationRow[];
   options: Record<string, unknown>;
 }
+
+/**
+ * Which held-out texts a detector trained on `training` declines to judge
+ * (`uncertain`): fitted on the training side only, like everything else.
+ */
+export type UncertaintyFit = (training: LabeledDocument[]) => (document: LabeledDocument) => boolean;
 
 export interface GeneralisationOptions {
   train: Partial<TrainOptions>;
@@ -41,72 +56,209 @@ export interface GeneralisationOptions {
   /** Generators with fewer machine texts than this are not reported on their own. */
   minGeneratorSize: number;
   seed: number;
-  onProgress?: (message: string) => void;
+  /** Baseline settings (defaults: scikit-learn's). */
+  baseline?: Partial<BaselineOptions>;
+  /** Applicability check; without it nothing is `uncertain`. */
+  uncertainty?: UncertaintyFit;
+  /**
+   * At most this many documents of each (dataset, label) group, drawn by a
+   * seeded hash of the story so a story's versions stay together: every
+   * held-out model costs a full fit, and on two cores the full data makes
+   * the report take hours. Omitted: all documents.
+   */
+  maxPerGroup?: number;
+  /** Which parts to run (default all three). */
+  parts?: Array<'source' | 'domain' | 'generator'>;
+  /** (what, done, total) before each held-out fit. */
+  onProgress?: (message: string, done: number, total: number) => void;
 }
 
 export const DEFAULT_GENERALISATION_OPTIONS: GeneralisationOptions = {
   // Document-level measurements only: sentence calibration is not needed here.
-  train: { folds: 3 },
+  train: {},
   testFraction: 0.3,
   minGeneratorSize: 100,
   seed: 7,
 };
 
+/** A document's domain; the news corpora leave it out. */
+export function domainOf(document: LabeledDocument): string {
+  return document.domain ?? 'news';
+}
+
+/**
+ * Every held-out row is scored by models that never saw it. The threshold
+ * (and Platt calibration) a held-out model would ship with comes from the
+ * product's own rule — leave-one-source-out scores, the 1%-FPR threshold on
+ * every human dataset, uncertain texts not counted — applied to the
+ * leave-one-source-out scores of every *other* source (for a held-out
+ * domain: of every text outside that domain). Those scores come from the
+ * one set of source-held-out models, so a row costs one fit instead of one
+ * nested training; the approximation is that the other sources' scores were
+ * made by models that had seen the held-out source (never its own scores).
+ */
 export function generalisationReport(documents: LabeledDocument[], options: Partial<GeneralisationOptions> = {}): GeneralisationReport {
   const opts = { ...DEFAULT_GENERALISATION_OPTIONS, ...options };
+  const parts = new Set(opts.parts ?? ['source', 'domain', 'generator']);
+  const labeled = capPerGroup(
+    documents.filter((d) => d.label !== null),
+    opts.maxPerGroup,
+    opts.seed,
+  );
+  const sources = [...groupBySourceComponents(labeled)];
+  const domains = groupBy(labeled, domainOf);
+  const generatorPlan = parts.has('generator') ? planLeaveOneGeneratorOut(labeled, opts) : [];
+  // Source-held-out scores are needed for every threshold, so they are always made.
+  const total = sources.length + (parts.has('domain') ? domains.length : 0) + generatorPlan.length;
+  let done = 0;
+  const progress = (message: string) => opts.onProgress?.(message, done++, total);
+
+  const heldOut = new Map<LabeledDocument, HeldOutScore>();
+  const sourceRows: GeneralisationRow[] = [];
+  const sourceTests: Array<[string, LabeledDocument[], (text: string) => number]> = [];
+  for (const [source, test] of sources) {
+    progress(`leave-one-source-out: ${source}`);
+    const train = without(labeled, test);
+    const scorer = fitScorer(train, opts.train);
+    const uncertain = opts.uncertainty?.(train);
+    for (const d of test) heldOut.set(d, { score: scorer(d.text), uncertain: uncertain?.(d) ?? false });
+    sourceTests.push([source, test, parts.has('source') ? fitBaseline(train, opts.baseline) : () => 0]);
+  }
+  const targetFpr = opts.train.targetFpr ?? DEFAULT_TRAIN_OPTIONS.targetFpr;
+  if (parts.has('source')) {
+    for (const [source, test, baseline] of sourceTests) {
+      const operating = operatingPoint(without(labeled, test), heldOut, targetFpr);
+      sourceRows.push(row(source, test, test.map((d) => heldOut.get(d)!), operating, test.map((d) => baseline(d.text))));
+    }
+  }
+  const domainRows: GeneralisationRow[] = [];
+  if (parts.has('domain')) {
+    for (const [domain, test] of domains) {
+      progress(`leave-one-domain-out: ${domain}`);
+      const train = without(labeled, test);
+      if (!hasBothLabels(train)) continue;
+      const scorer = fitScorer(train, opts.train);
+      const uncertain = opts.uncertainty?.(train);
+      const scores = test.map((d) => ({ score: scorer(d.text), uncertain: uncertain?.(d) ?? false }));
+      const baseline = fitBaseline(train, opts.baseline);
+      domainRows.push(row(domain, test, scores, operatingPoint(train, heldOut, targetFpr), test.map((d) => baseline(d.text))));
+    }
+  }
+  const generatorRows: GeneralisationRow[] = [];
+  for (const plan of generatorPlan) {
+    progress(`leave-one-generator-out: ${plan.generator}`);
+    const scorer = fitScorer(plan.train, opts.train);
+    const baseline = fitBaseline(plan.train, opts.baseline);
+    generatorRows.push({
+      held_out: plan.generator,
+      ...classCounts(plan.test),
+      detector: rankScores(plan.test, plan.test.map((d) => scorer(d.text))),
+      baseline: rankScores(plan.test, plan.test.map((d) => baseline(d.text))),
+    });
+  }
+  opts.onProgress?.('done', total, total);
   return {
-    leave_one_source_out: leaveOneSourceOut(documents, opts),
-    leave_one_generator_out: leaveOneGeneratorOut(documents, opts),
-    options: { train: opts.train, test_fraction: opts.testFraction, min_generator_size: opts.minGeneratorSize, seed: opts.seed },
+    leave_one_source_out: sourceRows,
+    leave_one_domain_out: domainRows,
+    leave_one_generator_out: generatorRows,
+    options: { n_documents: labeled.length, max_per_group: opts.maxPerGroup ?? null, train: opts.train, test_fraction: opts.testFraction, min_generator_size: opts.minGeneratorSize, seed: opts.seed, uncertainty: Boolean(opts.uncertainty) },
   };
 }
 
-export function leaveOneSourceOut(documents: LabeledDocument[], opts: GeneralisationOptions): GeneralisationRow[] {
-  const rows: GeneralisationRow[] = [];
-  for (const [source, test] of groupBySourceComponents(documents)) {
-    const held = new Set(test);
-    const train = documents.filter((d) => !held.has(d));
-    opts.onProgress?.(`leave-one-source-out: ${source}`);
-    const detector = trainDetector(train, opts.train);
-    const baseline = fitBaseline(train);
-    const detectorScores = test.map((d) => detector.score(d.text));
-    const probabilities = detectorScores.map((s) => detector.probabilityFromScore(s));
-    const humans = probabilities.filter((_, i) => test[i].label === 'human');
-    rows.push({
-      held_out: source,
-      ...classCounts(test),
-      detector: {
-        ...rankScores(test, detectorScores),
-        fpr_at_threshold: humans.length > 0 ? humans.filter((p) => p >= detector.threshold).length / humans.length : null,
-      },
-      baseline: rankScores(test, test.map((d) => baseline(d.text))),
-    });
-  }
-  return rows;
+interface HeldOutScore {
+  score: number;
+  uncertain: boolean;
 }
 
-export function leaveOneGeneratorOut(documents: LabeledDocument[], opts: GeneralisationOptions): GeneralisationRow[] {
+/** Platt calibration and default threshold fitted, by the product's rule, on the held-out scores of `reference` only. */
+function operatingPoint(reference: LabeledDocument[], heldOut: Map<LabeledDocument, HeldOutScore>, targetFpr: number): { calibration: PlattCalibration; threshold: number } {
+  const scored = reference.filter((d) => heldOut.has(d));
+  const scores = scored.map((d) => heldOut.get(d)!.score);
+  const labels = scored.map((d) => (d.label === 'machine' ? 1 : 0));
+  const calibration = fitPlatt(scores, labels, balancedWeights(scored));
+  const probabilities = scores.map((s) => calibrate(calibration, s));
+  const { threshold } = chooseThreshold(scored, probabilities, targetFpr, (i) => !heldOut.get(scored[i])!.uncertain);
+  return { calibration, threshold };
+}
+
+function row(
+  name: string,
+  test: LabeledDocument[],
+  scores: HeldOutScore[],
+  operating: { calibration: PlattCalibration; threshold: number },
+  baselineScores: number[],
+): GeneralisationRow {
+  const share = (label: 'human' | 'machine', predicate: (s: HeldOutScore) => boolean): number | null => {
+    const members = scores.filter((_, i) => test[i].label === label);
+    return members.length === 0 ? null : members.filter(predicate).length / members.length;
+  };
+  const flagged = (s: HeldOutScore) => !s.uncertain && calibrate(operating.calibration, s.score) >= operating.threshold;
+  return {
+    held_out: name,
+    ...classCounts(test),
+    detector: {
+      ...rankScores(test, scores.map((s) => s.score)),
+      fpr_at_threshold: share('human', flagged),
+      recall_at_threshold: share('machine', flagged),
+      uncertain_human: share('human', (s) => s.uncertain),
+      uncertain_machine: share('machine', (s) => s.uncertain),
+      threshold: operating.threshold,
+    },
+    baseline: rankScores(test, baselineScores),
+  };
+}
+
+interface GeneratorPlan {
+  generator: string;
+  train: LabeledDocument[];
+  test: LabeledDocument[];
+}
+
+function planLeaveOneGeneratorOut(documents: LabeledDocument[], opts: GeneralisationOptions): GeneratorPlan[] {
   const { train: trainStories, test: testStories } = splitByStory(documents, { testFraction: opts.testFraction, seed: opts.seed });
   const testKeys = new Set(testStories.map(storyKey));
-  const generators = countGenerators(documents).filter(([, n]) => n >= opts.minGeneratorSize);
-  const rows: GeneralisationRow[] = [];
-  for (const [generator] of generators) {
+  const plans: GeneratorPlan[] = [];
+  for (const [generator] of countGenerators(documents).filter(([, n]) => n >= opts.minGeneratorSize)) {
     const isHeldOut = (d: LabeledDocument) => d.label === 'machine' && d.generator === generator;
     // Training never sees the generator, nor any story of the test set.
     const train = trainStories.filter((d) => !isHeldOut(d) && !testKeys.has(storyKey(d)));
     const test = testStories.filter((d) => d.label === 'human' || isHeldOut(d));
-    if (!test.some((d) => d.label === 'machine')) continue;
-    opts.onProgress?.(`leave-one-generator-out: ${generator}`);
-    const scorer = fitScorer(train, opts.train);
-    const baseline = fitBaseline(train);
-    rows.push({
-      held_out: generator,
-      ...classCounts(test),
-      detector: rankScores(test, test.map((d) => scorer(d.text))),
-      baseline: rankScores(test, test.map((d) => baseline(d.text))),
-    });
+    if (test.some((d) => d.label === 'machine') && hasBothLabels(train)) plans.push({ generator, train, test });
   }
-  return rows;
+  return plans;
+}
+
+/** At most `max` documents per (dataset, label), the stories with the smallest seeded hash first. */
+export function capPerGroup(documents: LabeledDocument[], max: number | undefined, seed: number): LabeledDocument[] {
+  if (max === undefined) return documents;
+  const groups = groupBy(documents, (d) => `${d.dataset}\u0000${d.label}`);
+  const kept = new Set<LabeledDocument>();
+  for (const [, members] of groups) {
+    const ranked = members.map((d) => ({ d, rank: seededUnit(seed, `${storyKey(d)}\u0000${d.id}`) }));
+    ranked.sort((a, b) => a.rank - b.rank);
+    for (const { d } of ranked.slice(0, max)) kept.add(d);
+  }
+  return documents.filter((d) => kept.has(d));
+}
+
+function without(documents: LabeledDocument[], removed: LabeledDocument[]): LabeledDocument[] {
+  const set = new Set(removed);
+  return documents.filter((d) => !set.has(d));
+}
+
+function groupBy(documents: LabeledDocument[], key: (d: LabeledDocument) => string): Array<[string, LabeledDocument[]]> {
+  const groups = new Map<string, LabeledDocument[]>();
+  for (const d of documents) {
+    const k = key(d);
+    const list = groups.get(k) ?? [];
+    list.push(d);
+    groups.set(k, list);
+  }
+  return [...groups].sort((a, b) => a[0].localeCompare(b[0]));
+}
+
+function hasBothLabels(documents: LabeledDocument[]): boolean {
+  return documents.some((d) => d.label === 'human') && documents.some((d) => d.label === 'machine');
 }
 
 function rankScores(documents: LabeledDocument[], scores: number[]): Scores {
@@ -131,38 +283,67 @@ function countGenerators(documents: LabeledDocument[]): Array<[string, number]> 
   return [...counts].sort((a, b) => a[0].localeCompare(b[0]));
 }
 
+const RANK_HEADER = ['held out', 'human', 'machine', 'AUROC copydesk', 'AUROC baseline', 'TPR@1% copydesk', 'TPR@1% baseline', 'TPR@0.1% copydesk', 'TPR@0.1% baseline'];
+const THRESHOLD_HEADER = ['threshold', 'FPR@threshold', 'recall@threshold', 'uncertain (human)', 'uncertain (machine)'];
+
+function rankCells(r: GeneralisationRow): string[] {
+  return [
+    r.held_out,
+    String(r.n_human),
+    String(r.n_machine),
+    fmt(r.detector.auroc),
+    fmt(r.baseline.auroc),
+    fmt(r.detector.tpr_at_1pct_fpr, 3),
+    fmt(r.baseline.tpr_at_1pct_fpr, 3),
+    fmt(r.detector.tpr_at_0_1pct_fpr, 3),
+    fmt(r.baseline.tpr_at_0_1pct_fpr, 3),
+  ];
+}
+
+function thresholdCells(r: GeneralisationRow): string[] {
+  const d = r.detector;
+  return [fmt(d.threshold ?? null, 3), fmt(d.fpr_at_threshold ?? null), fmt(d.recall_at_threshold ?? null, 3), fmt(d.uncertain_human ?? null, 3), fmt(d.uncertain_machine ?? null, 3)];
+}
+
 export function formatGeneralisationMarkdown(report: GeneralisationReport): string {
-  const table = (title: string, rows: GeneralisationRow[], withFpr: boolean) => {
-    const header = ['held out', 'human', 'machine', 'AUROC copydesk', 'AUROC baseline', 'TPR@1% copydesk', 'TPR@1% baseline', 'TPR@0.1% copydesk', 'TPR@0.1% baseline'];
-    if (withFpr) header.push('FPR@threshold copydesk');
-    const body = rows.map((r) => {
-      const cells = [
-        r.held_out,
-        String(r.n_human),
-        String(r.n_machine),
-        fmt(r.detector.auroc),
-        fmt(r.baseline.auroc),
-        fmt(r.detector.tpr_at_1pct_fpr, 3),
-        fmt(r.baseline.tpr_at_1pct_fpr, 3),
-        fmt(r.detector.tpr_at_0_1pct_fpr, 3),
-        fmt(r.baseline.tpr_at_0_1pct_fpr, 3),
-      ];
-      if (withFpr) cells.push(fmt(r.detector.fpr_at_threshold ?? null));
-      return cells;
-    });
+  const table = (title: string, rows: GeneralisationRow[], withThreshold: boolean) => {
+    if (rows.length === 0) return '';
+    const header = withThreshold ? [...RANK_HEADER, ...THRESHOLD_HEADER] : RANK_HEADER;
+    const body = rows.map((r) => (withThreshold ? [...rankCells(r), ...thresholdCells(r)] : rankCells(r)));
     return [`### ${title}`, '', `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...body.map((c) => `| ${c.join(' | ')} |`), ''].join('\n');
   };
   return [
     table('Leave one source out', report.leave_one_source_out, true),
+    table('Leave one domain out', report.leave_one_domain_out, true),
     table('Leave one generator out', report.leave_one_generator_out, false),
-  ].join('\n');
+  ]
+    .filter(Boolean)
+    .join('\n');
 }
 
 export function formatGeneralisationText(report: GeneralisationReport): string {
+  const header = ['held out', 'human', 'machine', 'AUROC', 'AUROC(base)', 'TPR@1%', 'TPR@1%(base)', 'FPR@thr', 'recall@thr', 'uncertain'];
   const rows = (list: GeneralisationRow[]) =>
-    list.map((r) => [r.held_out, String(r.n_human), String(r.n_machine), fmt(r.detector.auroc), fmt(r.baseline.auroc), fmt(r.detector.tpr_at_1pct_fpr, 3), fmt(r.baseline.tpr_at_1pct_fpr, 3), fmt(r.detector.fpr_at_threshold ?? null)]);
-  const header = ['held out', 'human', 'machine', 'AUROC', 'AUROC(base)', 'TPR@1%', 'TPR@1%(base)', 'FPR@thr'];
-  return `leave one source out\n${formatTable([header, ...rows(report.leave_one_source_out)])}\n\nleave one generator out\n${formatTable([header, ...rows(report.leave_one_generator_out)])}\n`;
+    list.map((r) => [
+      r.held_out,
+      String(r.n_human),
+      String(r.n_machine),
+      fmt(r.detector.auroc),
+      fmt(r.baseline.auroc),
+      fmt(r.detector.tpr_at_1pct_fpr, 3),
+      fmt(r.baseline.tpr_at_1pct_fpr, 3),
+      fmt(r.detector.fpr_at_threshold ?? null),
+      fmt(r.detector.recall_at_threshold ?? null, 3),
+      fmt(r.detector.uncertain_human ?? null, 3),
+    ]);
+  return [
+    ['leave one source out', report.leave_one_source_out],
+    ['leave one domain out', report.leave_one_domain_out],
+    ['leave one generator out', report.leave_one_generator_out],
+  ]
+    .filter(([, list]) => (list as GeneralisationRow[]).length > 0)
+    .map(([title, list]) => `${title}\n${formatTable([header, ...rows(list as GeneralisationRow[])])}\n`)
+    .join('\n');
 }
 
 function fmt(v: number | null, digits = 4): string {

@@ -228,11 +228,17 @@ export function balancedWeights(documents: LabeledDocument[]): Float64Array {
  * on every human dataset large enough to measure it, not just on average:
  * a newsroom's own archive is one source, not the mix of all of them.
  */
-function chooseThreshold(documents: LabeledDocument[], probabilities: number[], targetFpr: number): { threshold: number; rule: string } {
+export function chooseThreshold(
+  documents: LabeledDocument[],
+  probabilities: ArrayLike<number>,
+  targetFpr: number,
+  judged: (i: number) => boolean = () => true,
+): { threshold: number; rule: string } {
   const humansByDataset = new Map<string, number[]>();
   const allHumans: number[] = [];
   documents.forEach((d, i) => {
-    if (d.label !== 'human') return;
+    // A text the detector declines to judge (`uncertain`) cannot be a false positive.
+    if (d.label !== 'human' || !judged(i)) return;
     allHumans.push(probabilities[i]);
     const list = humansByDataset.get(d.dataset) ?? [];
     list.push(probabilities[i]);

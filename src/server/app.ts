@@ -2,13 +2,16 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import rateLimit from '@fastify/rate-limit';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Detector } from '../model/detector.js';
 import { COPYDESK_VERSION } from '../version.js';
 import type { AuditStore } from './audit.js';
-import { InlineEngine, supportsSentences, type Engine } from './engine.js';
+import { InlineEngine, SentenceBudgetExceeded, supportsSentences, type Engine } from './engine.js';
+import { Busy, FairScheduler } from './scheduler.js';
 import { Metrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
+import { registerJsonBody } from './body.js';
+import { HttpError } from './http-error.js';
 import {
   AUDIT_RESPONSE_SCHEMA,
   auditQuerySchema,
@@ -41,17 +44,7 @@ export interface ServiceOptions {
   webRoot?: string;
 }
 
-/** An error the service answers with its own status and JSON body. */
-export class HttpError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly code: string,
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-  }
-}
+export { HttpError } from './http-error.js';
 
 interface ErrorBody {
   error: string;
@@ -80,10 +73,23 @@ export function registeredRoutes(app: FastifyInstance): Array<{ method: string; 
   return ROUTES.get(app) ?? [];
 }
 
+const SCHEDULERS = new WeakMap<FastifyInstance, FairScheduler>();
+
+/** The app's scheduler of scoring work (tests watch its queue). */
+export function schedulerOf(app: FastifyInstance): FairScheduler | undefined {
+  return SCHEDULERS.get(app);
+}
+
+/** Who a request comes from, for the rate limit and fair scheduling alike. */
+function clientKey(request: FastifyRequest): string {
+  return request.ip;
+}
+
 export async function buildApp(options: ServiceOptions): Promise<FastifyInstance> {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const detector = options.detector;
   const engine = options.engine ?? new InlineEngine(detector);
+  const scheduler = new FairScheduler({ concurrency: engine.threads, maxClientChars: limits.maxClientPendingChars, maxChars: limits.maxPendingChars });
   const audit = options.audit;
   const metrics = new Metrics();
   const started = Date.now();
@@ -102,10 +108,9 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
       headersTimeout: Math.min(60_000, limits.requestTimeoutMs),
     },
     clientErrorHandler,
-    return503OnClosing: true,
+    // Draining is answered by the hook below, in the service's JSON error shape.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
-    onProtoPoisoning: 'error',
-    onConstructorPoisoning: 'error',
     ajv: {
       // Wrongly typed fields are errors, not something to coerce ({"text": 5} is a 400, not "5");
       // unknown fields are errors too, so a misspelt field is named rather than ignored.
@@ -115,6 +120,7 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
 
   const routes: Array<{ method: string; url: string }> = [];
   ROUTES.set(app, routes);
+  SCHEDULERS.set(app, scheduler);
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) routes.push({ method, url: route.url });
   });
@@ -126,8 +132,20 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
     return reply.code(body.status).type('application/json; charset=utf-8').send(body);
   });
 
+  // Closing (SIGTERM): requests in flight finish; any new one (a keep-alive or pipelined connection) is told to go elsewhere.
+  let draining = false;
+  app.addHook('preClose', async () => {
+    draining = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!draining) return;
+    reply.header('connection', 'close');
+    throw new HttpError(503, 'shutting_down', 'the server is shutting down; retry in a moment or on another instance');
+  });
+
   // JSON only: anything else is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
+  registerJsonBody(app);
 
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}`, status: 404 } satisfies ErrorBody);
@@ -156,10 +174,15 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
       global: true,
       max: rate.max,
       timeWindow: rate.windowMs,
-      keyGenerator: (request) => request.ip,
+      keyGenerator: clientKey,
       allowList: (request) => !request.url.startsWith('/v1/'),
+      // context.after is the time left until the window resets, not the window: say each for what it is.
       errorResponseBuilder: (_request, context) =>
-        new HttpError(429, 'rate_limited', `rate limit of ${context.max} requests per ${context.after} exceeded; retry after the time in Retry-After`),
+        new HttpError(
+          429,
+          'rate_limited',
+          `rate limit of ${context.max} requests per ${seconds(rate.windowMs)} exceeded; retry in ${Math.max(1, Math.ceil(context.ttl / 1000))} s (Retry-After)`,
+        ),
     });
   }
 
@@ -182,7 +205,32 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
           throw new HttpError(413, 'text_too_large', `${batch ? `texts[${i}]` : 'text'} has ${text.length} characters; the limit is ${limits.maxTextChars}`, batch ? `texts[${i}]` : 'text');
         }
       });
-      const results = await withTimeout(engine.detect(texts, { evidence: body.evidence ?? true, sentences }), limits.scoreTimeoutMs);
+      const field = batch ? 'texts' : 'text';
+      const chars = texts.reduce((sum, text) => sum + text.length, 0);
+      if (chars > limits.maxRequestChars) {
+        throw new HttpError(413, 'request_too_large', `the request has ${chars} characters of text; the limit per request is ${limits.maxRequestChars} (split it into several requests)`, field);
+      }
+      const options = { evidence: body.evidence ?? true, sentences, maxSentences: limits.maxRequestSentences, maxSentencesPerText: limits.maxSentencesPerText };
+      // Queued work is dropped when the deadline passes or the client hangs up before its turn.
+      const controller = new AbortController();
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) controller.abort(new HttpError(499, 'client_closed', 'the client closed the connection'));
+      });
+      let results;
+      try {
+        results = await withTimeout(
+          scheduler.submit(clientKey(request), chars, () => engine.detect(texts, options), controller.signal),
+          limits.scoreTimeoutMs,
+          controller,
+        );
+      } catch (error) {
+        if (error instanceof SentenceBudgetExceeded) throw new HttpError(422, 'too_many_sentences', `${error.message} (split it into several requests)`, field);
+        if (error instanceof Busy) {
+          reply.header('retry-after', '1');
+          throw new HttpError(error.scope === 'client' ? 429 : 503, error.scope === 'client' ? 'client_busy' : 'server_busy', error.message);
+        }
+        throw error;
+      }
       await audit?.record(texts, results);
       for (const result of results) metrics.observeVerdict(result.verdict);
       reply.type('application/json; charset=utf-8');
@@ -311,10 +359,6 @@ function errorBody(error: FastifyError | HttpError): ErrorBody {
     return { error: 'invalid_field', message: `${where}${field} ${reason}`, status: 400, field };
   }
   switch (fastifyError.code) {
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return { error: 'invalid_json', message: `the body is not valid JSON: ${fastifyError.message}`, status: 400 };
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return { error: 'invalid_json', message: 'the body is empty; send a JSON object', status: 400 };
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return { error: 'payload_too_large', message: 'the request body is larger than this server accepts', status: 413 };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
@@ -343,14 +387,23 @@ function joinField(base: string, name: string): string {
   return base ? `${base}.${name}` : name;
 }
 
+/** 60000 → "60 s", 1500 → "1.5 s". */
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))} s`;
+}
+
 function sha256(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+function withTimeout<T>(promise: Promise<T>, ms: number, controller: AbortController): Promise<T> {
   let timer: NodeJS.Timeout;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new HttpError(503, 'timeout', `scoring took longer than ${ms} ms; the server is overloaded, retry later`)), ms);
+    timer = setTimeout(() => {
+      const error = new HttpError(503, 'timeout', `the request was not scored within ${ms} ms (waiting for its turn included); the server is overloaded, retry later`);
+      controller.abort(error);
+      reject(error);
+    }, ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -69,16 +69,20 @@ export class AuditStore {
     readonly file: string,
     readonly storeText = false,
   ) {
+    let db: Database.Database | undefined;
     try {
       if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-      this.db = new Database(file);
+      db = new Database(file);
+      // SQLite opens lazily: a file that is not a database fails only on its first statement, so that is inside the try too.
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 5000');
+      db.exec(SCHEMA);
     } catch (error) {
+      db?.close();
       throw new UserError(`cannot open audit database ${file}: ${(error as Error).message}`);
     }
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
+    this.db = db;
     this.insert = this.db.prepare(
       'INSERT INTO audit (time, sha256, length, model_version, machine_probability, verdict, text) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );

@@ -4,13 +4,17 @@ import { InlineScorer, ScoringPool, type Scorer } from '../detect/pool.js';
  * Scores documents for the HTTP service: on the event loop (InlineEngine)
  * or on a pool of scoring threads (PoolEngine) so that several requests
  * score at once and the event loop stays free for I/O. Both are the shared
- * scorers of detect/pool.ts; the service's only policy is that a thread
- * that dies (out of memory, a bug) fails only its own request and is
- * replaced, so the service keeps serving.
+ * scorers of detect/pool.ts with the one option type (ScoreOptions: the
+ * service sets sentences, evidence and its work budget) and the one result
+ * type; a request over its sentence budget rejects with
+ * SentenceBudgetExceeded before anything is scored. The service's own
+ * policy: a thread that dies (out of memory, a bug) fails only its own
+ * request and is replaced, so the service keeps serving.
  */
 export type Engine = Scorer;
 
 export { InlineScorer as InlineEngine };
+export { SentenceBudgetExceeded } from '../detect/result.js';
 export { supportsSentences } from '../detect/sentences.js';
 
 export const PoolEngine = {

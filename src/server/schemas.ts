@@ -70,7 +70,14 @@ export const DETECTION_SCHEMA = {
       },
       additionalProperties: true,
     },
-    sentences: { type: 'array', items: SENTENCE_SCHEMA, description: 'Every sentence with its offsets and scores; absent when the model file has no sentence calibration (see GET /v1/models).' },
+    sentences: {
+      type: 'array',
+      items: SENTENCE_SCHEMA,
+      description:
+        'Every sentence with its offsets and scores, at most the server\'s sentences-per-text limit (the first ones; see sentences_truncated); absent when the model file has no sentence calibration (see GET /v1/models).',
+    },
+    sentence_count: { type: 'integer', minimum: 0, description: 'How many sentences the text has (HTTP API only), all of them used by the verdict and the mixture test.' },
+    sentences_truncated: { type: 'boolean', description: 'True when `sentences` lists only the first sentences of the text (HTTP API only).' },
   },
   additionalProperties: true,
 } as const;

@@ -113,7 +113,65 @@ function lineProgress(options: ProgressOptions, stream: NodeJS.WritableStream): 
 
 function rate(value: number, started: number): string {
   const seconds = Math.max((Date.now() - started) / 1000, 1e-3);
-  const r = value / seconds;
+  return formatRate(value / seconds);
+}
+
+/** Units per second for people: whole above 100, one decimal above 10, two significant digits below. */
+export function formatRate(r: number): string {
   // Two significant digits below 10: slow units (model fits) would otherwise read "0.0/s".
   return r >= 100 ? Math.round(r).toString() : r >= 10 ? r.toFixed(1) : r.toPrecision(2);
+}
+
+/**
+ * Progress whose caller composes the status itself (batch: rows against
+ * bytes, an ETA only when it means something): `show` takes the text and,
+ * when known, the part done. A bar on a TTY only when the part done is known
+ * (`fraction: true`), a periodic plain line otherwise.
+ */
+export interface StatusProgress {
+  show(status: { text: string; fraction?: number }): void;
+  stop(message?: string): void;
+}
+
+export function createStatusProgress(options: Omit<ProgressOptions, 'total' | 'unit'> & { fraction: boolean }): StatusProgress {
+  const stream = options.stream ?? process.stderr;
+  if (options.silent) return { show() {}, stop() {} };
+  const tty = options.tty ?? Boolean((stream as NodeJS.WriteStream).isTTY);
+  let last = { text: '', fraction: undefined as number | undefined };
+  if (tty) {
+    const bar = new cliProgress.SingleBar(
+      {
+        stream: stream as NodeJS.WritableStream & NodeJS.WriteStream,
+        format: options.fraction ? `${options.label} [{bar}] {text}` : `${options.label}: {text}`,
+        hideCursor: true,
+      },
+      cliProgress.Presets.shades_classic,
+    );
+    bar.start(1000, 0, { text: '' });
+    return {
+      show(status) {
+        last = { text: status.text, fraction: status.fraction };
+        bar.update(Math.round(1000 * (status.fraction ?? 0)), { text: status.text });
+      },
+      stop(message) {
+        bar.stop();
+        if (message) stream.write(`${message}\n`);
+      },
+    };
+  }
+  const intervalMs = (options.intervalSeconds ?? 5) * 1000;
+  let lastLine = Date.now();
+  return {
+    show(status) {
+      last = { text: status.text, fraction: status.fraction };
+      if (Date.now() - lastLine >= intervalMs) {
+        lastLine = Date.now();
+        stream.write(`${options.label}: ${status.text}\n`);
+      }
+    },
+    stop(message) {
+      if (last.text !== '') stream.write(`${options.label}: ${last.text}\n`);
+      if (message) stream.write(`${message}\n`);
+    },
+  };
 }

@@ -8,6 +8,7 @@ import { trainDetector } from '../../model/train.js';
 import { createSentenceExtension } from '../../detect/sentence-training.js';
 import { UserError } from '../../util/errors.js';
 import { createProgress } from '../../util/progress.js';
+import { assertOutputsNotInputs } from '../../util/paths.js';
 import { parsePositiveInt, parseProbability, readLabeled } from '../options.js';
 
 interface EvalMixturesFlags {
@@ -47,6 +48,7 @@ export function registerEvalMixtures(program: Command): void {
     .option('--skip-invalid', 'skip malformed rows (reported) instead of stopping')
     .option('--quiet', 'no progress output')
     .action(async (flags: EvalMixturesFlags) => {
+      await assertOutputsNotInputs([flags.saveModel, flags.plot], [...flags.data, flags.model]);
       const documents = await readLabeled(flags);
       const holdout = flags.holdout ?? (flags.model ? undefined : DEFAULT_HOLDOUT);
       const split = holdout === undefined ? { train: [], test: documents } : splitByStory(documents, { testFraction: holdout, seed: flags.seed });

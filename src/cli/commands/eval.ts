@@ -1,7 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { evaluateScored, evaluationPlot, formatEvaluation, scoreDocuments } from '../../evaluate/evaluate.js';
+import { datasetName } from '../../corpus/inputs.js';
+import { archiveCalibrationOf, uncalibratedView } from '../../detect/recalibrate.js';
+import { compareThresholds, formatThresholdComparison } from '../../evaluate/threshold-comparison.js';
+import type { Detector } from '../../model/detector.js';
+import type { ScoredDocument } from '../../evaluate/evaluate.js';
 import { createProgress } from '../../util/progress.js';
+import { assertOutputsNotInputs } from '../../util/paths.js';
 import { MODEL_HELP, modelFrom, readLabeled } from '../options.js';
 
 interface EvalFlags {
@@ -24,6 +30,7 @@ export function registerEval(program: Command): void {
     .option('--skip-invalid', 'skip malformed rows (reported) instead of stopping')
     .option('--quiet', 'no progress output')
     .action(async (flags: EvalFlags) => {
+      await assertOutputsNotInputs([flags.plot], [...flags.data, flags.model]);
       const detector = modelFrom(flags);
       const documents = await readLabeled(flags);
       const progress = createProgress({ label: 'scoring', total: documents.length, unit: 'docs', silent: flags.quiet });
@@ -36,8 +43,22 @@ export function registerEval(program: Command): void {
         writeFileSync(flags.plot, evaluationPlot(report, scored, `copydesk evaluation on ${flags.data.join(', ')}`));
         process.stderr.write(`wrote ${flags.plot}\n`);
       }
-      process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatEvaluation(report));
+      const comparison = calibrationComparison(detector, scored);
+      if (flags.json) process.stdout.write(`${JSON.stringify(comparison ? { ...report, threshold_comparison: comparison } : report, null, 2)}\n`);
+      else process.stdout.write(formatEvaluation(report) + (comparison ? `\n${formatThresholdComparison(comparison, 'false positives before and after calibrate')}\n` : ''));
     });
+}
+
+/** A model made by `copydesk calibrate`: the same documents judged at its original and its calibrated threshold. */
+function calibrationComparison(detector: Detector, scored: ScoredDocument[]) {
+  const calibration = archiveCalibrationOf(detector);
+  if (!calibration) return undefined;
+  const archive = new Set(calibration.files.map((f) => datasetName(f.path)));
+  const inSample = [...new Set(scored.map((s) => s.document.dataset))].filter((name) => archive.has(name));
+  if (inSample.length > 0) {
+    process.stderr.write(`copydesk: warning: this model was calibrated on ${inSample.join(', ')}; its false-positive rate there is in-sample (the calibration's own upper bound is the honest figure)\n`);
+  }
+  return compareThresholds(scored, { label: 'original', detector: uncalibratedView(detector, calibration) }, { label: 'calibrated', detector });
 }
 
 /**

@@ -16,6 +16,11 @@ interface ServeFlags {
   maxBodyBytes: number;
   maxTextChars: number;
   maxBatch: number;
+  maxRequestChars: number;
+  maxRequestSentences: number;
+  maxSentencesPerText: number;
+  maxClientPendingChars: number;
+  maxPendingChars: number;
   requestTimeout: number;
   rateLimit: number;
   rateWindow: number;
@@ -38,6 +43,11 @@ export function registerServe(program: Command): void {
     .option('--max-body-bytes <n>', 'largest request body accepted', parsePositiveInt('--max-body-bytes'), DEFAULT_LIMITS.maxBodyBytes)
     .option('--max-text-chars <n>', 'longest text accepted, in characters', parsePositiveInt('--max-text-chars'), DEFAULT_LIMITS.maxTextChars)
     .option('--max-batch <n>', 'most texts in one request', parsePositiveInt('--max-batch'), DEFAULT_LIMITS.maxBatch)
+    .option('--max-request-chars <n>', 'most characters of text in one request, all texts together (413 beyond)', parsePositiveInt('--max-request-chars'), DEFAULT_LIMITS.maxRequestChars)
+    .option('--max-request-sentences <n>', 'most sentences in one request, all texts together (422 beyond)', parsePositiveInt('--max-request-sentences'), DEFAULT_LIMITS.maxRequestSentences)
+    .option('--max-sentences-per-text <n>', 'most sentences returned per text (the rest is counted and flagged, not listed)', parsePositiveInt('--max-sentences-per-text'), DEFAULT_LIMITS.maxSentencesPerText)
+    .option('--max-client-pending-chars <n>', 'characters one client may have waiting or being scored (429 beyond)', parsePositiveInt('--max-client-pending-chars'), DEFAULT_LIMITS.maxClientPendingChars)
+    .option('--max-pending-chars <n>', 'characters the server may have waiting or being scored (503 beyond)', parsePositiveInt('--max-pending-chars'), DEFAULT_LIMITS.maxPendingChars)
     .option('--request-timeout <ms>', 'time allowed to receive a request, and to score it', parsePositiveInt('--request-timeout'), DEFAULT_LIMITS.requestTimeoutMs)
     .option('--rate-limit <n>', 'requests per client per window on /v1/* (0: no limit)', parseCount('--rate-limit'), DEFAULT_RATE_LIMIT.max)
     .option('--rate-window <ms>', 'rate-limit window', parsePositiveInt('--rate-window'), DEFAULT_RATE_LIMIT.windowMs)
@@ -63,8 +73,15 @@ async function serve(flags: ServeFlags): Promise<void> {
   const token = process.env.COPYDESK_API_TOKEN;
   if (token !== undefined && token.trim() === '') throw new UserError('COPYDESK_API_TOKEN is set but empty; unset it or give it a value');
   const workers = flags.workers ?? defaultWorkers();
-  const engine: Engine = workers === 0 ? new InlineEngine(detector) : await PoolEngine.start(flags.model ?? DEFAULT_MODEL_PATH, workers);
+  // The database first: a bad --db must stop the command before scoring threads exist to keep the process alive.
   const audit = new AuditStore(flags.db, Boolean(flags.storeText));
+  let engine: Engine;
+  try {
+    engine = workers === 0 ? new InlineEngine(detector) : await PoolEngine.start(flags.model ?? DEFAULT_MODEL_PATH, workers);
+  } catch (error) {
+    audit.close();
+    throw error;
+  }
   const app = await buildApp({
     detector,
     engine,
@@ -76,6 +93,11 @@ async function serve(flags: ServeFlags): Promise<void> {
       maxBodyBytes: flags.maxBodyBytes,
       maxTextChars: flags.maxTextChars,
       maxBatch: flags.maxBatch,
+      maxRequestChars: flags.maxRequestChars,
+      maxRequestSentences: flags.maxRequestSentences,
+      maxSentencesPerText: flags.maxSentencesPerText,
+      maxClientPendingChars: flags.maxClientPendingChars,
+      maxPendingChars: flags.maxPendingChars,
       requestTimeoutMs: flags.requestTimeout,
       scoreTimeoutMs: flags.requestTimeout,
     },
