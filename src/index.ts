@@ -35,6 +35,6 @@ export { detectText, type DetectionResult, type DetectOptions } from './detect/d
 export { detectJsonlStream } from './detect/jsonl.js';
 export { evaluateScored, scoreDocuments, formatEvaluation, type EvaluationReport } from './evaluate/evaluate.js';
 export { generalisationReport, type GeneralisationReport } from './evaluate/generalisation.js';
-export * from './evaluate/metrics.js';
+export * from './model/metrics.js';
 export { UserError } from './util/errors.js';
 export { COPYDESK_VERSION } from './version.js';

@@ -2,7 +2,7 @@ import type { LabeledDocument } from '../corpus/types.js';
 import { groupBySourceComponents, splitByStory, storyKey } from '../corpus/split.js';
 import { fitBaseline } from '../model/baseline.js';
 import { fitScorer, trainDetector, type TrainOptions } from '../model/train.js';
-import { auroc, tprAtFpr, type BinaryLabel } from './metrics.js';
+import { auroc, tprAtFpr, type BinaryLabel } from '../model/metrics.js';
 import { formatTable } from './breakdown.js';
 
 /**
