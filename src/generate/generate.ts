@@ -51,9 +51,9 @@ export type OutputFormat = 'seed' | 'labeled';
 /** The client settings a generate run passes through unchanged. */
 type ClientSettings = Pick<
   ChatClientOptions,
-  'endpoint' | 'model' | 'apiKey' | 'timeoutMs' | 'maxRetries' | 'retryBaseMs' | 'retryMaxMs' | 'maxRetryAfterMs' | 'stream' | 'maxTokens' | 'temperature'
+  'endpoint' | 'model' | 'apiKey' | 'timeoutMs' | 'maxRetries' | 'stream' | 'maxTokens' | 'temperature'
 >;
-const CLIENT_SETTINGS = ['endpoint', 'model', 'apiKey', 'timeoutMs', 'maxRetries', 'retryBaseMs', 'retryMaxMs', 'maxRetryAfterMs', 'stream', 'maxTokens', 'temperature'] as const;
+const CLIENT_SETTINGS = ['endpoint', 'model', 'apiKey', 'timeoutMs', 'maxRetries', 'stream', 'maxTokens', 'temperature'] as const;
 
 export interface GenerateOptions extends ClientSettings {
   /** Seed- or labeled-schema inputs: files, directories or globs (JSONL, CSV, Parquet). */
