@@ -3,7 +3,7 @@ import { localScorer } from '../../batch/local.js';
 import { formatSummary, runBatch, type BatchOptions } from '../../batch/run.js';
 import { DEFAULT_MODEL_PATH } from '../../model/model-file.js';
 import { UserError } from '../../util/errors.js';
-import { assertOutputsNotInputs } from '../../util/paths.js';
+import { assertOutputsNotInputs } from '../../corpus/paths.js';
 import { MODEL_HELP, parsePositiveInt, parsePositiveNumber, workersOption } from '../options.js';
 
 interface BatchFlags {

@@ -7,7 +7,7 @@ import { loadDetector, saveDetector } from '../../model/model-file.js';
 import { trainDetector } from '../../model/train.js';
 import { UserError } from '../../util/errors.js';
 import { createProgress } from '../../util/progress.js';
-import { assertOutputsNotInputs } from '../../util/paths.js';
+import { assertOutputsNotInputs } from '../../corpus/paths.js';
 import { parsePositiveInt, parseProbability, readLabeled } from '../options.js';
 
 interface EvalMixturesFlags {

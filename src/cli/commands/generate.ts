@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { generateCorpus, rejectedPath, type GenerateEvent, type GenerateSummary, type OutputFormat } from '../../generate/generate.js';
 import { DEFAULT_CONTINUE_WORDS, loadPromptTemplates, type GenerateMode } from '../../generate/prompts.js';
 import { UserError } from '../../util/errors.js';
-import { assertOutputsNotInputs } from '../../util/paths.js';
+import { assertOutputsNotInputs } from '../../corpus/paths.js';
 
 interface GenerateFlags {
   data: string[];

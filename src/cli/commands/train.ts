@@ -4,7 +4,7 @@ import { DEFAULT_TRAIN_OPTIONS, trainDetector } from '../../model/train.js';
 import { formatSummaryTable } from '../../evaluate/breakdown.js';
 import type { TrainingEvaluation } from '../../model/detector.js';
 import { UserError } from '../../util/errors.js';
-import { assertOutputsNotInputs } from '../../util/paths.js';
+import { assertOutputsNotInputs } from '../../corpus/paths.js';
 import { createProgress, type Progress } from '../../util/progress.js';
 import { parsePositiveInt, parsePositiveNumber, parseProbability, readLabeled } from '../options.js';
 
