@@ -50,6 +50,6 @@ export { detectJsonlStream } from './detect/jsonl.js';
 export { calibrateToArchive, readArchive, archiveCalibrationOf, type ArchiveCalibration } from './detect/recalibrate.js';
 export { evaluateScored, scoreDocuments, formatEvaluation, type EvaluationReport } from './evaluate/evaluate.js';
 export { generalisationReport, type GeneralisationReport } from './evaluate/generalisation.js';
-export * from './evaluate/metrics.js';
+export * from './model/metrics.js';
 export { UserError } from './util/errors.js';
 export { COPYDESK_VERSION } from './version.js';

@@ -19,7 +19,7 @@ import {
 } from '../src/detect/recalibrate.js';
 import { sentenceCalibration } from '../src/detect/sentences.js';
 import { detectText } from '../src/detect/detect.js';
-import { binomialCdf, clopperPearsonUpper, maxEventsWithin, trialsNeeded } from '../src/evaluate/binomial.js';
+import { binomialCdf, clopperPearsonUpper, maxEventsWithin, trialsNeeded } from '../src/model/binomial.js';
 import { UserError } from '../src/util/errors.js';
 import { nextUp } from '../src/evaluate/metrics.js';
 import type { LabeledDocument } from '../src/corpus/types.js';

@@ -17,6 +17,7 @@ import {
   readAllDocuments,
   readRecords,
   resolveInputs,
+  seededUnit,
   SkipReport,
   sourceName,
   splitByStory,
@@ -311,6 +312,19 @@ test('kFoldByStory gives balanced folds that never split a story', () => {
   assert.deepEqual(sizes, [30, 30, 30, 30, 30]);
   assert.deepEqual(kFoldByStory(docs, 5, 'seed'), folds);
   assert.throws(() => kFoldByStory(docs.slice(0, 3), 2, 'seed'), /cannot make 2 folds from 1 stories/);
+});
+
+test('story splits are the same as before the shared hash (oracle recorded from the hand-written FNV-1a in split.ts)', () => {
+  const docs = Array.from({ length: 24 }, (_, i) => doc(`story-${i}${i % 5 === 0 ? '😀' : ''}`, 'set', null));
+  // Recorded before corpus/split.ts moved to util/hash.ts; astral ids (😀) pin code-point hashing.
+  assert.deepEqual(kFoldByStory(docs, 5, 42), [4, 1, 3, 4, 3, 0, 3, 4, 2, 3, 2, 0, 1, 0, 0, 2, 3, 2, 0, 1, 2, 1, 1, 4]);
+  assert.deepEqual(
+    splitByStory(docs, { testFraction: 0.25, seed: 'x' }).test.map((d) => d.id),
+    ['story-2', 'story-5😀', 'story-8', 'story-16', 'story-17', 'story-20😀'],
+  );
+  assert.equal(seededUnit(7, 'Zürich-7'), 0.9499285137280822);
+  assert.equal(seededUnit(7, 'emoji-😀-1'), 0.6235541962087154);
+  assert.equal(seededUnit('copydesk', '新闻-12'), 0.34246717602945864);
 });
 
 test('source components merge datasets that share stories', () => {

@@ -85,7 +85,7 @@ test('the API key is sent as a Bearer token and never printed, logged or written
     return { kind: 'ok', text: machineText(r.user) };
   });
   const result = await run(
-    ['generate', '--data', data, '--endpoint', server.url, '--model', 'fake', '--out', out, '--verbose', '--json', '--retry-base', '1'],
+    ['generate', '--data', data, '--endpoint', server.url, '--model', 'fake', '--out', out, '--verbose', '--json'],
     { COPYDESK_API_KEY: key },
   );
   assert.equal(result.code, 1, result.stderr); // one record failed

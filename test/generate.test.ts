@@ -3,7 +3,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync, exist
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { ChatClient, chatCompletionsUrl, parseRetryAfter, ApiError } from '../src/generate/client.js';
+import { ChatClient, chatCompletionsUrl, ApiError } from '../src/generate/client.js';
 import { generateCorpus, type GenerateOptions } from '../src/generate/generate.js';
 import {
   buildPrompt,
@@ -51,8 +51,6 @@ function options(extra: Partial<GenerateOptions> = {}): GenerateOptions {
     model: 'fake-model',
     concurrency: 3,
     timeoutMs: 2000,
-    retryBaseMs: 1,
-    retryMaxMs: 5,
     progress: { silent: true },
     ...extra,
   };
@@ -136,16 +134,6 @@ describe('client', () => {
     assert.throws(() => chatCompletionsUrl('ftp://x'), ApiError);
   });
 
-  test('Retry-After in seconds, as an HTTP date, and retry-after-ms', () => {
-    const now = Date.parse('2024-05-01T12:00:00Z');
-    assert.equal(parseRetryAfter(new Headers({ 'retry-after': '3' }), now), 3000);
-    assert.equal(parseRetryAfter(new Headers({ 'retry-after': 'Wed, 01 May 2024 12:00:05 GMT' }), now), 5000);
-    assert.equal(parseRetryAfter(new Headers({ 'retry-after': 'Wed, 01 May 2024 11:00:00 GMT' }), now), 0);
-    assert.equal(parseRetryAfter(new Headers({ 'retry-after-ms': '250', 'retry-after': '9' }), now), 250);
-    assert.equal(parseRetryAfter(new Headers({ 'retry-after': 'soon' }), now), null);
-    assert.equal(parseRetryAfter(new Headers(), now), null);
-  });
-
   test('plain response: text, finish_reason, usage, bearer key, request body', async () => {
     server.setHandler(() => ({ kind: 'ok', text: 'Hello world.' }));
     const client = new ChatClient({ endpoint: server.url, model: 'm1', apiKey: 'sk-abc', maxTokens: 100, temperature: 0.5 });
@@ -206,36 +194,33 @@ describe('client', () => {
     let calls = 0;
     server.setHandler(() => (++calls === 1 ? { kind: 'status', status: 429, headers: { 'retry-after': '1' } } : { kind: 'ok', text: 'Done.' }));
     const delays: number[] = [];
-    const client = new ChatClient({ endpoint: server.url, model: 'm', retryBaseMs: 1, retryMaxMs: 2, onRetry: (i) => delays.push(i.delayMs) });
+    const client = new ChatClient({ endpoint: server.url, model: 'm', onRetry: (i) => delays.push(i.delayMs) });
     const t0 = Date.now();
     const c = await client.complete([{ role: 'user', content: 'x' }]);
     assert.equal(c.text, 'Done.');
     assert.equal(c.attempts, 2);
-    assert.deepEqual(delays, [1000]);
+    // The SDK waits; the client measures the wait (it no longer chooses it).
+    assert.equal(delays.length, 1);
+    assert.ok(delays[0] >= 950, `retried after ${delays[0]} ms`);
     assert.ok(Date.now() - t0 >= 950, `waited ${Date.now() - t0} ms`);
   });
 
-  test('500s then success; backoff is exponential with full jitter', async () => {
+  test('500s then success; backoff is exponential (the SDK\'s: 0.5 s doubling, at most 25% jitter)', async () => {
     let calls = 0;
-    server.setHandler(() => (++calls <= 3 ? { kind: 'status', status: calls === 2 ? 503 : 500 } : { kind: 'ok', text: 'Finally.' }));
-    const delays: number[] = [];
-    const client = new ChatClient({
-      endpoint: server.url,
-      model: 'm',
-      retryBaseMs: 4,
-      retryMaxMs: 1000,
-      random: () => 0.5,
-      onRetry: (i) => delays.push(i.delayMs),
-    });
+    server.setHandler(() => (++calls <= 2 ? { kind: 'status', status: calls === 2 ? 503 : 500 } : { kind: 'ok', text: 'Finally.' }));
+    const retries: Array<{ delayMs: number; reason: string }> = [];
+    const client = new ChatClient({ endpoint: server.url, model: 'm', onRetry: (i) => retries.push(i) });
     const c = await client.complete([{ role: 'user', content: 'x' }]);
     assert.equal(c.text, 'Finally.');
-    assert.equal(c.attempts, 4);
-    assert.deepEqual(delays, [2, 4, 8]);
+    assert.equal(c.attempts, 3);
+    assert.deepEqual(retries.map((r) => r.reason), ['http-500', 'http-503']);
+    // 375–500 ms, then 750–1000 ms: the second wait is always the longer.
+    assert.ok(retries[1].delayMs > retries[0].delayMs, JSON.stringify(retries));
   });
 
   test('persistent 503 gives up as exhausted after maxRetries', async () => {
     server.setHandler(() => ({ kind: 'status', status: 503 }));
-    const client = new ChatClient({ endpoint: server.url, model: 'm', maxRetries: 2, retryBaseMs: 1 });
+    const client = new ChatClient({ endpoint: server.url, model: 'm', maxRetries: 2 });
     await assert.rejects(client.complete([{ role: 'user', content: 'x' }]), (e: ApiError) => {
       assert.equal(e.kind, 'exhausted');
       assert.equal(e.reason, 'http-503');
@@ -248,12 +233,12 @@ describe('client', () => {
   test('timeouts are retried; a hanging server fails with reason timeout', async () => {
     let calls = 0;
     server.setHandler(() => (++calls === 1 ? { kind: 'hang' } : { kind: 'ok', text: 'Late but fine.' }));
-    const client = new ChatClient({ endpoint: server.url, model: 'm', timeoutMs: 150, retryBaseMs: 1 });
+    const client = new ChatClient({ endpoint: server.url, model: 'm', timeoutMs: 150 });
     assert.equal((await client.complete([{ role: 'user', content: 'x' }])).text, 'Late but fine.');
     server.setHandler(() => ({ kind: 'hang' }));
     const t0 = Date.now();
     await assert.rejects(
-      new ChatClient({ endpoint: server.url, model: 'm', timeoutMs: 100, maxRetries: 1, retryBaseMs: 1 }).complete([{ role: 'user', content: 'x' }]),
+      new ChatClient({ endpoint: server.url, model: 'm', timeoutMs: 100, maxRetries: 1 }).complete([{ role: 'user', content: 'x' }]),
       (e: ApiError) => e.kind === 'exhausted' && e.reason === 'timeout' && /timed out/.test(e.message),
     );
     assert.ok(Date.now() - t0 < 1500);
@@ -267,17 +252,17 @@ describe('client', () => {
     );
   });
 
-  test('malformed JSON bodies and cut streams are retried, then reported', async () => {
-    let calls = 0;
-    server.setHandler(() => (++calls === 1 ? { kind: 'raw', contentType: 'application/json', body: '{"choices": [' } : { kind: 'ok', text: 'Recovered.' }));
-    const client = new ChatClient({ endpoint: server.url, model: 'm', retryBaseMs: 1 });
-    const c = await client.complete([{ role: 'user', content: 'x' }]);
-    assert.equal(c.text, 'Recovered.');
-    assert.equal(c.attempts, 2);
+  test('malformed JSON bodies and cut streams fail the record, reported (the SDK retries only up to the headers)', async () => {
+    server.setHandler(() => ({ kind: 'raw', contentType: 'application/json', body: '{"choices": [' }));
+    await assert.rejects(
+      new ChatClient({ endpoint: server.url, model: 'm' }).complete([{ role: 'user', content: 'x' }]),
+      (e: ApiError) => e.kind === 'exhausted' && e.reason === 'malformed',
+    );
+    assert.equal(server.requests.length, 1);
 
     server.setHandler(() => ({ kind: 'raw', contentType: 'application/json', body: '<html>Bad gateway</html>' }));
     await assert.rejects(
-      new ChatClient({ endpoint: server.url, model: 'm', maxRetries: 1, retryBaseMs: 1 }).complete([{ role: 'user', content: 'x' }]),
+      new ChatClient({ endpoint: server.url, model: 'm', maxRetries: 1 }).complete([{ role: 'user', content: 'x' }]),
       (e: ApiError) => e.reason === 'malformed' && /malformed JSON/.test(e.message),
     );
     server.setHandler(() => ({ kind: 'raw', contentType: 'application/json', body: '{"object": "chat.completion"}' }));
@@ -287,7 +272,7 @@ describe('client', () => {
     );
     server.setHandler(() => ({ kind: 'cut-stream' }));
     await assert.rejects(
-      new ChatClient({ endpoint: server.url, model: 'm', stream: true, maxRetries: 1, retryBaseMs: 1 }).complete([{ role: 'user', content: 'x' }]),
+      new ChatClient({ endpoint: server.url, model: 'm', stream: true, maxRetries: 1 }).complete([{ role: 'user', content: 'x' }]),
       (e: ApiError) => e.reason === 'stream-cut',
     );
     server.setHandler(() => ({ kind: 'raw', contentType: 'text/event-stream', body: 'data: {not json}\n\n' }));
@@ -313,7 +298,7 @@ describe('client', () => {
         body: JSON.stringify({ error: { message: `Incorrect API key provided: ${key}. Or maybe the model does not exist.` } }),
       }));
       await assert.rejects(
-        new ChatClient({ endpoint: server.url, model: 'no-such-model', apiKey: key, retryBaseMs: 1 }).complete([{ role: 'user', content: 'x' }]),
+        new ChatClient({ endpoint: server.url, model: 'no-such-model', apiKey: key }).complete([{ role: 'user', content: 'x' }]),
         (e: ApiError) => {
           assert.equal(e.kind, kind, `status ${status}`);
           assert.equal(e.status, status);
@@ -333,7 +318,7 @@ describe('client', () => {
     const url = dead.url;
     await dead.close();
     await assert.rejects(
-      new ChatClient({ endpoint: url, model: 'm', maxRetries: 1, retryBaseMs: 1 }).complete([{ role: 'user', content: 'x' }]),
+      new ChatClient({ endpoint: url, model: 'm', maxRetries: 1 }).complete([{ role: 'user', content: 'x' }]),
       (e: ApiError) => e.kind === 'exhausted' && e.reason === 'network',
     );
   });

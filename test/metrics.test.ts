@@ -16,8 +16,9 @@ import {
   thresholdForFpr,
   tprAtFpr,
   type BinaryLabel,
-} from '../src/evaluate/metrics.js';
-import { breakdown, breakdownAgainstHumans, formatSummaryTable, formatTable } from '../src/evaluate/breakdown.js';
+} from '../src/model/metrics.js';
+import { breakdown, breakdownAgainstHumans } from '../src/model/breakdown.js';
+import { formatSummaryTable, formatTable } from '../src/evaluate/breakdown.js';
 
 const close = (actual: number, expected: number, tolerance = 1e-12) =>
   assert.ok(Math.abs(actual - expected) <= tolerance, `expected ${expected}, got ${actual}`);

@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { escapeXml, renderEvaluationSvg, type EvaluationPlotInput } from '../src/evaluate/plot.js';
-import { reliabilityBins, summarize, tprAtFpr, type BinaryLabel } from '../src/evaluate/metrics.js';
+import { reliabilityBins, summarize, tprAtFpr, type BinaryLabel } from '../src/model/metrics.js';
 
 /**
  * A structural XML check without a parser dependency: every tag closes in

@@ -574,17 +574,19 @@ describe('models, health, metrics', () => {
     assert.match(text, /^copydesk_http_requests_total\{method="POST",route="\/v1\/detect",status="200"\} 1$/m);
     assert.match(text, /^copydesk_http_requests_total\{method="POST",route="\/v1\/detect",status="400"\} 1$/m);
     assert.match(text, /^copydesk_http_requests_total\{method="GET",route="unmatched",status="404"\} 1$/m, 'raw URLs never become labels');
-    assert.match(text, /^copydesk_http_request_duration_seconds_bucket\{method="POST",route="\/v1\/detect",le="\+Inf"\} 2$/m);
+    // prom-client writes the bucket's le label first (label order carries no meaning in the format).
+    assert.match(text, /^copydesk_http_request_duration_seconds_bucket\{le="\+Inf",method="POST",route="\/v1\/detect"\} 2$/m);
     assert.match(text, /^copydesk_http_request_duration_seconds_count\{method="POST",route="\/v1\/detect"\} 2$/m);
     const verdicts = [...text.matchAll(/^copydesk_verdicts_total\{verdict="(\w+)"\} (\d+)$/gm)].reduce((n, m) => n + Number(m[2]), 0);
     assert.equal(verdicts, 2);
-    // Every sample line is name{labels} value; every metric has HELP and TYPE.
-    for (const line of text.trim().split('\n')) {
+    // Every sample line is name{labels} value; every metric has HELP and TYPE (prom-client separates metrics by a blank line).
+    for (const line of text.trim().split('\n').filter((l) => l !== '')) {
       if (line.startsWith('#')) assert.match(line, /^# (HELP|TYPE) [a-z_]+ .+$/);
       else assert.match(line, /^[a-z_]+(\{([a-z_]+="([^"\\]|\\.)*",?)+\})? [0-9.e+-]+$/, line);
     }
     // Histogram buckets are cumulative.
-    const buckets = [...text.matchAll(/route="\/v1\/detect",le="[^"]+"\} (\d+)/g)].map((m) => Number(m[1]));
+    const buckets = [...text.matchAll(/le="[^"]+",method="POST",route="\/v1\/detect"\} (\d+)/g)].map((m) => Number(m[1]));
+    assert.equal(buckets.length, 14);
     assert.deepEqual(buckets, [...buckets].sort((x, y) => x - y));
   });
 });

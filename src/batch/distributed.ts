@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Queue, QueueEvents, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { UserError } from '../util/errors.js';
 import { ScoringPool } from '../detect/pool.js';
@@ -67,7 +67,8 @@ export interface QueueOptions {
   /** Attempts per chunk before the run fails (BullMQ retries with exponential backoff). */
   attempts?: number;
   backoffMs?: number;
-  pollMs?: number;
+  /** Longest wait for a chunk's completion event before checking on the chunk (a vanished or failed job). */
+  checkMs?: number;
   log?: (line: string) => void;
 }
 
@@ -85,7 +86,13 @@ export async function queueScorer(run: RunInfo, options: QueueOptions): Promise<
   const redis = await connectRedis(options.url, { tries: options.connectTries, role: 'batch', log });
   const queue = new Queue<ChunkJob>(options.queueName, { connection: redis });
   queue.on('error', () => {});
-  const pollMs = options.pollMs ?? 100;
+  // Every chunk in flight waits on one 'closing' listener (waitUntilFinished).
+  queue.setMaxListeners(options.window + 10);
+  // Completion events arrive on their own connection (QueueEvents blocks on XREAD).
+  const eventsConnection = redis.duplicate();
+  const events = new QueueEvents(options.queueName, { connection: eventsConnection });
+  events.on('error', () => {});
+  const checkMs = options.checkMs ?? 1000;
   const attempts = options.attempts ?? 5;
   const backoffMs = options.backoffMs ?? 1000;
   const modelKey = keys.model(run.modelSha);
@@ -135,12 +142,14 @@ export async function queueScorer(run: RunInfo, options: QueueOptions): Promise<
     if (ready !== null) return checked(JSON.parse(ready) as ChunkResult, index, rows);
     await enqueue(index, rows, context, holder);
     enqueued = Math.max(enqueued, index + 1);
-    for (let polls = 1; ; polls++) {
-      await sleep(pollMs);
+    const id = jobId(runId, index);
+    for (;;) {
+      // Wakes on the chunk's completed or failed event, or after checkMs to check on it.
+      await (await queue.getJob(id))?.waitUntilFinished(events, checkMs).catch(() => {});
+      // The result key, not the job's return value, is the result: it was written once (SET NX).
       const text = await redis.get(resultKey);
       if (text !== null) return checked(JSON.parse(text) as ChunkResult, index, rows);
-      if (polls % 10 !== 0) continue;
-      const job = await queue.getJob(jobId(runId, index));
+      const job = await queue.getJob(id);
       if (!job) {
         // Completed jobs are removed; the result may have landed just now.
         if ((await redis.exists(resultKey)) === 1) continue;
@@ -197,6 +206,9 @@ export async function queueScorer(run: RunInfo, options: QueueOptions): Promise<
       await redis.hset(runKey, { state: 'failed', error: message.split('\n')[0], updated_at: new Date().toISOString() }).catch(() => {});
     },
     async close() {
+      await events.close().catch(() => {});
+      // BullMQ leaves a connection it was given open.
+      await eventsConnection.quit().catch(() => eventsConnection.disconnect());
       await queue.close().catch(() => {});
       await redis.quit().catch(() => redis.disconnect());
     },

@@ -1,8 +1,9 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { readAllDocuments, SkipReport } from '../corpus/index.js';
 import type { LabeledDocument } from '../corpus/types.js';
 import { DEFAULT_MODEL_PATH, loadDetector } from '../model/model-file.js';
 import type { Detector } from '../model/detector.js';
+import { defaultWorkerCount } from '../util/thread-pool.js';
 
 /** Flags several commands share, parsed the same way everywhere. */
 export interface DataOptions {
@@ -50,4 +51,23 @@ export function parsePositiveNumber(name: string) {
     if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a positive number, got "${value}"`);
     return n;
   };
+}
+
+export function parseWholeNumber(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0, got "${value}"`);
+    return n;
+  };
+}
+
+/**
+ * `--workers` for detect, batch, serve and worker: one parser and one default
+ * (all cores). `zero` says what 0 means where the command can score without
+ * threads; elsewhere 0 is refused.
+ */
+export function workersOption(what: string, zero?: string): Option {
+  return new Option('--workers <n>', zero ? `${what} (0: ${zero})` : what)
+    .argParser(zero ? parseWholeNumber('--workers') : parsePositiveInt('--workers'))
+    .default(defaultWorkerCount(), `all cores, ${defaultWorkerCount()} here`);
 }

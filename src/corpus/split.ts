@@ -1,4 +1,5 @@
 import { UserError } from '../util/errors.js';
+import { hashCodePoints } from '../util/hash.js';
 import type { LabeledDocument } from './types.js';
 
 /** Documents written from the same story share this key. */
@@ -12,22 +13,9 @@ export function sourceName(document: LabeledDocument): string {
   return source || document.dataset;
 }
 
-/**
- * A seeded hash of a key in [0, 1): FNV-1a over seed and key, then a
- * murmur3 finaliser because plain FNV-1a spreads similar keys poorly.
- */
+/** A seeded hash of a key in [0, 1) (the shared code-point FNV-1a with murmur3 finish). */
 export function seededUnit(seed: number | string, key: string): number {
-  let hash = 0x811c9dc5;
-  for (const char of `${seed}\u0000${key}`) {
-    hash ^= char.codePointAt(0)!;
-    hash = Math.imul(hash, 0x01000193);
-  }
-  hash ^= hash >>> 16;
-  hash = Math.imul(hash, 0x85ebca6b);
-  hash ^= hash >>> 13;
-  hash = Math.imul(hash, 0xc2b2ae35);
-  hash ^= hash >>> 16;
-  return (hash >>> 0) / 2 ** 32;
+  return hashCodePoints(`${seed}\u0000${key}`) / 2 ** 32;
 }
 
 /** Distinct story keys, in a seeded pseudo-random but reproducible order. */

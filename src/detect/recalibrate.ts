@@ -3,9 +3,8 @@ import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { readDocuments, resolveInputs, STDIN_PATH, type LabeledDocument, type Origin } from '../corpus/index.js';
 import { displayName } from '../corpus/read.js';
-import { clopperPearsonUpper, maxEventsWithin, trialsNeeded } from '../evaluate/binomial.js';
-import { nextUp } from '../evaluate/metrics.js';
-import { formatThreshold } from '../evaluate/threshold-comparison.js';
+import { clopperPearsonUpper, maxEventsWithin, trialsNeeded } from '../model/binomial.js';
+import { nextUp } from '../model/metrics.js';
 import { Detector } from '../model/detector.js';
 import { normalize } from '../text/normalize.js';
 import { UserError } from '../util/errors.js';
@@ -345,4 +344,9 @@ function dedupe(documents: LabeledDocument[]): LabeledDocument[] {
 /** The same model at the threshold it had before any calibration (for before/after comparisons). */
 export function uncalibratedView(detector: Detector, calibration: ArchiveCalibration): Detector {
   return new Detector(detector.model, { ...detector.metadata, threshold: calibration.original_threshold }, detector.version);
+}
+
+/** Thresholds near 1 need more digits to be told apart. */
+export function formatThreshold(t: number): string {
+  return t < 0.9999 || t === 1 ? t.toFixed(4) : t.toFixed(8);
 }

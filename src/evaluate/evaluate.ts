@@ -1,8 +1,9 @@
 import type { LabeledDocument } from '../corpus/types.js';
 import { sourceName } from '../corpus/split.js';
 import type { Detector } from '../model/detector.js';
-import { breakdown, breakdownAgainstHumans, formatSummaryTable, type BreakdownRow } from './breakdown.js';
-import { reliabilityBins, summarize, type BinaryLabel, type EvaluationSummary } from './metrics.js';
+import { breakdown, breakdownAgainstHumans, type BreakdownRow } from '../model/breakdown.js';
+import { formatSummaryTable } from './breakdown.js';
+import { reliabilityBins, summarize, type BinaryLabel, type EvaluationSummary } from '../model/metrics.js';
 import { renderEvaluationSvg } from './plot.js';
 
 /** What `copydesk eval` reports: overall metrics at the model's threshold and the same per subset. */

@@ -3,7 +3,7 @@ import { groupBySourceComponents, seededUnit, splitByStory, storyKey } from '../
 import { fitBaseline, type BaselineOptions } from '../model/baseline.js';
 import { calibrate, fitPlatt, type PlattCalibration } from '../model/calibration.js';
 import { balancedWeights, chooseThreshold, DEFAULT_TRAIN_OPTIONS, fitScorer, type TrainOptions } from '../model/train.js';
-import { auroc, tprAtFpr, type BinaryLabel } from './metrics.js';
+import { auroc, tprAtFpr, type BinaryLabel } from '../model/metrics.js';
 import { formatTable } from './breakdown.js';
 
 /**

@@ -4,7 +4,7 @@ import type { Detector } from '../model/detector.js';
 import { analyzeSentences, DEFAULT_LEVEL } from '../detect/sentences.js';
 import { MIXTURE_TESTS, type MixtureTest } from '../detect/mixture.js';
 import { splitSentences } from '../text/sentences.js';
-import { auroc, tprAtFpr, type BinaryLabel } from './metrics.js';
+import { auroc, tprAtFpr, type BinaryLabel } from '../model/metrics.js';
 import { formatTable } from './breakdown.js';
 import { escapeXml } from './plot.js';
 

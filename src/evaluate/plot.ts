@@ -9,7 +9,7 @@
  * lines of string building, with no dependency and byte-stable output that
  * diffs cleanly in a report.
  */
-import type { ReliabilityBin } from './metrics.js';
+import type { ReliabilityBin } from '../model/metrics.js';
 
 export interface CurveSeries {
   name: string;

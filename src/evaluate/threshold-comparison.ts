@@ -1,5 +1,6 @@
 import type { Detector } from '../model/detector.js';
-import { clopperPearsonUpper } from './binomial.js';
+import { formatThreshold } from '../detect/recalibrate.js';
+import { clopperPearsonUpper } from '../model/binomial.js';
 import { formatTable } from './breakdown.js';
 import type { ScoredDocument } from './evaluate.js';
 
@@ -95,9 +96,6 @@ export function formatThresholdComparison(comparison: ThresholdComparison, title
 }
 
 /** Four decimals, or enough to tell a threshold just under 1 from 1. */
-export function formatThreshold(t: number): string {
-  return t < 0.9999 || t === 1 ? t.toFixed(4) : t.toFixed(8);
-}
 
 function fmt(v: number | null): string {
   return v === null ? '—' : v.toFixed(4);

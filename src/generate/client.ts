@@ -1,12 +1,15 @@
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import { Stream } from 'openai/streaming';
+
 /**
- * A small client for the OpenAI chat-completions protocol (`POST {base}/chat/completions`),
- * as spoken by OpenAI and by local servers (vLLM, llama.cpp server, Ollama): plain and
- * SSE-streamed responses, per-request timeout, and retries with exponential backoff and full
- * jitter on 429, 408/409/425, 5xx, network errors, timeouts and malformed bodies, honouring
- * `Retry-After` (seconds or HTTP date) and `retry-after-ms`.
- *
- * The API key is only ever put in the Authorization header; every message this module
- * produces is passed through `redact`, so a server that echoes the key cannot leak it.
+ * Chat completions (`POST {base}/chat/completions`) through the official `openai` SDK, as
+ * spoken by OpenAI and by local servers (vLLM, llama.cpp server, Ollama). The SDK does the
+ * transport: base URL, bearer key, per-attempt timeout, retries with exponential backoff on
+ * 408/409/429/5xx, network errors and timeouts (honouring `Retry-After` and
+ * `retry-after-ms`), and server-sent events. This module keeps what is copydesk's: reading
+ * the completion (refusal, finish reason, usage), a time limit on the response body too, the
+ * classification of failures for the run (stop, fail the record), and messages that never
+ * contain the API key (`redact`).
  */
 
 export interface ChatMessage {
@@ -33,7 +36,7 @@ export interface Completion {
 /**
  * - `fatal`: retrying or moving on to other records cannot help (401, 403, 404, 405): stop the run.
  * - `rejected`: the server refused this request (400, 413, 422, other 4xx): this record fails.
- * - `exhausted`: a transient error persisted through every retry: this record fails.
+ * - `exhausted`: a transient error persisted through every retry, or the answer was unusable: this record fails.
  * - `aborted`: the caller's signal fired.
  */
 export type ApiErrorKind = 'fatal' | 'rejected' | 'exhausted' | 'aborted';
@@ -53,6 +56,7 @@ export class ApiError extends Error {
 
 export interface RetryInfo {
   attempt: number;
+  /** Measured time between the failed attempt's end and the retry. */
   delayMs: number;
   reason: string;
 }
@@ -63,23 +67,16 @@ export interface ChatClientOptions {
   model: string;
   /** Sent as `Authorization: Bearer`; null/undefined sends no header (local servers). */
   apiKey?: string | null;
-  /** Per-attempt timeout, whole response included (default 120 s). */
+  /** Per-attempt time to the response headers, and again for the body (default 120 s). */
   timeoutMs?: number;
   /** Retries after the first attempt (default 5). */
   maxRetries?: number;
-  /** Backoff base: attempt k waits random(0, min(max, base·2^k)) (default 1000 ms). */
-  retryBaseMs?: number;
-  retryMaxMs?: number;
-  /** Longest `Retry-After` honoured; longer ones are capped (default 300 s). */
-  maxRetryAfterMs?: number;
   stream?: boolean;
   maxTokens?: number | null;
   temperature?: number | null;
   /** Extra body fields merged into every request (e.g. `top_p`). */
   extraBody?: Record<string, unknown>;
   onRetry?: (info: RetryInfo) => void;
-  /** Injectable for tests. */
-  random?: () => number;
 }
 
 /** `http://h/v1` → `http://h/v1/chat/completions`; a bare host gets `/v1/chat/completions`. */
@@ -119,24 +116,38 @@ export function safeUrl(endpoint: string): string {
   }
 }
 
-/** Parse `Retry-After` (delta-seconds or HTTP-date) / `retry-after-ms` into milliseconds. */
-export function parseRetryAfter(headers: Headers, now = Date.now()): number | null {
-  const ms = headers.get('retry-after-ms');
-  if (ms !== null && ms.trim() !== '' && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
-  const value = headers.get('retry-after');
-  if (value === null || value.trim() === '') return null;
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.max(0, Number(trimmed) * 1000);
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? null : Math.max(0, date - now);
+/** One `complete` call's attempts, as the fetch the SDK calls sees them. */
+interface Call {
+  attempts: number;
+  lastEnd: number;
+  lastReason: string;
+  signal?: AbortSignal;
+  onRetry: (info: RetryInfo) => void;
 }
 
-class Transient extends Error {
+const CALL = Symbol('copydesk call');
+
+/** Counts attempts and reports retries: the SDK retries inside one `create` call and tells no one. */
+const observedFetch: typeof fetch = async (url, init) => {
+  const call = (init as Record<symbol, Call | undefined> | undefined)?.[CALL];
+  if (call) {
+    call.attempts++;
+    if (call.attempts > 1) call.onRetry({ attempt: call.attempts - 1, delayMs: Date.now() - call.lastEnd, reason: call.lastReason });
+  }
+  try {
+    const response = await fetch(url, init);
+    if (call) [call.lastEnd, call.lastReason] = [Date.now(), `http-${response.status}`];
+    return response;
+  } catch (error) {
+    if (call) [call.lastEnd, call.lastReason] = [Date.now(), (error as Error).name === 'AbortError' && !call.signal?.aborted ? 'timeout' : 'network'];
+    throw error;
+  }
+};
+
+class Unusable extends Error {
   constructor(
     message: string,
     readonly reason: string,
-    readonly status: number | null = null,
-    readonly retryAfterMs: number | null = null,
   ) {
     super(message);
   }
@@ -144,21 +155,23 @@ class Transient extends Error {
 
 export class ChatClient {
   readonly url: string;
-  private readonly opts: Required<Omit<ChatClientOptions, 'apiKey' | 'onRetry' | 'maxTokens' | 'temperature' | 'extraBody'>> &
-    ChatClientOptions;
+  private readonly sdk: OpenAI;
+  private readonly timeoutMs: number;
 
-  constructor(options: ChatClientOptions) {
-    this.url = chatCompletionsUrl(options.endpoint);
-    this.opts = {
-      timeoutMs: 120_000,
-      maxRetries: 5,
-      retryBaseMs: 1000,
-      retryMaxMs: 60_000,
-      maxRetryAfterMs: 300_000,
-      stream: false,
-      random: Math.random,
-      ...options,
-    };
+  constructor(private readonly opts: ChatClientOptions) {
+    this.url = chatCompletionsUrl(opts.endpoint);
+    this.timeoutMs = opts.timeoutMs ?? 120_000;
+    this.sdk = new OpenAI({
+      baseURL: this.url.replace(/\/chat\/completions$/, ''),
+      // Without a key no Authorization header is sent (local servers); the SDK insists on a key, hence the
+      // placeholder that the null header removes. The key is never read from the environment here.
+      apiKey: opts.apiKey || 'none',
+      ...(opts.apiKey ? {} : { defaultHeaders: { Authorization: null } }),
+      timeout: this.timeoutMs,
+      maxRetries: opts.maxRetries ?? 5,
+      fetch: observedFetch,
+      logLevel: 'off',
+    });
   }
 
   /** Replace the API key wherever it appears. */
@@ -170,7 +183,7 @@ export class ChatClient {
 
   /** One chat completion, retried as configured. Throws ApiError. */
   async complete(messages: ChatMessage[], signal?: AbortSignal, onRetry?: (info: RetryInfo) => void): Promise<Completion> {
-    const body: Record<string, unknown> = {
+    const body = {
       model: this.opts.model,
       messages,
       ...(this.opts.maxTokens != null ? { max_tokens: this.opts.maxTokens } : {}),
@@ -178,84 +191,77 @@ export class ChatClient {
       ...(this.opts.stream ? { stream: true, stream_options: { include_usage: true } } : {}),
       ...this.opts.extraBody,
     };
-    const payload = JSON.stringify(body);
-    for (let attempt = 0; ; attempt++) {
-      if (signal?.aborted) throw new ApiError('request aborted', 'aborted', null, 'aborted');
-      try {
-        const completion = await this.attempt(payload, signal);
-        return { ...completion, attempts: attempt + 1 };
-      } catch (error) {
-        if (error instanceof ApiError) throw error;
-        if (!(error instanceof Transient)) throw error;
-        if (attempt >= this.opts.maxRetries) {
-          const tries = attempt + 1;
-          throw new ApiError(
-            this.redact(`${error.message} (gave up after ${tries} attempt${tries === 1 ? '' : 's'})`),
-            'exhausted',
-            error.status,
-            error.reason,
-          );
-        }
-        const backoff = this.opts.random() * Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** attempt);
-        const delayMs =
-          error.retryAfterMs !== null ? Math.min(error.retryAfterMs, this.opts.maxRetryAfterMs) : backoff;
-        const info = { attempt: attempt + 1, delayMs, reason: error.reason };
+    const call: Call = {
+      attempts: 0,
+      lastEnd: 0,
+      lastReason: '',
+      signal,
+      onRetry: (info) => {
         this.opts.onRetry?.(info);
         onRetry?.(info);
-        await sleep(delayMs, signal);
-      }
+      },
+    };
+    // The SDK's timeout ends when the headers arrive; this one bounds the body that follows.
+    const bodyDeadline = new AbortController();
+    const deadline = { hit: false };
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      if (signal?.aborted) throw new APIUserAbortError();
+      const response = await this.sdk.chat.completions
+        .create(body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming, {
+          signal: signal ? AbortSignal.any([signal, bodyDeadline.signal]) : bodyDeadline.signal,
+          fetchOptions: { [CALL]: call } as object,
+        })
+        .asResponse();
+      timer = setTimeout(() => {
+        deadline.hit = true;
+        bodyDeadline.abort();
+      }, this.timeoutMs);
+      const type = response.headers.get('content-type') ?? '';
+      const result = await (this.opts.stream && !type.includes('application/json')
+        ? this.readStream(response, bodyDeadline, deadline)
+        : response.text().then((text) => this.parseJson(text))
+      ).catch((error: unknown) => {
+        if (error instanceof Unusable || error instanceof APIError || error instanceof SyntaxError) throw error;
+        // The connection failed while the body was arriving (the SDK retries only up to the headers).
+        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+        throw new Unusable(`network error: ${cause?.code ?? cause?.message ?? (error as Error).message}`, 'network');
+      });
+      if (deadline.hit) throw new APIUserAbortError();
+      return { ...result, attempts: call.attempts };
+    } catch (error) {
+      throw this.failure(error, call, signal, deadline.hit);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
-  private async attempt(payload: string, signal: AbortSignal | undefined): Promise<Omit<Completion, 'attempts'>> {
-    const timeout = AbortSignal.timeout(this.opts.timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      accept: this.opts.stream ? 'text/event-stream' : 'application/json',
-    };
-    if (this.opts.apiKey) headers.authorization = `Bearer ${this.opts.apiKey}`;
-    const timeoutMessage = `request timed out after ${this.opts.timeoutMs / 1000} s`;
-    const failed = (error: unknown): never => {
-      if (signal?.aborted) throw new ApiError('request aborted', 'aborted', null, 'aborted');
-      if (timeout.aborted) throw new Transient(timeoutMessage, 'timeout');
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      const detail = cause?.code ?? cause?.message ?? (error as Error).message;
-      throw new Transient(`network error: ${detail}`, 'network');
-    };
-    let response: Response;
-    try {
-      response = await fetch(this.url, { method: 'POST', headers, body: payload, signal: combined });
-    } catch (error) {
-      return failed(error);
+  private failure(error: unknown, call: Call, signal: AbortSignal | undefined, bodyTimedOut: boolean): Error {
+    const tries = Math.max(call.attempts, 1);
+    const gaveUp = ` (gave up after ${tries} attempt${tries === 1 ? '' : 's'})`;
+    if (signal?.aborted) return new ApiError('request aborted', 'aborted', null, 'aborted');
+    if (bodyTimedOut || error instanceof APIConnectionTimeoutError) {
+      return new ApiError(`request timed out after ${this.timeoutMs / 1000} s${gaveUp}`, 'exhausted', null, 'timeout');
     }
-    if (!response.ok) {
-      let text = '';
-      try {
-        text = await response.text();
-      } catch (error) {
-        return failed(error);
-      }
-      throw this.httpError(response, text);
+    if (error instanceof Unusable) return new ApiError(this.redact(`${error.message}${gaveUp}`), 'exhausted', null, error.reason);
+    if (error instanceof APIConnectionError) {
+      const cause = (error.cause as { cause?: { code?: string; message?: string } } | undefined)?.cause;
+      return new ApiError(this.redact(`network error: ${cause?.code ?? cause?.message ?? error.message}${gaveUp}`), 'exhausted', null, 'network');
     }
-    const type = response.headers.get('content-type') ?? '';
-    try {
-      if (this.opts.stream && !type.includes('application/json')) return await this.readStream(response);
-      const text = await response.text();
-      return this.parseJson(text);
-    } catch (error) {
-      if (error instanceof Transient || error instanceof ApiError) throw error;
-      return failed(error);
+    if (error instanceof APIError && error.status === undefined) {
+      // An error event inside a stream.
+      return new ApiError(this.redact(`server error in stream: ${serverMessage(error)}${gaveUp}`), 'exhausted', null, 'stream-error');
     }
+    if (error instanceof APIError) return this.httpError(error.status!, this.redact(serverMessage(error)), gaveUp);
+    if (error instanceof SyntaxError) return new ApiError(this.redact(`malformed JSON in stream event: ${error.message}${gaveUp}`), 'exhausted', null, 'malformed');
+    return error as Error;
   }
 
-  private httpError(response: Response, body: string): Error {
-    const status = response.status;
-    const detail = this.redact(serverMessage(body));
+  private httpError(status: number, detail: string, gaveUp: string): ApiError {
     const where = `${safeUrl(this.url)} (model "${this.opts.model}")`;
     const suffix = detail ? `: ${detail}` : '';
-    if (status === 429 || status === 408 || status === 409 || status === 425 || status >= 500) {
-      return new Transient(`HTTP ${status} from ${safeUrl(this.url)}${suffix}`, `http-${status}`, status, parseRetryAfter(response.headers));
+    if (status === 429 || status === 408 || status === 409 || status >= 500) {
+      return new ApiError(`HTTP ${status} from ${safeUrl(this.url)}${suffix}${gaveUp}`, 'exhausted', status, `http-${status}`);
     }
     if (status === 401 || status === 403) {
       const hint = this.opts.apiKey
@@ -271,9 +277,7 @@ export class ChatClient {
         'http-404',
       );
     }
-    if (status === 405) {
-      return new ApiError(`HTTP 405 at ${where}: the endpoint does not accept chat completions${suffix}`, 'fatal', status, 'http-405');
-    }
+    if (status === 405) return new ApiError(`HTTP 405 at ${where}: the endpoint does not accept chat completions${suffix}`, 'fatal', status, 'http-405');
     return new ApiError(`HTTP ${status} from ${where}${suffix}`, 'rejected', status, `http-${status}`);
   }
 
@@ -282,17 +286,14 @@ export class ChatClient {
     try {
       body = JSON.parse(text);
     } catch {
-      throw new Transient(`malformed JSON in response body: ${this.redact(snippet(text))}`, 'malformed');
+      throw new Unusable(`malformed JSON in response body: ${snippet(text)}`, 'malformed');
     }
     const obj = asObject(body);
     const choice = asObject(Array.isArray(obj?.choices) ? obj.choices[0] : undefined);
     const message = asObject(choice?.message);
     if (!obj || !choice || !message) {
       const err = obj ? errorMessage(obj) : null;
-      throw new Transient(
-        err ? `server error in response body: ${this.redact(err)}` : `response has no choices[0].message: ${this.redact(snippet(text))}`,
-        'malformed',
-      );
+      throw new Unusable(err ? `server error in response body: ${err}` : `response has no choices[0].message: ${snippet(text)}`, 'malformed');
     }
     return {
       text: contentText(message.content),
@@ -302,98 +303,33 @@ export class ChatClient {
     };
   }
 
-  /** Server-sent events: `data: {chunk}` lines, events separated by blank lines, `data: [DONE]` last. */
-  private async readStream(response: Response): Promise<Omit<Completion, 'attempts'>> {
-    if (!response.body) throw new Transient('streamed response has no body', 'malformed');
-    const decoder = new TextDecoder();
-    let buffer = '';
-    let data: string[] = [];
+  /** The SDK's server-sent-events reader; the chunks' deltas are summed here. */
+  private async readStream(response: Response, controller: AbortController, deadline: { hit: boolean }): Promise<Omit<Completion, 'attempts'>> {
     let text = '';
     let refusal = '';
     let finishReason: string | null = null;
     let usage: Usage | null = null;
-    let done = false;
     let chunks = 0;
-
-    const dispatch = () => {
-      if (data.length === 0) return;
-      const payload = data.join('\n');
-      data = [];
-      if (payload.trim() === '[DONE]') {
-        done = true;
-        return;
-      }
-      let chunk: unknown;
-      try {
-        chunk = JSON.parse(payload);
-      } catch {
-        throw new Transient(`malformed JSON in stream event: ${this.redact(snippet(payload))}`, 'malformed');
-      }
+    for await (const chunk of Stream.fromSSEResponse<unknown>(response, controller, this.sdk)) {
       const obj = asObject(chunk);
-      if (!obj) throw new Transient(`unexpected stream event: ${this.redact(snippet(payload))}`, 'malformed');
-      const err = errorMessage(obj);
-      if (err && !Array.isArray(obj.choices)) throw new Transient(`server error in stream: ${this.redact(err)}`, 'stream-error');
+      if (!obj) throw new Unusable(`unexpected stream event: ${snippet(JSON.stringify(chunk))}`, 'malformed');
       chunks++;
-      const u = parseUsage(obj.usage);
-      if (u) usage = u;
+      usage = parseUsage(obj.usage) ?? usage;
       const choice = asObject(Array.isArray(obj.choices) ? obj.choices[0] : undefined);
-      if (!choice) return;
+      if (!choice) continue;
       const delta = asObject(choice.delta) ?? asObject(choice.message);
       if (delta) {
         text += contentText(delta.content);
         if (typeof delta.refusal === 'string') refusal += delta.refusal;
       }
       if (typeof choice.finish_reason === 'string') finishReason = choice.finish_reason;
-    };
-    const line = (raw: string) => {
-      if (raw === '') return dispatch();
-      if (raw.startsWith(':')) return; // comment / keep-alive
-      const colon = raw.indexOf(':');
-      const field = colon === -1 ? raw : raw.slice(0, colon);
-      let value = colon === -1 ? '' : raw.slice(colon + 1);
-      if (value.startsWith(' ')) value = value.slice(1);
-      if (field === 'data') data.push(value);
-    };
-
-    for await (const bytes of response.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(bytes, { stream: true });
-      let nl: number;
-      while ((nl = buffer.search(/\r\n|\r|\n/)) !== -1) {
-        const raw = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + (buffer.startsWith('\r\n', nl) ? 2 : 1));
-        line(raw);
-        if (done) break;
-      }
-      if (done) break;
     }
-    if (!done) {
-      buffer += decoder.decode();
-      if (buffer !== '') line(buffer);
-      dispatch();
-    }
-    if (!done && finishReason === null) {
-      throw new Transient(
-        chunks === 0 ? 'stream ended without any event' : 'stream ended before [DONE] or a finish_reason',
-        'stream-cut',
-      );
+    // The SDK's stream ends quietly when aborted; a time-out is reported by the caller.
+    if (finishReason === null && !deadline.hit) {
+      throw new Unusable(chunks === 0 ? 'stream ended without any event' : 'stream ended before a finish_reason', 'stream-cut');
     }
     return { text, finishReason, refusal: refusal === '' ? null : refusal, usage };
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new ApiError('request aborted', 'aborted', null, 'aborted'));
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new ApiError('request aborted', 'aborted', null, 'aborted'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 function asObject(value: unknown): Record<string, any> | null {
@@ -426,18 +362,16 @@ function errorMessage(obj: Record<string, any>): string | null {
   return JSON.stringify(obj.error).slice(0, 300);
 }
 
-/** The server's own explanation from an error body, shortened. */
-function serverMessage(body: string): string {
-  const trimmed = body.trim();
-  if (trimmed === '') return '';
-  try {
-    const obj = asObject(JSON.parse(trimmed));
-    const msg = obj ? errorMessage(obj) ?? (typeof obj.detail === 'string' ? obj.detail : null) ?? (typeof obj.message === 'string' ? obj.message : null) : null;
-    if (msg) return snippet(msg);
-  } catch {
-    // not JSON
-  }
-  return snippet(trimmed);
+/** The server's own explanation from an SDK error (its parsed body, or the text), shortened. */
+function serverMessage(error: APIError): string {
+  const body = asObject(error.error);
+  const message = body
+    ? (typeof body.message === 'string' ? body.message : null) ?? errorMessage(body) ?? (typeof body.detail === 'string' ? body.detail : null)
+    : null;
+  if (message) return snippet(message);
+  // The SDK's message is "<status> <text>" or "<status> status code (no body)".
+  const text = error.message.replace(/^\d{3} /, '');
+  return /^status code \(no body\)$/.test(text) ? '' : snippet(text);
 }
 
 function snippet(text: string, max = 200): string {

@@ -28,6 +28,7 @@
  * first N words) followed by the continuation; the prefix is also recorded in `prefix`.
  */
 import path from 'node:path';
+import pLimit from 'p-limit';
 import { datasetName, detectSchema, readRecords, resolveInputs } from '../corpus/index.js';
 import type { Origin } from '../corpus/types.js';
 import { UserError } from '../util/errors.js';
@@ -50,9 +51,9 @@ export type OutputFormat = 'seed' | 'labeled';
 /** The client settings a generate run passes through unchanged. */
 type ClientSettings = Pick<
   ChatClientOptions,
-  'endpoint' | 'model' | 'apiKey' | 'timeoutMs' | 'maxRetries' | 'retryBaseMs' | 'retryMaxMs' | 'maxRetryAfterMs' | 'stream' | 'maxTokens' | 'temperature'
+  'endpoint' | 'model' | 'apiKey' | 'timeoutMs' | 'maxRetries' | 'stream' | 'maxTokens' | 'temperature'
 >;
-const CLIENT_SETTINGS = ['endpoint', 'model', 'apiKey', 'timeoutMs', 'maxRetries', 'retryBaseMs', 'retryMaxMs', 'maxRetryAfterMs', 'stream', 'maxTokens', 'temperature'] as const;
+const CLIENT_SETTINGS = ['endpoint', 'model', 'apiKey', 'timeoutMs', 'maxRetries', 'stream', 'maxTokens', 'temperature'] as const;
 
 export interface GenerateOptions extends ClientSettings {
   /** Seed- or labeled-schema inputs: files, directories or globs (JSONL, CSV, Parquet). */
@@ -206,7 +207,7 @@ export async function generateCorpus(options: GenerateOptions): Promise<Generate
     else pending.push(story);
   }
 
-  // 3. Generate with a small pool of workers.
+  // 3. Generate, a bounded number of requests at a time.
   const out = new LineAppender(options.out);
   const sidecar = new LineAppender(rejectedOut);
   const controller = new AbortController();
@@ -223,7 +224,6 @@ export async function generateCorpus(options: GenerateOptions): Promise<Generate
   };
   const progress = createProgress({ label: `generate ${model}`, total: pending.length, unit: 'records', ...options.progress });
   let consecutiveFailures = 0;
-  let next = 0;
 
   const work = async (story: Story): Promise<void> => {
     const prompt = buildPrompt(mode, story, templates, continueWords);
@@ -292,19 +292,20 @@ export async function generateCorpus(options: GenerateOptions): Promise<Generate
     progress.tick();
   };
 
-  const worker = async (): Promise<void> => {
-    while (!controller.signal.aborted && next < pending.length) {
-      const story = pending[next++];
-      try {
-        await work(story);
-      } catch (error) {
-        stop(error as Error);
-      }
+  // At most `concurrency` requests in flight, stories started in input order; once the run
+  // stops, the stories still queued settle at once without a request.
+  const limit = pLimit(concurrency);
+  const job = async (story: Story): Promise<void> => {
+    if (controller.signal.aborted) return;
+    try {
+      await work(story);
+    } catch (error) {
+      stop(error as Error);
     }
   };
 
   try {
-    await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(pending.length, 1)) }, worker));
+    await Promise.all(pending.map((story) => limit(job, story)));
   } finally {
     options.signal?.removeEventListener('abort', onOuterAbort);
     out.close();

@@ -1,4 +1,4 @@
-export { ApiError, ChatClient, chatCompletionsUrl, parseRetryAfter, safeUrl } from './client.js';
+export { ApiError, ChatClient, chatCompletionsUrl, safeUrl } from './client.js';
 export type { ApiErrorKind, ChatClientOptions, ChatMessage, Completion, RetryInfo, Usage } from './client.js';
 export { generateCorpus, rejectedPath } from './generate.js';
 export type { GenerateEvent, GenerateOptions, GenerateSummary, OutputFormat } from './generate.js';

@@ -1,5 +1,5 @@
 import type { LabeledDocument } from '../corpus/types.js';
-import { avalanche, hashString } from '../features/hashing.js';
+import { avalanche, hashString } from '../util/hash.js';
 import type { SparseVector } from '../features/featurizer.js';
 import { decisionFunction, fitLogistic } from './logistic.js';
 

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Detector } from '../model/detector.js';
 import { COPYDESK_VERSION } from '../version.js';
@@ -9,19 +10,9 @@ import type { AuditStore } from './audit.js';
 import { InlineEngine, SentenceBudgetExceeded, supportsSentences, type Engine } from './engine.js';
 import { Busy, FairScheduler } from './scheduler.js';
 import { Metrics } from './metrics.js';
-import { buildOpenApi } from './openapi.js';
 import { registerJsonBody } from './body.js';
 import { HttpError } from './http-error.js';
-import {
-  AUDIT_RESPONSE_SCHEMA,
-  auditQuerySchema,
-  BATCH_RESPONSE_SCHEMA,
-  DETECTION_SCHEMA,
-  detectBodySchema,
-  ERROR_SCHEMA,
-  HEALTH_SCHEMA,
-  MODELS_SCHEMA,
-} from './schemas.js';
+import { openApiInfo, routeSchemas, sharedSchemas } from './schemas.js';
 import { registerWeb } from './web.js';
 
 export { DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, type RateLimitOptions, type ServiceLimits } from './limits.js';
@@ -125,6 +116,17 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
     for (const method of [route.method].flat()) routes.push({ method, url: route.url });
   });
 
+  // The OpenAPI description at /openapi.json is built by @fastify/swagger from the route schemas
+  // (schemas.ts). Response schemas document only: replies are written with JSON.stringify, as before.
+  app.setSerializerCompiler(() => JSON.stringify);
+  await app.register(swagger, {
+    openapi: openApiInfo(COPYDESK_VERSION),
+    // Shared schemas keep their $id as their name under components.schemas.
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  for (const schema of sharedSchemas(limits)) app.addSchema(schema);
+  const schemas = routeSchemas(limits, options.token !== undefined);
+
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
     const body = errorBody(error);
     if (body.status >= 500) request.log.error({ err: error }, 'request failed');
@@ -193,7 +195,7 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
 
   app.post<{ Body: DetectBody }>(
     '/v1/detect',
-    { schema: { body: detectBodySchema(limits.maxBatch) } },
+    { schema: schemas.detect },
     async (request, reply) => {
       const body = request.body;
       if (body.text !== undefined && body.texts !== undefined) throw new HttpError(400, 'invalid_field', 'give either text or texts, not both', 'texts');
@@ -238,12 +240,12 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
     },
   );
 
-  app.get('/v1/models', async () => ({ models: [describeModel(detector)] }));
+  app.get('/v1/models', { schema: schemas.models }, async () => ({ models: [describeModel(detector)] }));
 
   app.get<{ Querystring: AuditQueryString }>(
     '/v1/audit',
     {
-      schema: { querystring: auditQuerySchema(limits.maxAuditPage) },
+      schema: schemas.audit,
       // Query strings are text; numbers are parsed here because the validator does not coerce.
       preValidation: async (request) => {
         const query = request.query as Record<string, unknown>;
@@ -260,40 +262,24 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
     },
   );
 
-  app.get('/healthz', async () => ({
+  app.get('/healthz', { schema: schemas.health }, async () => ({
     status: 'ok',
     model_version: detector.version,
     uptime_seconds: Math.round((Date.now() - started) / 100) / 10,
     audit: audit ? 'ok' : 'disabled',
   }));
 
-  app.get('/metrics', async (_request, reply) => {
-    reply.type('text/plain; version=0.0.4; charset=utf-8');
+  app.get('/metrics', { schema: schemas.metrics }, async (_request, reply) => {
+    reply.type(metrics.contentType);
     return metrics.render({ modelVersion: detector.version });
   });
 
-  const openapi = buildOpenApi({
-    version: COPYDESK_VERSION,
-    limits,
-    auth: options.token !== undefined,
-    schemas: {
-      error: ERROR_SCHEMA,
-      detection: DETECTION_SCHEMA,
-      batch: BATCH_RESPONSE_SCHEMA,
-      detectBody: detectBodySchema(limits.maxBatch),
-      models: MODELS_SCHEMA,
-      health: HEALTH_SCHEMA,
-      auditQuery: auditQuerySchema(limits.maxAuditPage),
-      audit: AUDIT_RESPONSE_SCHEMA,
-    },
-  });
-  const openapiJson = JSON.stringify(openapi);
-  app.get('/openapi.json', async (_request, reply) => {
+  app.get('/openapi.json', { schema: schemas.openapi }, async (_request, reply) => {
     reply.type('application/json; charset=utf-8');
-    return openapiJson;
+    return app.swagger();
   });
 
-  registerWeb(app, options.webRoot);
+  registerWeb(app, options.webRoot, schemas.page);
   if (!sentences) {
     app.log.warn(`model ${detector.version} has no sentence calibration: results carry no sentence scores; retrain it with copydesk train`);
   }

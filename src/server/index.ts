@@ -2,4 +2,3 @@ export { buildApp, DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, HttpError, type RateLimit
 export { AuditStore, type AuditQuery, type AuditRecord } from './audit.js';
 export { InlineEngine, PoolEngine, type Engine } from './engine.js';
 export { Metrics } from './metrics.js';
-export { buildOpenApi } from './openapi.js';

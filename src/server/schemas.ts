@@ -1,3 +1,6 @@
+import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
+import type { ServiceLimits } from './limits.js';
+
 /**
  * JSON Schemas of what the service accepts and returns. The routes validate
  * requests with these very objects and the OpenAPI description embeds them,
@@ -183,3 +186,104 @@ export const AUDIT_RESPONSE_SCHEMA = {
   },
   additionalProperties: false,
 } as const;
+
+// ---------------------------------------------------------------- routes, as @fastify/swagger reads them
+
+type Schema = Record<string, unknown>;
+
+/** The schemas every route shares, registered with app.addSchema; their $id is their name in the OpenAPI components. */
+export function sharedSchemas(limits: ServiceLimits): Array<Schema & { $id: string }> {
+  return [
+    { $id: 'Error', ...ERROR_SCHEMA },
+    { $id: 'DetectRequest', ...detectBodySchema(limits.maxBatch) },
+    { $id: 'Detection', ...DETECTION_SCHEMA },
+    { $id: 'DetectBatch', ...BATCH_RESPONSE_SCHEMA },
+    { $id: 'Models', ...MODELS_SCHEMA },
+    { $id: 'AuditPage', ...AUDIT_RESPONSE_SCHEMA },
+    { $id: 'Health', ...HEALTH_SCHEMA },
+  ];
+}
+
+const ref = (name: string) => ({ $ref: `${name}#` });
+const json = (description: string, schema: Schema) => ({ description, content: { 'application/json': { schema } } });
+const text = (description: string, type: string) => ({ description, content: { [type]: { schema: { type: 'string' } } } });
+const error = (description: string) => json(description, ref('Error'));
+
+/**
+ * The `schema` option of every documented route: what it validates and what
+ * @fastify/swagger turns into the OpenAPI description at /openapi.json.
+ * Response schemas only document: the app's serializer is JSON.stringify.
+ */
+export function routeSchemas(limits: ServiceLimits, auth: boolean) {
+  const secured = { security: auth ? [{ bearer: [] }] : [] };
+  const open = { security: [] };
+  const v1Errors = {
+    ...(auth ? { 401: error('Missing or wrong bearer token (only when the server has COPYDESK_API_TOKEN set).') } : {}),
+    429: {
+      ...error('Rate limit exceeded; wait the number of seconds in Retry-After.'),
+      headers: { 'Retry-After': { type: 'integer', description: 'Seconds to wait.' } },
+    },
+  };
+  return {
+    detect: {
+      operationId: 'detect',
+      summary: 'Score one document ({text}) or a batch ({texts}).',
+      ...secured,
+      body: ref('DetectRequest'),
+      response: {
+        200: json('For {text}: the result for that document. For {texts}: {model_version, results} with one result per text, in order.', {
+          oneOf: [ref('Detection'), ref('DetectBatch')],
+        }),
+        400: error('Invalid JSON, a missing field, a wrongly typed field, an unknown field, or a batch larger than allowed.'),
+        408: error(`The request was not received within the request timeout (${limits.requestTimeoutMs} ms).`),
+        413: error(`The body is over ${limits.maxBodyBytes} bytes, or a text over ${limits.maxTextChars} characters.`),
+        415: error('The body is not application/json.'),
+        503: error('Scoring timed out (overload) or the server is shutting down.'),
+        ...v1Errors,
+      },
+    },
+    models: { operationId: 'models', summary: 'Metadata of the loaded model.', ...secured, response: { 200: json('The loaded model.', ref('Models')), ...v1Errors } },
+    audit: {
+      operationId: 'audit',
+      summary: 'Recorded verdicts, oldest first.',
+      ...secured,
+      querystring: auditQuerySchema(limits.maxAuditPage),
+      response: { 200: json('A page of records.', ref('AuditPage')), 400: error('A query parameter is invalid.'), ...v1Errors },
+    },
+    health: {
+      operationId: 'health',
+      summary: 'Liveness: the model is loaded and the server answers.',
+      ...open,
+      response: { 200: json('Healthy.', ref('Health')), 503: error('Shutting down.') },
+    },
+    metrics: {
+      operationId: 'metrics',
+      summary: 'Prometheus metrics (text exposition format 0.0.4).',
+      ...open,
+      response: { 200: text('Metrics.', 'text/plain') },
+    },
+    openapi: {
+      operationId: 'openapi',
+      summary: 'This description.',
+      ...open,
+      response: { 200: json('OpenAPI 3.1 document.', { type: 'object' }) },
+    },
+    page: { operationId: 'page', summary: 'The web page for editors.', ...open, response: { 200: text('HTML page.', 'text/html') } },
+  };
+}
+
+/** The top of the OpenAPI document; @fastify/swagger adds the paths and the shared schemas. */
+export function openApiInfo(version: string): NonNullable<FastifyDynamicSwaggerOptions['openapi']> {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'copydesk',
+      version,
+      description:
+        'Tells human-written news from machine-written news. Every verdict is recorded in an audit store. ' +
+        'Errors are JSON objects: {error, message, status, field?}.',
+    },
+    servers: [{ url: '/' }],
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'The value of COPYDESK_API_TOKEN.' } } },
+  };
+}

@@ -33,7 +33,7 @@ const CSP = [
  * file (no path from the URL ever reaches the file system), with ETags so
  * browsers revalidate cheaply.
  */
-export function registerWeb(app: FastifyInstance, root = DEFAULT_WEB_ROOT): void {
+export function registerWeb(app: FastifyInstance, root = DEFAULT_WEB_ROOT, pageSchema: object = {}): void {
   let names: string[];
   try {
     names = readdirSync(root).filter((name) => TYPES[path.extname(name)] !== undefined);
@@ -47,7 +47,8 @@ export function registerWeb(app: FastifyInstance, root = DEFAULT_WEB_ROOT): void
     const type = TYPES[path.extname(name)];
     const routes = name === 'index.html' ? ['/', '/index.html'] : [`/${name}`];
     for (const url of routes) {
-      app.get(url, { config: { rateLimit: false } } as object, async (request, reply) => {
+      // Only the page itself is in the OpenAPI description; its asset files are hidden from it.
+      app.get(url, { config: { rateLimit: false }, schema: url === '/' ? pageSchema : { hide: true } } as object, async (request, reply) => {
         reply
           .header('content-type', type)
           .header('etag', etag)

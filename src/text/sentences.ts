@@ -24,6 +24,7 @@
  * Quotations spanning several sentences are split at their inner sentence
  * ends; a closing quote belongs to the sentence it closes, and `"Go!" he
  * said` stays one sentence because a lower-case word follows.
+ * Hand-written: Intl.Segmenter (ICU) splits "Gov. | Smith met Mr. | Jones" (checked on Node 20), and news needs these rules.
  */
 export interface SentenceSpan {
   start: number;

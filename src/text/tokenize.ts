@@ -1,4 +1,4 @@
-import { avalanche, hashString } from '../features/hashing.js';
+import { avalanche, hashString } from '../util/hash.js';
 
 /**
  * Word-level tokens of canonical text, scanned by hand in one pass: words

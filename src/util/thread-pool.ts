@@ -1,3 +1,4 @@
+// Kept over piscina 5 (weighed for issue 10): piscina re-raises thread errors as plain Errors (a UserError would lose its one-line form) and always replaces a dead thread, where batch work must fail every pending request; ordered output is the callers' either way, so the 200 lines stay.
 import { availableParallelism } from 'node:os';
 import { parentPort, Worker } from 'node:worker_threads';
 import { UserError } from './errors.js';

@@ -1,16 +1,15 @@
 import { Option, type Command } from 'commander';
 import { localScorer } from '../../batch/local.js';
 import { formatSummary, runBatch, type BatchOptions } from '../../batch/run.js';
-import { defaultWorkerCount } from '../../util/thread-pool.js';
 import { DEFAULT_MODEL_PATH } from '../../model/model-file.js';
 import { UserError } from '../../util/errors.js';
-import { assertOutputsNotInputs } from '../../util/paths.js';
-import { MODEL_HELP, parsePositiveInt, parsePositiveNumber } from '../options.js';
+import { assertOutputsNotInputs } from '../../corpus/paths.js';
+import { MODEL_HELP, parsePositiveInt, parsePositiveNumber, workersOption } from '../options.js';
 
 interface BatchFlags {
   input?: string[];
   output?: string;
-  workers?: number;
+  workers: number;
   sentences?: boolean;
   model?: string;
   skipInvalid?: boolean;
@@ -39,7 +38,7 @@ export function registerBatch(program: Command): void {
     )
     .option('--input <paths...>', 'input files, directories or globs (JSONL, CSV, Parquet; {id, text}, labeled or seed schema)')
     .option('--output <file>', 'output file: .parquet for Parquet, anything else JSON lines')
-    .option('--workers <n>', 'scoring threads (default: all cores)', parsePositiveInt('--workers'))
+    .addOption(workersOption('scoring threads'))
     .option('--sentences', 'add sentence-level fields to every output row')
     .option('--model <file>', MODEL_HELP)
     .option('--skip-invalid', 'leave out rows that cannot be scored (counted by reason in the summary) instead of stopping')
@@ -91,8 +90,7 @@ export function registerBatch(program: Command): void {
         };
         summary = await runBatch(options, (run) => queueScorer(run, queue));
       } else {
-        const workers = flags.workers ?? defaultWorkerCount();
-        summary = await runBatch(options, (run) => localScorer(run, workers));
+        summary = await runBatch(options, (run) => localScorer(run, flags.workers));
       }
       for (const line of formatSummary(summary)) process.stderr.write(`${line}\n`);
     });

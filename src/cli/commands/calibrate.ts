@@ -2,9 +2,9 @@ import type { Command } from 'commander';
 import { SkipReport } from '../../corpus/index.js';
 import { calibrateToArchive, readArchive, type ArchiveCalibration } from '../../detect/recalibrate.js';
 import { saveDetector } from '../../model/model-file.js';
-import { formatThreshold } from '../../evaluate/threshold-comparison.js';
+import { formatThreshold } from '../../detect/recalibrate.js';
 import { createProgress } from '../../util/progress.js';
-import { assertOutputsNotInputs } from '../../util/paths.js';
+import { assertOutputsNotInputs } from '../../corpus/paths.js';
 import { MODEL_HELP, modelFrom, parseProbability } from '../options.js';
 
 interface CalibrateFlags {

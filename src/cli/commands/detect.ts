@@ -4,11 +4,10 @@ import { datasetName } from '../../corpus/inputs.js';
 import { detectText } from '../../detect/detect.js';
 import { resultJson, type DetectionResult } from '../../detect/result.js';
 import { detectJsonlStream, openInput } from '../../detect/jsonl.js';
-import { defaultWorkerCount } from '../../util/thread-pool.js';
 import { DEFAULT_MODEL_PATH } from '../../model/model-file.js';
 import { UserError } from '../../util/errors.js';
 import { createProgress } from '../../util/progress.js';
-import { MODEL_HELP, modelFrom, parseProbability } from '../options.js';
+import { MODEL_HELP, modelFrom, parseProbability, workersOption } from '../options.js';
 import { DEFAULT_LEVEL } from '../../detect/sentences.js';
 import { formatDetection } from '../format.js';
 
@@ -17,7 +16,7 @@ interface DetectFlags {
   json?: boolean;
   jsonl?: string;
   evidence: boolean;
-  workers?: string;
+  workers: number;
   skipInvalid?: boolean;
   quiet?: boolean;
   sentences?: boolean;
@@ -33,7 +32,7 @@ export function registerDetect(program: Command): void {
     .option('--json', 'machine-readable output')
     .option('--no-evidence', 'leave out the reasons for each verdict')
     .option('--jsonl <file>', 'score JSON lines ({id, text}, labeled or seed schema) from a file or - for stdin; one output line per document, in input order')
-    .option('--workers <n>', 'scoring threads for --jsonl (default: all cores; 0: none)')
+    .addOption(workersOption('scoring threads for --jsonl', 'score on the main thread'))
     .option('--skip-invalid', 'with --jsonl: write an error line for a bad input line instead of stopping')
     .option('--sentences', 'score every sentence and test whether the document contains machine-written passages (marks them in the terminal; adds mixture_p_value and sentences to JSON and to every --jsonl line)')
     .option('--level <alpha>', 'with --sentences: significance level of the machine-passage decision', parseProbability('--level'), DEFAULT_LEVEL)
@@ -79,7 +78,7 @@ function readText(file: string): string {
 
 async function detectJsonl(path: string, flags: DetectFlags): Promise<void> {
   if (path !== '-') assertFile(path);
-  const workers = flags.workers === undefined ? defaultWorkerCount() : parseWorkers(flags.workers);
+  const workers = flags.workers;
   const modelPath = flags.model ?? DEFAULT_MODEL_PATH;
   const detector = workers === 0 ? modelFrom(flags) : null;
   const progress = createProgress({ label: 'detect', unit: 'lines', silent: flags.quiet });
@@ -103,10 +102,4 @@ function assertFile(path: string): void {
     if (error instanceof UserError) throw error;
     throw new UserError(`no such file: ${path}`);
   }
-}
-
-function parseWorkers(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new UserError(`--workers must be a whole number ≥ 0, got "${value}"`);
-  return n;
 }

@@ -8,7 +8,7 @@ import { trainDetector } from '../../model/train.js';
 import { createSentenceExtension } from '../../detect/sentence-training.js';
 import { UserError } from '../../util/errors.js';
 import { createProgress } from '../../util/progress.js';
-import { assertOutputsNotInputs } from '../../util/paths.js';
+import { assertOutputsNotInputs } from '../../corpus/paths.js';
 import { parsePositiveInt, parseProbability, readLabeled } from '../options.js';
 
 interface EvalMixturesFlags {

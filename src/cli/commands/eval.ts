@@ -7,7 +7,7 @@ import { compareThresholds, formatThresholdComparison } from '../../evaluate/thr
 import type { Detector } from '../../model/detector.js';
 import type { ScoredDocument } from '../../evaluate/evaluate.js';
 import { createProgress } from '../../util/progress.js';
-import { assertOutputsNotInputs } from '../../util/paths.js';
+import { assertOutputsNotInputs } from '../../corpus/paths.js';
 import { MODEL_HELP, modelFrom, readLabeled } from '../options.js';
 
 interface EvalFlags {

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { generateCorpus, rejectedPath, type GenerateEvent, type GenerateSummary, type OutputFormat } from '../../generate/generate.js';
 import { DEFAULT_CONTINUE_WORDS, loadPromptTemplates, type GenerateMode } from '../../generate/prompts.js';
 import { UserError } from '../../util/errors.js';
-import { assertOutputsNotInputs } from '../../util/paths.js';
+import { assertOutputsNotInputs } from '../../corpus/paths.js';
 
 interface GenerateFlags {
   data: string[];
@@ -17,7 +17,6 @@ interface GenerateFlags {
   limit?: string;
   timeout: string;
   maxRetries: string;
-  retryBase: string;
   maxTokens: string;
   temperature?: string;
   continueWords: string;
@@ -62,7 +61,6 @@ export function registerGenerate(program: Command): void {
     .option('--limit <n>', 'use only the first N eligible input stories')
     .option('--timeout <seconds>', 'per-request timeout', '120')
     .option('--max-retries <n>', 'retries per record on 429, 5xx, timeouts and network errors', '5')
-    .option('--retry-base <ms>', 'backoff base: retry k waits up to base·2^k ms (full jitter), unless Retry-After says otherwise', '1000')
     .option('--max-tokens <n>', 'max_tokens per request (0: let the server decide)', '2048')
     .option('--temperature <t>', 'sampling temperature (default: the server\'s)')
     .option('--continue-words <n>', 'continue mode: words of the human article given as the prefix', String(DEFAULT_CONTINUE_WORDS))
@@ -109,7 +107,6 @@ async function runGenerate(flags: GenerateFlags): Promise<GenerateSummary> {
       limit: flags.limit === undefined ? null : integer(flags.limit, '--limit', 0),
       timeoutMs: number(flags.timeout, '--timeout', 0.001) * 1000,
       maxRetries: integer(flags.maxRetries, '--max-retries', 0),
-      retryBaseMs: number(flags.retryBase, '--retry-base', 0),
       maxTokens: maxTokens === 0 ? null : maxTokens,
       temperature: flags.temperature === undefined ? null : number(flags.temperature, '--temperature', 0),
       stream: Boolean(flags.stream),

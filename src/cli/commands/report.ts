@@ -16,7 +16,7 @@ export function reportProgressLine(message: string, done: number, total: number,
   if (message === 'done') return `report: ${total} fits in ${elapsedSeconds.toFixed(0)} s`;
   return done === 0 ? head : `${head}, about ${((elapsedSeconds / done) * (total - done)).toFixed(0)} s left`;
 }
-import { assertOutputsNotInputs } from '../../util/paths.js';
+import { assertOutputsNotInputs } from '../../corpus/paths.js';
 
 function positiveInteger(value: string, flag: string): number {
   const n = Number(value);

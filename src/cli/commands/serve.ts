@@ -1,10 +1,9 @@
-import { availableParallelism } from 'node:os';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEFAULT_LIMITS, DEFAULT_RATE_LIMIT } from '../../server/limits.js';
 import type { Engine } from '../../server/engine.js';
 import { DEFAULT_MODEL_PATH } from '../../model/model-file.js';
 import { UserError } from '../../util/errors.js';
-import { MODEL_HELP, modelFrom, parsePositiveInt } from '../options.js';
+import { MODEL_HELP, modelFrom, parsePositiveInt, parseWholeNumber, workersOption } from '../options.js';
 
 interface ServeFlags {
   port: number;
@@ -12,7 +11,7 @@ interface ServeFlags {
   model?: string;
   db: string;
   storeText?: boolean;
-  workers?: number;
+  workers: number;
   maxBodyBytes: number;
   maxTextChars: number;
   maxBatch: number;
@@ -39,7 +38,7 @@ export function registerServe(program: Command): void {
     .option('--model <file>', MODEL_HELP)
     .option('--db <file>', 'audit database (SQLite, created if missing)', DEFAULT_DB_PATH)
     .option('--store-text', 'keep the text of every scored document in the audit database (default: only its SHA-256 and length)')
-    .option('--workers <n>', `scoring threads (default: ${defaultWorkers()} here, one per core; 0: score on the event loop)`, parseCount('--workers'))
+    .addOption(workersOption('scoring threads', 'score on the event loop'))
     .option('--max-body-bytes <n>', 'largest request body accepted', parsePositiveInt('--max-body-bytes'), DEFAULT_LIMITS.maxBodyBytes)
     .option('--max-text-chars <n>', 'longest text accepted, in characters', parsePositiveInt('--max-text-chars'), DEFAULT_LIMITS.maxTextChars)
     .option('--max-batch <n>', 'most texts in one request', parsePositiveInt('--max-batch'), DEFAULT_LIMITS.maxBatch)
@@ -49,10 +48,10 @@ export function registerServe(program: Command): void {
     .option('--max-client-pending-chars <n>', 'characters one client may have waiting or being scored (429 beyond)', parsePositiveInt('--max-client-pending-chars'), DEFAULT_LIMITS.maxClientPendingChars)
     .option('--max-pending-chars <n>', 'characters the server may have waiting or being scored (503 beyond)', parsePositiveInt('--max-pending-chars'), DEFAULT_LIMITS.maxPendingChars)
     .option('--request-timeout <ms>', 'time allowed to receive a request, and to score it', parsePositiveInt('--request-timeout'), DEFAULT_LIMITS.requestTimeoutMs)
-    .option('--rate-limit <n>', 'requests per client per window on /v1/* (0: no limit)', parseCount('--rate-limit'), DEFAULT_RATE_LIMIT.max)
+    .option('--rate-limit <n>', 'requests per client per window on /v1/* (0: no limit)', parseWholeNumber('--rate-limit'), DEFAULT_RATE_LIMIT.max)
     .option('--rate-window <ms>', 'rate-limit window', parsePositiveInt('--rate-window'), DEFAULT_RATE_LIMIT.windowMs)
     .option('--shutdown-timeout <ms>', 'on SIGTERM/SIGINT, how long to wait for requests in flight before closing their connections', parsePositiveInt('--shutdown-timeout'), 10_000)
-    .option('--log-level <level>', 'fatal, error, warn, info, debug', 'warn')
+    .addOption(new Option('--log-level <level>', 'server log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'))
     .addHelpText(
       'after',
       '\nEnvironment:\n  COPYDESK_API_TOKEN  when set, every /v1/* route requires "Authorization: Bearer <token>"\n',
@@ -72,7 +71,7 @@ async function serve(flags: ServeFlags): Promise<void> {
   const detector = modelFrom(flags);
   const token = process.env.COPYDESK_API_TOKEN;
   if (token !== undefined && token.trim() === '') throw new UserError('COPYDESK_API_TOKEN is set but empty; unset it or give it a value');
-  const workers = flags.workers ?? defaultWorkers();
+  const workers = flags.workers;
   // The database first: a bad --db must stop the command before scoring threads exist to keep the process alive.
   const audit = new AuditStore(flags.db, Boolean(flags.storeText));
   let engine: Engine;
@@ -144,20 +143,8 @@ async function serve(flags: ServeFlags): Promise<void> {
   );
 }
 
-function defaultWorkers(): number {
-  return Math.max(1, availableParallelism());
-}
-
 function parsePort(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`--port must be a whole number from 0 to 65535, got "${value}"`);
   return n;
-}
-
-function parseCount(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0, got "${value}"`);
-    return n;
-  };
 }

@@ -1,11 +1,11 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { saveDetector } from '../../model/model-file.js';
 import { DEFAULT_TRAIN_OPTIONS, trainDetector } from '../../model/train.js';
 import { createSentenceExtension } from '../../detect/sentence-training.js';
 import { formatSummaryTable } from '../../evaluate/breakdown.js';
 import type { TrainingEvaluation } from '../../model/detector.js';
 import { UserError } from '../../util/errors.js';
-import { assertOutputsNotInputs } from '../../util/paths.js';
+import { assertOutputsNotInputs } from '../../corpus/paths.js';
 import { createProgress, type Progress } from '../../util/progress.js';
 import { parsePositiveInt, parsePositiveNumber, parseProbability, readLabeled } from '../options.js';
 
@@ -14,7 +14,7 @@ interface TrainFlags {
   out: string;
   skipInvalid?: boolean;
   folds: number;
-  foldBy: string;
+  foldBy: 'auto' | 'source' | 'story';
   l2: number;
   iterations: number;
   targetFpr: number;
@@ -33,7 +33,7 @@ export function registerTrain(program: Command): void {
     .option('--l2 <lambda>', 'L2 regularisation strength', parsePositiveNumber('--l2'), DEFAULT_TRAIN_OPTIONS.l2)
     .option('--iterations <n>', 'maximum L-BFGS iterations per fit', parsePositiveInt('--iterations'), DEFAULT_TRAIN_OPTIONS.maxIterations)
     .option('--target-fpr <rate>', 'false-positive rate the default threshold must keep on every human dataset', parseProbability('--target-fpr'), DEFAULT_TRAIN_OPTIONS.targetFpr)
-    .option('--fold-by <how>', 'held-out scores for calibration: source, story or auto', DEFAULT_TRAIN_OPTIONS.foldBy)
+    .addOption(new Option('--fold-by <how>', 'held-out scores for calibration').choices(['auto', 'source', 'story']).default(DEFAULT_TRAIN_OPTIONS.foldBy))
     .option('--seed <n>', 'seed for the story folds', parsePositiveInt('--seed'), DEFAULT_TRAIN_OPTIONS.seed)
     .option('--quiet', 'no progress output')
     .action(async (flags: TrainFlags) => {
@@ -43,7 +43,7 @@ export function registerTrain(program: Command): void {
       const bars = new Map<string, Progress>();
       const detector = trainDetector(documents, {
         folds: flags.folds,
-        foldBy: parseFoldBy(flags.foldBy),
+        foldBy: flags.foldBy,
         l2: flags.l2,
         maxIterations: flags.iterations,
         targetFpr: flags.targetFpr,
@@ -72,9 +72,4 @@ function trainingReport(evaluation: TrainingEvaluation, threshold: number, secon
     formatSummaryTable([{ group: 'all', summary: evaluation.overall }, ...evaluation.by_dataset], `${evaluation.method} evaluation`),
     '',
   ].join('\n');
-}
-
-function parseFoldBy(value: string): 'auto' | 'source' | 'story' {
-  if (value === 'auto' || value === 'source' || value === 'story') return value;
-  throw new UserError(`--fold-by must be auto, source or story, got "${value}"`);
 }

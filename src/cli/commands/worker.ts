@@ -1,12 +1,11 @@
 import { Option, type Command } from 'commander';
-import { defaultWorkerCount } from '../../util/thread-pool.js';
-import { parsePositiveInt } from '../options.js';
+import { parsePositiveInt, workersOption } from '../options.js';
 import { DEFAULT_QUEUE_NAME } from './batch.js';
 
 interface WorkerFlags {
   queue: string;
   queueName: string;
-  workers?: number;
+  workers: number;
   lockDuration: number;
   stalledInterval: number;
   maxStalled: number;
@@ -22,7 +21,7 @@ export function registerWorker(program: Command): void {
     .description('score chunks of distributed `copydesk batch --queue` runs; start any number, on any machines, until stopped (Ctrl-C / SIGTERM)')
     .requiredOption('--queue <redis-url>', 'the Redis the coordinator uses, e.g. redis://host:6379')
     .option('--queue-name <name>', 'BullMQ queue name', DEFAULT_QUEUE_NAME)
-    .option('--workers <n>', 'scoring threads, and chunks in hand at once (default: all cores)', parsePositiveInt('--workers'))
+    .addOption(workersOption('scoring threads, and chunks in hand at once'))
     .option('--lock-duration <ms>', 'a chunk whose worker is silent this long is re-delivered to another', parsePositiveInt('--lock-duration'), 30_000)
     .option('--stalled-interval <ms>', 'how often to look for chunks of dead workers', parsePositiveInt('--stalled-interval'), 15_000)
     .option('--max-stalled <n>', 're-deliveries of a chunk whose workers keep dying before it fails', parsePositiveInt('--max-stalled'), 3)
@@ -35,7 +34,7 @@ export function registerWorker(program: Command): void {
       const worker = await startWorker({
         url: flags.queue,
         queueName: flags.queueName,
-        threads: flags.workers ?? defaultWorkerCount(),
+        threads: flags.workers,
         connectTries: flags.connectTries,
         lockDurationMs: flags.lockDuration,
         stalledIntervalMs: flags.stalledInterval,

@@ -1,7 +1,7 @@
 import { realpathSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
-import { inputWouldInclude, resolveInputs, STDIN_PATH } from '../corpus/inputs.js';
-import { UserError } from './errors.js';
+import { inputWouldInclude, resolveInputs, STDIN_PATH } from './inputs.js';
+import { UserError } from '../util/errors.js';
 
 /**
  * Refuses to run when a file a command is about to write is also one it
