@@ -43,20 +43,11 @@ const LAYER: Record<string, number> = {
 };
 
 /**
- * Edges that break the rule today, each waiting for work in flight (issue 10,
- * deliverable 2: the model layer stops knowing about sentences and imports its
- * metrics from model/). Delete an entry when its import is gone; the test fails
- * on an entry that no longer exists, so the list can only shrink.
+ * Edges allowed to break the rule: none since issue 10 (the model layer no
+ * longer imports detect/ or evaluate/). The test fails on an entry that no
+ * longer exists, so the list can only shrink.
  */
-const ALLOWED = new Set([
-  // model/train.ts hard-codes the sentence extension; detect/sentences.ts imports TrainingExtension back (a circle).
-  'model/train.ts -> detect/sentences.ts',
-  // Old import paths of the metrics that moved to model/metrics.ts and model/breakdown.ts.
-  'model/train.ts -> evaluate/breakdown.ts',
-  'model/train.ts -> evaluate/metrics.ts',
-  'model/detector.ts -> evaluate/breakdown.ts',
-  'model/detector.ts -> evaluate/metrics.ts',
-]);
+const ALLOWED = new Set<string>([]);
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

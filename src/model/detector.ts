@@ -2,8 +2,8 @@ import type { PreparedDocument } from '../features/document.js';
 import { Featurizer, type FeaturizerState, type SparseVector } from '../features/featurizer.js';
 import { STYLE_DESCRIPTIONS, type StyleFeature } from '../features/stylometry.js';
 import type { Label } from '../corpus/types.js';
-import type { BreakdownRow } from '../evaluate/breakdown.js';
-import type { EvaluationSummary } from '../evaluate/metrics.js';
+import type { BreakdownRow } from './breakdown.js';
+import type { EvaluationSummary } from './metrics.js';
 import { calibrate, type PlattCalibration } from './calibration.js';
 import { decisionFunction, type LogisticModel } from './logistic.js';
 

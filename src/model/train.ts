@@ -1,7 +1,7 @@
 import type { LabeledDocument } from '../corpus/types.js';
 import { groupBySourceComponents, kFoldByStory } from '../corpus/split.js';
-import { breakdown } from '../evaluate/breakdown.js';
-import { summarize, thresholdForFpr, type BinaryLabel } from '../evaluate/metrics.js';
+import { breakdown } from './breakdown.js';
+import { summarize, thresholdForFpr, type BinaryLabel } from './metrics.js';
 import { DEFAULT_FEATURIZER_CONFIG, Featurizer, type FeaturizerConfig, type SparseVector } from '../features/featurizer.js';
 import { UserError } from '../util/errors.js';
 import { COPYDESK_VERSION } from '../version.js';
