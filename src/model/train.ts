@@ -30,6 +30,13 @@ export interface TrainOptions {
   seed: number;
   /** Fit the registered TRAINING_EXTENSIONS (sentence calibration, …); off for document-only experiments. */
   extensions: boolean;
+  /**
+   * The applicability check (`uncertain`), fitted on each fold's training
+   * side: held-out texts it declines to judge are left out when the
+   * threshold is chosen, since an uncertain verdict cannot be a false
+   * positive. Without it every text counts.
+   */
+  uncertainty?: UncertaintyFit;
   /** Reports stage progress: (stage, done, total). */
   onProgress?: (stage: string, done: number, total: number) => void;
 }
@@ -54,6 +61,12 @@ export interface TrainingExtension {
 
 /** Extensions every trained model carries. Modules add themselves here. */
 export const TRAINING_EXTENSIONS: Array<() => TrainingExtension> = [createSentenceExtension];
+
+/**
+ * Which texts a detector trained on `training` declines to judge
+ * (`uncertain`): fitted on the training side only, like everything else.
+ */
+export type UncertaintyFit = (training: LabeledDocument[]) => (document: LabeledDocument) => boolean;
 
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   featurizer: DEFAULT_FEATURIZER_CONFIG,
@@ -85,6 +98,7 @@ export function trainDetector(documents: LabeledDocument[], options: Partial<Tra
   const extensions = opts.extensions ? TRAINING_EXTENSIONS.map((create) => create()) : [];
   const { folds, count: foldCount, method } = assignFolds(labeled, opts);
   const outOfFold = new Float64Array(labeled.length);
+  const judged = new Uint8Array(labeled.length).fill(1);
   for (let k = 0; k < foldCount; k++) {
     opts.onProgress?.('fit folds', k, foldCount + 1);
     const model = fitRows(prepared, indicesWhere(folds, (f) => f !== k), opts);
@@ -94,11 +108,15 @@ export function trainDetector(documents: LabeledDocument[], options: Partial<Tra
     const heldOutDocuments = heldOut.map((i) => labeled[i]);
     const heldOutSet = new Set(heldOut);
     const training = labeled.filter((_, i) => !heldOutSet.has(i));
+    if (opts.uncertainty) {
+      const uncertain = opts.uncertainty(training);
+      for (const i of heldOut) judged[i] = uncertain(labeled[i]) ? 0 : 1;
+    }
     for (const extension of extensions) extension.onFold(scoreText, heldOutDocuments, model, training);
   }
   const calibration = fitPlatt(outOfFold, labels, weights);
   const probabilities = Array.from(outOfFold, (s) => calibrate(calibration, s));
-  const { threshold, rule } = chooseThreshold(labeled, probabilities, opts.targetFpr);
+  const { threshold, rule } = chooseThreshold(labeled, probabilities, opts.targetFpr, (i) => judged[i] === 1);
 
   opts.onProgress?.('fit folds', foldCount, foldCount + 1);
   const model = fitRows(prepared, labeled.map((_, i) => i), opts);
@@ -255,7 +273,7 @@ export function chooseThreshold(
   }
   return {
     threshold: Math.min(threshold, 1),
-    rule: `smallest probability ≥ 0.5 with out-of-fold false-positive rate ≤ ${targetFpr} on every human dataset of ≥ ${MIN_HUMANS_FOR_DATASET_THRESHOLD} documents`,
+    rule: `smallest probability ≥ 0.5 with out-of-fold false-positive rate ≤ ${targetFpr} on every human dataset of ≥ ${MIN_HUMANS_FOR_DATASET_THRESHOLD} documents (texts the held-out applicability check calls uncertain are not counted)`,
   };
 }
 
