@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../util/errors.js';
 
@@ -71,6 +71,44 @@ async function resolveInput(input: string): Promise<string[]> {
   if (!stats) throw new UserError(`no such file or directory: ${input}`);
   if (stats.isDirectory()) return nonEmpty(input, onePerStem(await listDataFiles(input)));
   return [input];
+}
+
+/**
+ * Whether `resolveInputs([input])` would list `file` (an absolute path with
+ * links resolved) if it existed: the file itself, a data file below an input
+ * directory, or a data file an input glob matches. Used to refuse outputs
+ * that a command (or its rerun) would read back as input.
+ */
+export function inputWouldInclude(input: string, file: string): boolean {
+  if (input === STDIN_PATH) return false;
+  if (isGlob(input)) {
+    const segments = input.split(/[\\/]/);
+    const firstGlob = segments.findIndex((segment) => isGlob(segment));
+    const base = realOrUndefined(segments.slice(0, firstGlob).join('/') || (input.startsWith('/') ? '/' : '.'));
+    if (base === undefined) return false;
+    const relative = belowDirectory(base, file);
+    return relative !== undefined && isDataFile(path.basename(file)) && globToRegExp(segments.slice(firstGlob)).test(relative);
+  }
+  const real = realOrUndefined(input);
+  if (real === undefined) return false;
+  if (!statSync(real).isDirectory()) return real === file;
+  return belowDirectory(real, file) !== undefined && isDataFile(path.basename(file));
+}
+
+/** `file` relative to `dir` ('/'-separated) when it lies below it outside dot-directories. */
+function belowDirectory(dir: string, file: string): string | undefined {
+  const relative = path.relative(dir, file);
+  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) return undefined;
+  const parts = relative.split(path.sep);
+  return parts.slice(0, -1).some(isHidden) ? undefined : parts.join('/');
+}
+
+function realOrUndefined(file: string): string | undefined {
+  try {
+    return realpathSync(file);
+  } catch {
+    return undefined;
+  }
 }
 
 function nonEmpty(input: string, files: string[]): string[] {

@@ -4,6 +4,7 @@ import { formatSummary, runBatch, type BatchOptions } from '../../batch/run.js';
 import { defaultWorkerCount } from '../../util/thread-pool.js';
 import { DEFAULT_MODEL_PATH } from '../../model/model-file.js';
 import { UserError } from '../../util/errors.js';
+import { assertOutputsNotInputs } from '../../util/paths.js';
 import { MODEL_HELP, parsePositiveInt, parsePositiveNumber } from '../options.js';
 
 interface BatchFlags {
@@ -63,10 +64,12 @@ export function registerBatch(program: Command): void {
       }
       if (!flags.input || flags.input.length === 0) throw new UserError('batch needs --input <files, directories or globs>');
       if (!flags.output) throw new UserError('batch needs --output <file.jsonl | file.parquet>');
+      const modelPath = flags.model ?? DEFAULT_MODEL_PATH;
+      await assertOutputsNotInputs([flags.output, `${flags.output}.rows.jsonl`, `${flags.output}.progress`], [...flags.input, modelPath]);
       const options: BatchOptions = {
         inputs: flags.input,
         output: flags.output,
-        modelPath: flags.model ?? DEFAULT_MODEL_PATH,
+        modelPath,
         sentences: Boolean(flags.sentences),
         skipInvalid: Boolean(flags.skipInvalid),
         restart: Boolean(flags.restart),

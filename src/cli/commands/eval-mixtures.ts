@@ -7,6 +7,7 @@ import { loadDetector, saveDetector } from '../../model/model-file.js';
 import { trainDetector } from '../../model/train.js';
 import { UserError } from '../../util/errors.js';
 import { createProgress } from '../../util/progress.js';
+import { assertOutputsNotInputs } from '../../util/paths.js';
 import { parsePositiveInt, parseProbability, readLabeled } from '../options.js';
 
 interface EvalMixturesFlags {
@@ -46,6 +47,7 @@ export function registerEvalMixtures(program: Command): void {
     .option('--skip-invalid', 'skip malformed rows (reported) instead of stopping')
     .option('--quiet', 'no progress output')
     .action(async (flags: EvalMixturesFlags) => {
+      await assertOutputsNotInputs([flags.saveModel, flags.plot], [...flags.data, flags.model]);
       const documents = await readLabeled(flags);
       const holdout = flags.holdout ?? (flags.model ? undefined : DEFAULT_HOLDOUT);
       const split = holdout === undefined ? { train: [], test: documents } : splitByStory(documents, { testFraction: holdout, seed: flags.seed });

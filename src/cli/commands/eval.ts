@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { evaluateScored, evaluationPlot, formatEvaluation, scoreDocuments } from '../../evaluate/evaluate.js';
 import { createProgress } from '../../util/progress.js';
+import { assertOutputsNotInputs } from '../../util/paths.js';
 import { MODEL_HELP, modelFrom, readLabeled } from '../options.js';
 
 interface EvalFlags {
@@ -24,6 +25,7 @@ export function registerEval(program: Command): void {
     .option('--skip-invalid', 'skip malformed rows (reported) instead of stopping')
     .option('--quiet', 'no progress output')
     .action(async (flags: EvalFlags) => {
+      await assertOutputsNotInputs([flags.plot], [...flags.data, flags.model]);
       const detector = modelFrom(flags);
       const documents = await readLabeled(flags);
       const progress = createProgress({ label: 'scoring', total: documents.length, unit: 'docs', silent: flags.quiet });

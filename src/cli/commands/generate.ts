@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander';
-import { generateCorpus, type GenerateEvent, type GenerateSummary, type OutputFormat } from '../../generate/generate.js';
+import { generateCorpus, rejectedPath, type GenerateEvent, type GenerateSummary, type OutputFormat } from '../../generate/generate.js';
 import { DEFAULT_CONTINUE_WORDS, loadPromptTemplates, type GenerateMode } from '../../generate/prompts.js';
 import { UserError } from '../../util/errors.js';
+import { assertOutputsNotInputs } from '../../util/paths.js';
 
 interface GenerateFlags {
   data: string[];
@@ -71,6 +72,7 @@ export function registerGenerate(program: Command): void {
     .option('--verbose', 'log every retry, failure and flagged output on stderr')
     .option('--quiet', 'no progress display')
     .action(async (flags: GenerateFlags) => {
+      await assertOutputsNotInputs([flags.out, rejectedPath(flags.out)], flags.data);
       const summary = await runGenerate(flags);
       if (flags.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
       process.stderr.write(formatSummary(summary));

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { formatGeneralisationMarkdown, formatGeneralisationText, generalisationReport } from '../../evaluate/generalisation.js';
 import { readLabeled } from '../options.js';
+import { assertOutputsNotInputs } from '../../util/paths.js';
 
 interface ReportFlags {
   data: string[];
@@ -22,6 +23,7 @@ export function registerReport(program: Command): void {
     .option('--skip-invalid', 'skip malformed rows (reported) instead of stopping')
     .option('--folds <k>', 'folds for calibration inside each leave-out model', '3')
     .action(async (flags: ReportFlags) => {
+      await assertOutputsNotInputs([flags.out, flags.json], flags.data);
       const documents = await readLabeled(flags);
       const started = Date.now();
       const report = generalisationReport(documents, {

@@ -4,6 +4,7 @@ import { DEFAULT_TRAIN_OPTIONS, trainDetector } from '../../model/train.js';
 import { formatSummaryTable } from '../../evaluate/breakdown.js';
 import type { TrainingEvaluation } from '../../model/detector.js';
 import { UserError } from '../../util/errors.js';
+import { assertOutputsNotInputs } from '../../util/paths.js';
 import { createProgress, type Progress } from '../../util/progress.js';
 import { parsePositiveInt, parsePositiveNumber, parseProbability, readLabeled } from '../options.js';
 
@@ -35,6 +36,7 @@ export function registerTrain(program: Command): void {
     .option('--seed <n>', 'seed for the story folds', parsePositiveInt('--seed'), DEFAULT_TRAIN_OPTIONS.seed)
     .option('--quiet', 'no progress output')
     .action(async (flags: TrainFlags) => {
+      await assertOutputsNotInputs([flags.out], flags.data);
       const documents = await readLabeled(flags);
       process.stderr.write(`read ${documents.length} documents\n`);
       const bars = new Map<string, Progress>();
