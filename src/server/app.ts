@@ -283,6 +283,7 @@ function describeModel(detector: Detector) {
     training: m.training,
     evaluation: m.evaluation,
     extensions: Object.keys(m.extensions ?? {}),
+    warnings: m.warnings ?? [],
     sentences: supportsSentences(detector),
   };
 }
