@@ -83,3 +83,68 @@ test('assertOutputsNotInputs: links, hard links, directories and globs; unrelate
   await assertOutputsNotInputs([join(sub, 'data', 'model.cdm'), '-', undefined], [join(sub, 'data'), '-']);
   await assertOutputsNotInputs([join(sub, 'out.jsonl')], [join(sub, 'data', '*.jsonl')]);
 });
+
+// ---------------------------------------------------------------- item 2: what is not an article
+
+test('detect refuses binary files, invalid UTF-8 and text that is empty after normalisation, naming the input', () => {
+  const binary = join(dir, 'ls.bin');
+  writeFileSync(binary, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x00, 0x00, 0x41, 0x42]));
+  assertOneLineError(copydesk(['detect', binary]), /ls\.bin: binary data, not text \(NUL byte at offset 6\)/);
+  const latin1 = join(dir, 'latin1.txt');
+  writeFileSync(latin1, Buffer.from(`${TEXT} Caf\xe9 au lait.`, 'latin1'));
+  assertOneLineError(copydesk(['detect', latin1]), /latin1\.txt: not valid UTF-8/);
+  assertOneLineError(copydesk(['detect', '-'], Buffer.from([0xff, 0xfe, 0x41, 0x00])), /stdin: binary data/);
+  assertOneLineError(copydesk(['detect', '-'], ' \n\t\u200B\u00AD \n'), /stdin: the text is empty \(after normalisation\)/);
+});
+
+test('detect --jsonl names file, line and field of undecodable text; --skip-invalid keeps the line', () => {
+  const file = join(dir, 'bad-utf8.jsonl');
+  const good = Buffer.from(`${JSON.stringify({ id: 'a', text: TEXT })}\n`);
+  const [before, after] = JSON.stringify({ id: 'b', text: `Caf@ ${TEXT}` }).split('@');
+  const bad = Buffer.concat([Buffer.from(before), Buffer.from([0xe9]), Buffer.from(`${after}\n`)]);
+  writeFileSync(file, Buffer.concat([good, bad, Buffer.from(`${JSON.stringify({ id: 'c', text: '   ' })}\n`)]));
+  assertOneLineError(copydesk(['detect', '--jsonl', file, '--workers', '0']), /bad-utf8\.jsonl:2: field "text" is not valid UTF-8/);
+  const skipped = copydesk(['detect', '--jsonl', file, '--workers', '0', '--skip-invalid']);
+  assert.equal(skipped.code, 0, skipped.stderr);
+  const lines = skipped.stdout.trim().split('\n').map((line) => JSON.parse(line));
+  assert.deepEqual(lines.map((l) => l.id), ['a', 'b', 'c']);
+  assert.match(lines[1].error, /:2: field "text" is not valid UTF-8/);
+  assert.match(lines[2].error, /:3: field "text" is empty/);
+});
+
+test('corpus readers name file, line and field of undecodable or binary text', async () => {
+  const { readAllDocuments } = await import('../src/corpus/index.js');
+  const file = join(dir, 'corpus-bad.jsonl');
+  writeFileSync(file, Buffer.concat([Buffer.from(`${LABELED}{"text": "x`), Buffer.from([0xc3, 0x28]), Buffer.from('y", "label": "human"}\n')]));
+  await assert.rejects(readAllDocuments([file], { requireLabels: true }), /corpus-bad\.jsonl:3: field "text" is not valid UTF-8/);
+  const nul = join(dir, 'corpus-nul.jsonl');
+  writeFileSync(nul, `${JSON.stringify({ text: `${TEXT}\u0000\u0001`, label: 'human' })}\n`);
+  await assert.rejects(readAllDocuments([nul], { requireLabels: true }), /corpus-nul\.jsonl:1: field "text" contains NUL characters/);
+  const csv = join(dir, 'corpus-bad.csv');
+  writeFileSync(csv, Buffer.concat([Buffer.from('text,label\n"The council met, and voted.",human\n"Caf'), Buffer.from([0xe9]), Buffer.from('",human\n')]));
+  await assert.rejects(readAllDocuments([csv], { requireLabels: true }), /corpus-bad\.csv:3: not valid UTF-8/);
+});
+
+test('the HTTP API answers 400 {error, message, status} for text that is empty after normalisation, and audits nothing', async () => {
+  const { buildApp } = await import('../src/server/app.js');
+  const { loadDetector } = await import('../src/model/model-file.js');
+  const recorded: unknown[] = [];
+  const audit = { record: async (texts: unknown) => void recorded.push(texts), close() {} };
+  const app = await buildApp({ detector: loadDetector(join(ROOT, 'models/default.cdm')), rateLimit: null, audit: audit as never });
+  try {
+    for (const payload of [{ text: '   \n\t ' }, { texts: [TEXT, '\u200B\u200B'] }]) {
+      const response = await app.inject({ method: 'POST', url: '/v1/detect', payload });
+      assert.equal(response.statusCode, 400);
+      const body = response.json();
+      assert.equal(body.error, 'empty_text');
+      assert.equal(body.status, 400);
+      assert.match(body.message, /empty \(after normalisation\)/);
+      assert.equal(body.field, 'texts' in payload ? 'texts[1]' : 'text');
+    }
+    assert.equal(recorded.length, 0);
+    const models = (await app.inject({ method: 'GET', url: '/v1/models' })).json();
+    assert.deepEqual(models.models[0].warnings, []);
+  } finally {
+    await app.close();
+  }
+});

@@ -20,6 +20,7 @@ import {
   MODELS_SCHEMA,
 } from './schemas.js';
 import { registerWeb } from './web.js';
+import { isEmptyText } from '../text/empty.js';
 
 export { DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, type RateLimitOptions, type ServiceLimits } from './limits.js';
 import { DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, type RateLimitOptions, type ServiceLimits } from './limits.js';
@@ -178,6 +179,9 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
       const texts = batch ? body.texts! : body.text !== undefined ? [body.text] : null;
       if (texts === null) throw new HttpError(400, 'missing_field', 'body must have a "text" (string) or "texts" (array of strings) field', 'text');
       texts.forEach((text, i) => {
+        if (isEmptyText(text)) {
+          throw new HttpError(400, 'empty_text', `${batch ? `texts[${i}]` : 'text'} is empty (after normalisation); nothing to score`, batch ? `texts[${i}]` : 'text');
+        }
         if (text.length > limits.maxTextChars) {
           throw new HttpError(413, 'text_too_large', `${batch ? `texts[${i}]` : 'text'} has ${text.length} characters; the limit is ${limits.maxTextChars}`, batch ? `texts[${i}]` : 'text');
         }
