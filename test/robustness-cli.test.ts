@@ -1,11 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, linkSync, writeFileSync, existsSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, symlinkSync, linkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertOutputsNotInputs } from '../src/util/paths.js';
+import { ioErrorToUserError } from '../src/util/errors.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'copydesk-robust-'));
@@ -147,4 +149,54 @@ test('the HTTP API answers 400 {error, message, status} for text that is empty a
   } finally {
     await app.close();
   }
+});
+
+// ---------------------------------------------------------------- item 8: messages, not stack traces
+
+test('a Parquet file with a damaged page but an intact footer is one line naming the file and row group', async () => {
+  const { parquetWriteFile } = await import('hyparquet-writer');
+  const { parquetMetadataAsync, asyncBufferFromFile } = await import('hyparquet');
+  const file = join(dir, 'damaged.parquet');
+  const texts = Array.from({ length: 40 }, (_, i) => `Story ${i}: the council met on Tuesday and voted to delay the plan again.`);
+  parquetWriteFile({
+    filename: file,
+    rowGroupSize: 20,
+    columnData: [
+      { name: 'text', data: texts, type: 'STRING' },
+      { name: 'label', data: texts.map((_, i) => (i % 2 ? 'human' : 'machine')), type: 'STRING' },
+    ],
+  });
+  const metadata = await parquetMetadataAsync(await asyncBufferFromFile(file));
+  const bytes = readFileSync(file);
+  const page = Number(metadata.row_groups[1].columns[0].meta_data!.data_page_offset);
+  for (let i = 0; i < 8; i++) bytes[page + 20 + i] ^= 0xff;
+  writeFileSync(file, bytes);
+  assertOneLineError(copydesk(['eval', '--data', file, '--quiet']), /damaged\.parquet: row group 2 of 2 cannot be decoded \(.*\): the file is damaged/);
+});
+
+test('a closed pipe on stdout ends quietly (exit 0, nothing on stderr); a full disk is one line', async () => {
+  const file = join(dir, 'pipe.txt');
+  writeFileSync(file, `${TEXT} `.repeat(200));
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'detect', '--sentences', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.destroy(); // the reader is gone before the first byte, as with `| head -c 0`
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const [code] = await once(child, 'exit');
+  assert.equal(stderr, '');
+  assert.equal(code, 0);
+  if (existsSync('/dev/full')) {
+    const full = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'detect', file], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', openSync('/dev/full', 'w'), 'pipe'] });
+    assert.equal(full.status, 1);
+    assert.match(full.stderr, /^copydesk: cannot write standard output: no space left on the device \(ENOSPC, write\)\n$/);
+    const batch = copydesk(['batch', '--input', file, '--output', '/dev/full', '--quiet']);
+    assertOneLineError(batch, /--output \/dev\/full is not a regular file/);
+  }
+});
+
+test('failed system calls on files become one line naming the file and the cause', () => {
+  const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
+  assert.equal(ioErrorToUserError(enospc, 'scores.jsonl')?.message, 'cannot write scores.jsonl: no space left on the device (ENOSPC, write)');
+  const einval = Object.assign(new Error('EINVAL: invalid argument, fdatasync'), { code: 'EINVAL', syscall: 'fdatasync' });
+  assert.match(ioErrorToUserError(einval, 'out.jsonl')!.message, /out\.jsonl: .*regular file \(EINVAL, fdatasync\)/);
+  assert.equal(ioErrorToUserError(new TypeError('a bug'), 'x'), undefined);
 });

@@ -200,14 +200,26 @@ export async function* readParquet(file: string): AsyncGenerator<SourceRecord> {
     throw new UserError(`${file}: not a readable Parquet file: ${error.message}`);
   });
   let rowStart = 0;
-  for (const group of metadata.row_groups) {
+  for (const [index, group] of metadata.row_groups.entries()) {
     const rowEnd = rowStart + Number(group.num_rows);
-    const rows = await parquetReadObjects({ file: buffer, metadata, rowStart, rowEnd, compressors });
+    const rows = await parquetReadObjects({ file: buffer, metadata, rowStart, rowEnd, compressors }).catch((error: Error) => {
+      throw damagedParquet(file, index, metadata.row_groups.length, error);
+    });
     for (let index = 0; index < rows.length; index += 1) {
       yield { record: rows[index] as Record<string, unknown>, origin: { file, line: rowStart + index + 1 } };
     }
     rowStart = rowEnd;
   }
+}
+
+/**
+ * The footer was readable but a page of a row group is not: a damaged or
+ * truncated file. (Parquet pages carry no checksum hyparquet verifies, so a
+ * flipped bit that still decodes is not caught; see the README.)
+ */
+export function damagedParquet(file: string, groupIndex: number, groupCount: number, error: unknown): UserError {
+  const detail = error instanceof Error ? error.message : String(error);
+  return new UserError(`${file}: row group ${groupIndex + 1} of ${groupCount} cannot be decoded (${detail}): the file is damaged`);
 }
 
 async function assertParquetMagic(file: string, buffer: AsyncBuffer): Promise<void> {
