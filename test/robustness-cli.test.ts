@@ -200,3 +200,17 @@ test('failed system calls on files become one line naming the file and the cause
   assert.match(ioErrorToUserError(einval, 'out.jsonl')!.message, /out\.jsonl: .*regular file \(EINVAL, fdatasync\)/);
   assert.equal(ioErrorToUserError(new TypeError('a bug'), 'x'), undefined);
 });
+
+// ---------------------------------------------------------------- item 10: README vs behaviour
+
+test('detect --jsonl on a Parquet or CSV file says what the file is and what to use instead', () => {
+  const parquet = join(dir, 'x.parquet');
+  writeFileSync(parquet, Buffer.concat([Buffer.from('PAR1'), Buffer.alloc(16), Buffer.from('PAR1')]));
+  assertOneLineError(copydesk(['detect', '--jsonl', parquet]), /--jsonl reads JSON lines, but .*x\.parquet is Parquet: score it with copydesk batch --input/);
+  const csv = join(dir, 'x.csv');
+  writeFileSync(csv, 'id,text\na,Some text here.\n');
+  assertOneLineError(copydesk(['detect', '--jsonl', csv]), /x\.csv is CSV/);
+  const other = join(dir, 'x.data');
+  writeFileSync(other, 'id,text\na,Some text here.\n');
+  assertOneLineError(copydesk(['detect', '--jsonl', other]), /x\.data:1: invalid JSON/);
+});

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { decodeUtf8 } from '../../util/utf8.js';
 import type { Command } from 'commander';
-import { datasetName } from '../../corpus/inputs.js';
+import { datasetName, detectFormat, formatFromExtension } from '../../corpus/inputs.js';
 import { assertScorable, detectText, type DetectionResult } from '../../detect/detect.js';
 import { detectJsonlStream, openInput } from '../../detect/jsonl.js';
 import { defaultWorkerCount } from '../../util/thread-pool.js';
@@ -80,7 +80,13 @@ function readText(file: string): string {
 }
 
 async function detectJsonl(path: string, flags: DetectFlags): Promise<void> {
-  if (path !== '-') assertFile(path);
+  if (path !== '-') {
+    assertFile(path);
+    // Parquet (by name or its PAR1 magic) and .csv files are not JSON lines; anything else is read as
+    // JSON lines and a line that is not JSON is reported with its number.
+    const format = formatFromExtension(path) === 'csv' ? 'CSV' : (await detectFormat(path)) === 'parquet' ? 'Parquet' : undefined;
+    if (format) throw new UserError(`--jsonl reads JSON lines, but ${path} is ${format}: score it with copydesk batch --input ${path} --output scores.jsonl`);
+  }
   const workers = flags.workers === undefined ? defaultWorkerCount() : parseWorkers(flags.workers);
   const modelPath = flags.model ?? DEFAULT_MODEL_PATH;
   const detector = workers === 0 ? modelFrom(flags) : null;
