@@ -214,3 +214,31 @@ test('detect --jsonl on a Parquet or CSV file says what the file is and what to 
   writeFileSync(other, 'id,text\na,Some text here.\n');
   assertOneLineError(copydesk(['detect', '--jsonl', other]), /x\.data:1: invalid JSON/);
 });
+
+// ---------------------------------------------------------------- item 1: warnings where numbers mislead
+
+test('eval shows the warnings recorded in the model; eval-mixtures warns when the pairs are in-sample', async () => {
+  const { loadDetector, saveDetector } = await import('../src/model/model-file.js');
+  const detector = loadDetector(join(ROOT, 'models/default.cdm'));
+  detector.metadata.warnings = ['threshold 1.0000 cannot meet --target-fpr 0.01'];
+  const model = join(dir, 'warned.cdm');
+  saveDetector(detector, model);
+  // Named like a training dataset of the shipped model, with one human/machine pair.
+  const sub = join(dir, 'insample');
+  mkdirSync(sub, { recursive: true });
+  const data = join(sub, 'cnn_dailymail_chatgpt.jsonl');
+  const machine = 'Overall, the plan represents a crucial step. Furthermore, it is important to note the broader commitment to the community. Ultimately, stakeholders remain hopeful.';
+  writeFileSync(
+    data,
+    [
+      JSON.stringify({ id: 'h', text: TEXT, label: 'human', source: 's', pair_id: 'p1' }),
+      JSON.stringify({ id: 'm', text: machine, label: 'machine', source: 's', pair_id: 'p1' }),
+    ].join('\n') + '\n',
+  );
+  const evaluated = copydesk(['eval', '--data', data, '--model', model, '--quiet']);
+  assert.equal(evaluated.code, 0, evaluated.stderr);
+  assert.match(evaluated.stderr, /WARNING: model .*warned\.cdm: threshold 1\.0000 cannot meet --target-fpr 0\.01/);
+  assert.match(evaluated.stderr, /WARNING: this model was trained on cnn_dailymail_chatgpt; these numbers are in-sample/);
+  const mixtures = copydesk(['eval-mixtures', '--data', data, '--model', join(ROOT, 'models/default.cdm'), '--quiet']);
+  assert.match(mixtures.stderr, /WARNING: this model was trained on cnn_dailymail_chatgpt; these numbers are in-sample/);
+});
