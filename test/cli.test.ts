@@ -126,5 +126,5 @@ test('detect refuses an empty text with a clear message instead of a verdict on 
   const { code, stdout, stderr } = copydesk(['detect', '-'], '  \n\t ');
   assert.equal(code, 2);
   assert.equal(stdout, '');
-  assert.match(stderr, /^copydesk: stdin: the text is empty; nothing to score\n$/);
+  assert.match(stderr, /^copydesk: stdin: the text is empty \(after normalisation\); nothing to score\n$/);
 });

@@ -1,5 +1,7 @@
 import type { Evidence, Detector } from '../model/detector.js';
 import type { Label } from '../corpus/types.js';
+import { isEmptyText } from '../text/empty.js';
+import { UserError } from '../util/errors.js';
 import { analyzeSentences, type MixtureResult, type SentenceResult } from './sentences.js';
 
 /** What copydesk says about one document, in every interface (CLI JSON, JSONL, HTTP). */
@@ -27,7 +29,17 @@ export interface DetectOptions {
   level?: number;
 }
 
+/**
+ * Refuses text that is empty after normalisation (whitespace, zero-width
+ * characters, a lone title line): there is nothing to score. `where` names
+ * the text in the message (a file, a field).
+ */
+export function assertScorable(text: string, where: string): void {
+  if (isEmptyText(text)) throw new UserError(`${where}: the text is empty (after normalisation); nothing to score`);
+}
+
 export function detectText(detector: Detector, text: string, options: DetectOptions = {}, id?: string): DetectionResult {
+  assertScorable(text, id ?? 'text');
   const analysis = options.sentences ? analyzeSentences(detector, text, options.level) : null;
   const prediction = analysis ? detector.verdictFor(detector.probabilityFromScore(analysis.document_score)) : detector.predict(text);
   const result: DetectionResult = {

@@ -1,10 +1,10 @@
 import { createReadStream } from 'node:fs';
-import readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { once } from 'node:events';
 import { UserError } from '../util/errors.js';
 import type { Detector } from '../model/detector.js';
-import { scoreLines, type LineOptions, type ScoredLines } from './lines.js';
+import { scoreLines, type InvalidUtf8Line, type LineOptions, type ScoredLines } from './lines.js';
+import { utf8Lines } from '../util/utf8.js';
 import { ThreadPool } from '../util/thread-pool.js';
 import type { WorkerRequest } from './worker.js';
 
@@ -36,13 +36,13 @@ export async function detectJsonlStream(
       : null;
   if (!pool && !detector) throw new Error('detectJsonlStream needs a detector or workers');
   const lineOptions = pickLineOptions(options);
-  const score = (lines: string[], firstLine: number): Promise<ScoredLines> =>
+  const score = (lines: Array<string | InvalidUtf8Line>, firstLine: number): Promise<ScoredLines> =>
     pool ? pool.run({ lines, firstLine, options: lineOptions }) : Promise.resolve(scoreLines(detector!, lines, firstLine, options));
   const inFlight: Array<Promise<ScoredLines>> = [];
   const maxInFlight = Math.max(2, (pool?.size ?? 1) * 2);
   let lineNumber = 0;
   let documents = 0;
-  let batch: string[] = [];
+  let batch: Array<string | InvalidUtf8Line> = [];
   let batchStart = 1;
 
   const flushOne = async () => {
@@ -55,11 +55,10 @@ export async function detectJsonlStream(
     options.onProgress?.(lineNumber);
   };
 
-  const lines = readline.createInterface({ input, crlfDelay: Infinity });
   try {
-    for await (const line of lines) {
+    for await (const line of utf8Lines(input)) {
       lineNumber++;
-      batch.push(line);
+      batch.push('invalid' in line ? { invalidUtf8: line.invalid } : line.text);
       if (batch.length >= batchSize) {
         inFlight.push(score(batch, batchStart));
         batch = [];
@@ -70,7 +69,6 @@ export async function detectJsonlStream(
     if (batch.length > 0) inFlight.push(score(batch, batchStart));
     while (inFlight.length > 0) await flushOne();
   } finally {
-    lines.close();
     // Let the rejected promises we abandon on error settle quietly.
     for (const p of inFlight) p.catch(() => {});
     await pool?.close();
@@ -84,7 +82,7 @@ function pickLineOptions(options: JsonlDetectOptions): LineOptions {
 
 export function openInput(path: string): Readable {
   if (path === '-') return process.stdin;
-  const stream = createReadStream(path, { encoding: 'utf8' });
+  const stream = createReadStream(path);
   stream.on('error', () => {});
   return stream;
 }

@@ -1,4 +1,4 @@
-import { parseJsonObject } from '../corpus/read.js';
+import { invalidUtf8Line, parseJsonObject } from '../corpus/read.js';
 import { InvalidRecordError } from '../corpus/invalid.js';
 import { toDocuments } from '../corpus/schema.js';
 import type { Detector } from '../model/detector.js';
@@ -22,6 +22,11 @@ export interface LineOptions {
   level?: number;
 }
 
+/** An input line whose bytes were not UTF-8, as read with replacement characters. */
+export interface InvalidUtf8Line {
+  invalidUtf8: string;
+}
+
 export interface ScoredLines {
   /** Output JSON lines, in input order (a seed-schema line yields two). */
   output: string[];
@@ -29,13 +34,15 @@ export interface ScoredLines {
   error?: string;
 }
 
-export function scoreLines(detector: Detector, lines: string[], firstLine: number, options: LineOptions): ScoredLines {
+export function scoreLines(detector: Detector, lines: Array<string | InvalidUtf8Line>, firstLine: number, options: LineOptions): ScoredLines {
   const output: string[] = [];
   for (let k = 0; k < lines.length; k++) {
-    const text = lines[k];
+    const entry = lines[k];
+    const text = typeof entry === 'string' ? entry : entry.invalidUtf8;
     if (text.trim() === '') continue;
     const origin = { file: options.file, line: firstLine + k };
     try {
+      if (typeof entry !== 'string') throw invalidUtf8Line(text, origin);
       const parsed = parseJsonObject(firstLine + k === 1 ? text.replace(/^\uFEFF/, '') : text, origin);
       if (parsed instanceof InvalidRecordError) throw parsed;
       for (const document of toDocuments({ record: parsed, origin }, { dataset: options.dataset })) {

@@ -128,6 +128,7 @@ export const MODELS_SCHEMA = {
           training: { type: 'object' },
           evaluation: { type: 'object' },
           extensions: { type: 'array', items: { type: 'string' }, description: 'Names of further calibrated components in the model file.' },
+          warnings: { type: 'array', items: { type: 'string' }, description: 'Problems recorded while training (degenerate calibration, a threshold that misses the target false-positive rate); empty for a sound model.' },
           sentences: { type: 'boolean', description: 'Whether results carry sentence-level scores (the model file has a sentence calibration).' },
         },
         additionalProperties: true,

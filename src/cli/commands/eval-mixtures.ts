@@ -8,7 +8,7 @@ import { trainDetector } from '../../model/train.js';
 import { UserError } from '../../util/errors.js';
 import { createProgress } from '../../util/progress.js';
 import { assertOutputsNotInputs } from '../../corpus/paths.js';
-import { parsePositiveInt, parseProbability, readLabeled } from '../options.js';
+import { parsePositiveInt, parseProbability, readLabeled, warnAboutModel, warnIfTrainedOn } from '../options.js';
 
 interface EvalMixturesFlags {
   data: string[];
@@ -54,9 +54,13 @@ export function registerEvalMixtures(program: Command): void {
       let detector;
       if (flags.model) {
         detector = loadDetector(flags.model);
+        warnAboutModel(detector, flags.model);
+        warnIfTrainedOn(detector, split.test.map((d) => d.dataset), holdout === undefined ? undefined : { holdout, seed: flags.seed });
       } else {
         if (!flags.quiet) process.stderr.write(`training on ${split.train.length} documents of the training stories (held out: ${split.test.length})\n`);
         detector = trainDetector(split.train, { seed: flags.seed });
+        detector.metadata.training.split = { by: 'story', holdout: holdout!, seed: flags.seed };
+        warnAboutModel(detector, flags.saveModel ?? '(trained on the training stories)');
         if (flags.saveModel) saveDetector(detector, flags.saveModel);
       }
       let pairs = pairsOf(split.test);

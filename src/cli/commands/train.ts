@@ -6,7 +6,7 @@ import type { TrainingEvaluation } from '../../model/detector.js';
 import { UserError } from '../../util/errors.js';
 import { assertOutputsNotInputs } from '../../corpus/paths.js';
 import { createProgress, type Progress } from '../../util/progress.js';
-import { parsePositiveInt, parsePositiveNumber, parseProbability, readLabeled } from '../options.js';
+import { parsePositiveInt, parsePositiveNumber, parseProbability, readLabeled, warnAboutModel } from '../options.js';
 
 interface TrainFlags {
   data: string[];
@@ -58,16 +58,19 @@ export function registerTrain(program: Command): void {
         },
       });
       saveDetector(detector, flags.out);
-      process.stdout.write(trainingReport(detector.metadata.evaluation, detector.threshold, detector.metadata.training.seconds, flags.out));
+      const warnings = detector.metadata.warnings ?? [];
+      process.stdout.write(trainingReport(detector.metadata.evaluation, detector.threshold, detector.metadata.training.seconds, flags.out, warnings));
+      warnAboutModel(detector, flags.out);
     });
 }
 
-function trainingReport(evaluation: TrainingEvaluation, threshold: number, seconds: number, out: string): string {
+function trainingReport(evaluation: TrainingEvaluation, threshold: number, seconds: number, out: string, warnings: string[]): string {
   return [
     `wrote ${out} (trained in ${seconds.toFixed(1)} s)`,
     `default threshold: ${threshold.toFixed(4)}`,
     '',
     formatSummaryTable([{ group: 'all', summary: evaluation.overall }, ...evaluation.by_dataset], `${evaluation.method} evaluation`),
+    ...(warnings.length > 0 ? ['', `WARNING: ${warnings.length} problem(s) with this model (printed on stderr, recorded in the model file's metadata.warnings): it may not do what you expect`] : []),
     '',
   ].join('\n');
 }
