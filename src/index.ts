@@ -33,6 +33,8 @@ export { fitBaseline } from './model/baseline.js';
 export { loadDetector, saveDetector, serializeDetector, deserializeDetector, DEFAULT_MODEL_PATH, MODEL_FORMAT_VERSION } from './model/model-file.js';
 export { detectText, type DetectionResult, type DetectOptions } from './detect/detect.js';
 export { detectJsonlStream } from './detect/jsonl.js';
+export { judge, assessText, decideVerdict, fitApplicability, REASONS, MIN_WORDS, type Verdict, type Reason, type Judgement, type ApplicabilityState } from './detect/applicability.js';
+export { evaluateApplicability, lengthCurve, verdictRates, type DomainRow, type LengthCurveRow, type VerdictRates } from './evaluate/applicability.js';
 export { evaluateScored, scoreDocuments, formatEvaluation, type EvaluationReport } from './evaluate/evaluate.js';
 export { generalisationReport, type GeneralisationReport } from './evaluate/generalisation.js';
 export * from './evaluate/metrics.js';

@@ -69,7 +69,8 @@ test('JSONL in, JSONL out: every row once, in input order, identical to detect -
   assert.equal(readFileSync(output, 'utf8'), expectedLines(input).join('\n') + '\n');
   const rows = readJsonl(output);
   assert.deepEqual(rows.map((r) => r.id), syntheticRows(3000).map((r) => r.id));
-  assert.ok(rows.every((r) => typeof r.machine_probability === 'number' && (r.verdict === 'human' || r.verdict === 'machine')));
+  assert.ok(rows.every((r) => typeof r.machine_probability === 'number' && ['human', 'machine', 'uncertain'].includes(r.verdict)));
+  assert.ok(rows.every((r) => (r.verdict === 'uncertain') === Array.isArray(r.reasons)), 'reasons exactly on uncertain rows');
   assert.equal(summary.rowsIn, 3000);
   assert.equal(summary.rowsOut, 3000);
   assert.equal(summary.skipped, 0);
