@@ -44,7 +44,8 @@ if (wanted('length')) {
       `Produced by \`node --import tsx scripts/measure-applicability.ts ${dataDir} --length --max-training ${maxTraining}\` (seed ${seed}).\n\n` +
       `Detector trained document-only on ${training.length} texts of 80% of the stories of ${dataDir} ` +
       `(threshold ${detector.threshold.toFixed(4)}); scored on ${heldOut.length} texts of the held-out 20% of stories, each cut to its first N words ` +
-      `(only texts at least N words long, so every row is the same kind of text, shorter).\n\n` +
+      `(only texts at least N words long, so every row is the same kind of text, shorter). ` +
+      `FPR/TPR@threshold: at the detector's own threshold; @whole-1%: at the threshold that flags 1% of the whole held-out human texts.\n\n` +
       '```\n' + formatLengthCurve(rows) + '\n```\n',
   );
   log('wrote reports/length-curve.md');

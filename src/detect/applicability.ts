@@ -33,9 +33,9 @@ export const MIN_WORDS = 50;
  * and at most this share of letters are outside the Latin script.
  * Measured: MEASURED_LATER.
  */
-export const MIN_FUNCTION_WORD_RATE = 0.2;
+export const MIN_FUNCTION_WORD_RATE = 0.12;
 export const MAX_NON_LATIN_SHARE = 0.2;
-/** Code and tables: share of tokens that are programming/table symbols ({ } [ ] = < > | / \\ * + & _ # @ ~ ^ `). */
+/** Code and tables: share of tokens that are programming/table symbols ({ } = < > | \ ^ ` ~; not / # @ & _ * [ ], which URLs, handles and markdown in news use). */
 export const MAX_SYMBOL_SHARE = 0.05;
 
 const FUNCTION_WORD_RATE = STYLE_FEATURES.indexOf('function_word_rate');
@@ -125,7 +125,7 @@ export class Applicability {
 
 const CACHE = new WeakMap<Detector, Applicability>();
 const SYMBOLS = new Uint8Array(128);
-for (const c of '{}[]=<>|/\\*+&_#@~^`') SYMBOLS[c.charCodeAt(0)] = 1;
+for (const c of '{}=<>|\\^`~') SYMBOLS[c.charCodeAt(0)] = 1;
 
 export interface Measures {
   words: number;

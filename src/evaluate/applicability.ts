@@ -9,7 +9,7 @@ import { seededUnit, splitByStory } from '../corpus/split.js';
 import { Applicability, fitApplicability, REASONS, tokensOf, type ApplicabilityState, type Measures, type Reason, type Verdict } from '../detect/applicability.js';
 import type { Detector } from '../model/detector.js';
 import { formatTable } from './breakdown.js';
-import { summarize, type BinaryLabel } from './metrics.js';
+import { summarize, thresholdForFpr, type BinaryLabel } from './metrics.js';
 
 export const LENGTH_BUCKETS = [25, 50, 75, 100, 150, 200, 300];
 
@@ -21,6 +21,9 @@ export interface LengthCurveRow {
   auroc: number | null;
   fpr: number | null;
   tpr: number | null;
+  /** At the threshold with 1% FPR on the whole held-out human texts: how the promise erodes as texts get shorter. */
+  fpr_at_whole_1pct: number | null;
+  tpr_at_whole_1pct: number | null;
 }
 
 /** The first `n` whitespace-separated words of a text. */
@@ -40,12 +43,15 @@ function wordCount(text: string): number {
  * same texts, shorter).
  */
 export function lengthCurve(detector: Detector, heldOut: LabeledDocument[], buckets: number[] = LENGTH_BUCKETS): LengthCurveRow[] {
+  const labeled = heldOut.filter((d) => d.label !== null).map((d) => ({ text: d.text, label: (d.label === 'machine' ? 1 : 0) as BinaryLabel, words: wordCount(d.text) }));
+  const fixed = thresholdForFpr(labeled.filter((d) => d.label === 0).map((d) => detector.predictProba(d.text)), 0.01);
   const row = (words: number | null, texts: Array<{ text: string; label: BinaryLabel }>): LengthCurveRow => {
     const labels = texts.map((t) => t.label);
-    const s = summarize(labels, texts.map((t) => detector.predictProba(t.text)), detector.threshold);
-    return { words, n_human: s.n_human, n_machine: s.n_machine, auroc: s.auroc, fpr: s.fpr, tpr: s.recall };
+    const probabilities = texts.map((t) => detector.predictProba(t.text));
+    const s = summarize(labels, probabilities, detector.threshold);
+    const f = summarize(labels, probabilities, fixed);
+    return { words, n_human: s.n_human, n_machine: s.n_machine, auroc: s.auroc, fpr: s.fpr, tpr: s.recall, fpr_at_whole_1pct: f.fpr, tpr_at_whole_1pct: f.recall };
   };
-  const labeled = heldOut.filter((d) => d.label !== null).map((d) => ({ text: d.text, label: (d.label === 'machine' ? 1 : 0) as BinaryLabel, words: wordCount(d.text) }));
   return [
     ...buckets.map((n) => row(n, labeled.filter((d) => d.words >= n).map((d) => ({ text: truncateWords(d.text, n), label: d.label })))),
     row(null, labeled),
@@ -54,8 +60,17 @@ export function lengthCurve(detector: Detector, heldOut: LabeledDocument[], buck
 
 export function formatLengthCurve(rows: LengthCurveRow[]): string {
   return formatTable([
-    ['words', 'human', 'machine', 'AUROC', 'FPR@threshold', 'TPR@threshold'],
-    ...rows.map((r) => [r.words === null ? 'whole' : String(r.words), String(r.n_human), String(r.n_machine), num(r.auroc), num(r.fpr), num(r.tpr)]),
+    ['words', 'human', 'machine', 'AUROC', 'FPR@threshold', 'TPR@threshold', 'FPR@whole-1%', 'TPR@whole-1%'],
+    ...rows.map((r) => [
+      r.words === null ? 'whole' : String(r.words),
+      String(r.n_human),
+      String(r.n_machine),
+      num(r.auroc),
+      num(r.fpr),
+      num(r.tpr),
+      num(r.fpr_at_whole_1pct),
+      num(r.tpr_at_whole_1pct),
+    ]),
   ]);
 }
 
