@@ -132,10 +132,17 @@ test('train writes a model that eval scores, with a plot', () => {
   for (const key of ['tpr_at_1pct_fpr', 'tpr_at_0_1pct_fpr', 'f1', 'fpr', 'ece', 'average_precision']) assert.ok(key in report.overall, key);
   assert.deepEqual(report.by_generator.map((r: { group: string }) => r.group), ['model-a', 'model-b']);
   assert.equal(report.by_source.length, 2);
+  const v = report.verdicts.overall;
+  assert.equal(v.n, 40);
+  assert.ok(Math.abs(v.coverage + v.uncertain - 1) < 1e-9);
+  assert.ok(v.fpr <= report.overall.fpr + 1e-9, 'uncertain texts are not counted as flagged');
+  assert.deepEqual(report.verdicts.by_source.map((r: { group: string }) => r.group), report.by_source.map((r: { group: string }) => r.group));
   assert.match(readFileSync(plot, 'utf8'), /^<svg[\s\S]*<\/svg>\s*$/);
   const text = copydesk(['eval', '--data', test, '--model', model]);
   assert.match(text.stdout, /confusion at threshold/);
   assert.match(text.stdout, /by generator/);
+  assert.match(text.stdout, /verdicts: \d+\.\d+% judged, \d+\.\d+% uncertain; FPR counting only "machine" verdicts/);
+  assert.match(text.stdout, /verdicts by source/);
 });
 
 test('detect refuses an empty text with a clear message instead of a verdict on nothing', () => {
