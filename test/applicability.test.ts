@@ -55,6 +55,7 @@ test('not_english: French, German, Spanish, Chinese, code and tables; English pa
   }
   assert.ok(!reasonsOf(LONG_ENGLISH).includes('not_english'));
   assert.ok(!reasonsOf(SHORT_ENGLISH).includes('not_english'));
+  assert.deepEqual(reasonsOf('Short note. Two sentences.'), ['too_short'], 'too few words to read a language from');
   assert.equal(nonLatinShare('abc'), 0);
   assert.equal(nonLatinShare('中文'), 1);
   assert.equal(nonLatinShare('Café “quoted” — 12%'), 0, 'accents, curly quotes and dashes are not foreign letters');

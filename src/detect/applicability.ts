@@ -49,14 +49,16 @@ export const MIN_WORDS = 50;
  * 0.068, table 0.455). 0.17% of the data is called not_english (Welsh texts
  * among them). Cost: the stateless checks plus the applicability check add
  * 23% to a document's scoring time (judge() vs predict() on the same 1,500
- * PAN'24 texts, interleaved, loaded machine), most of it the second pass of
- * style measurements. An npm language identifier (franc and the like) was
+ * PAN'24 texts, interleaved, loaded machine). An npm language
+ * identifier (franc and the like) was
  * not measured: these three rates need no model and reuse the tokens.
  */
 export const MIN_FUNCTION_WORD_RATE = 0.12;
 export const MAX_NON_LATIN_SHARE = 0.2;
 /** Code and tables: share of tokens that are programming/table symbols ({ } = < > | \ ^ ` ~; not / # @ & _ * [ ], which URLs, handles and markdown in news use). */
 export const MAX_SYMBOL_SHARE = 0.05;
+/** The function-word and symbol rates are read only from this many words on. */
+export const MIN_WORDS_FOR_RATES = 20;
 
 const FUNCTION_WORD_RATE = STYLE_FEATURES.indexOf('function_word_rate');
 
@@ -115,7 +117,9 @@ export class Applicability {
   }
 
   static notEnglish(m: Measures): boolean {
-    return m.function_word_rate < MIN_FUNCTION_WORD_RATE || m.non_latin_share > MAX_NON_LATIN_SHARE || m.symbol_share > MAX_SYMBOL_SHARE;
+    if (m.non_latin_share > MAX_NON_LATIN_SHARE) return true;
+    // Rates over a handful of words say nothing ("Short note. Two sentences." has no function word).
+    return m.words >= MIN_WORDS_FOR_RATES && (m.function_word_rate < MIN_FUNCTION_WORD_RATE || m.symbol_share > MAX_SYMBOL_SHARE);
   }
 
   /** Whether one of the fitted checks puts the text outside the training data. */
