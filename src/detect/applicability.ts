@@ -183,6 +183,11 @@ export function judge(detector: Detector, text: string): Judgement {
   return judgeProbability(detector, probability, assessText(detector, text, tokens));
 }
 
+/** `{ reasons }` for an uncertain verdict, `{}` otherwise: what JSON results spread in, so judged results keep their old shape. */
+export function reasonsPart(judgement: Judgement): { reasons?: Reason[] } {
+  return judgement.reasons.length > 0 ? { reasons: judgement.reasons } : {};
+}
+
 /** The verdict for an already computed probability (e.g. from the sentence pass). */
 export function judgeProbability(detector: Detector, probability: number, reasons: Reason[]): Judgement {
   return { machine_probability: probability, verdict: decideVerdict(probability, detector.threshold, reasons), reasons };

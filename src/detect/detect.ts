@@ -1,6 +1,6 @@
 import type { Evidence, Detector } from '../model/detector.js';
 import { analyzeSentences, type MixtureResult, type SentenceResult } from './sentences.js';
-import { assessText, judge, judgeProbability, type Reason, type Verdict } from './applicability.js';
+import { assessText, judge, judgeProbability, reasonsPart, type Reason, type Verdict } from './applicability.js';
 
 /** What copydesk says about one document, in every interface (CLI JSON, JSONL, HTTP). */
 export interface DetectionResult {
@@ -36,7 +36,7 @@ export function detectText(detector: Detector, text: string, options: DetectOpti
     ...(id === undefined ? {} : { id }),
     machine_probability: round(prediction.machine_probability),
     verdict: prediction.verdict,
-    ...(prediction.reasons.length > 0 ? { reasons: prediction.reasons } : {}),
+    ...reasonsPart(prediction),
     threshold: round(detector.threshold),
     model_version: detector.version,
   };

@@ -4,7 +4,7 @@ import { toDocuments } from '../corpus/schema.js';
 import type { Detector } from '../model/detector.js';
 import { round } from './detect.js';
 import { analyzeSentences } from './sentences.js';
-import { assessText, judge, judgeProbability, type Judgement } from './applicability.js';
+import { assessText, judge, judgeProbability, reasonsPart, type Judgement } from './applicability.js';
 
 /**
  * The JSON-lines fast path, one input line at a time: parse, map whatever
@@ -65,7 +65,7 @@ function sentenceLine(detector: Detector, id: string, text: string, level?: numb
     id,
     machine_probability: round(prediction.machine_probability),
     verdict: prediction.verdict,
-    ...(prediction.reasons.length > 0 ? { reasons: prediction.reasons } : {}),
+    ...reasonsPart(prediction),
     mixture_p_value: a.mixture.p_value,
     machine_passage: a.mixture.machine_passage,
     sentences: a.sentences,
