@@ -10,7 +10,7 @@ import { Detector, type TrainingSummary } from './detector.js';
 import { decisionFunction, DEFAULT_LOGISTIC_OPTIONS, fitLogistic, type LogisticModel } from './logistic.js';
 import { MODEL_FORMAT_VERSION } from './model-file.js';
 import { createSentenceExtension } from '../detect/sentences.js';
-import { createApplicabilityExtension } from '../detect/applicability.js';
+import { createApplicabilityExtension } from './applicability.js';
 
 export interface TrainOptions {
   featurizer: FeaturizerConfig;
