@@ -34,6 +34,8 @@ export { loadDetector, saveDetector, serializeDetector, deserializeDetector, DEF
 export { detectText, type DetectionResult, type DetectOptions } from './detect/detect.js';
 export { detectJsonlStream } from './detect/jsonl.js';
 export { calibrateToArchive, readArchive, archiveCalibrationOf, type ArchiveCalibration } from './detect/recalibrate.js';
+export { judge, assessText, decideVerdict, fitApplicability, REASONS, MIN_WORDS, type Verdict, type Reason, type Judgement, type ApplicabilityState } from './detect/applicability.js';
+export { evaluateApplicability, lengthCurve, verdictRates, type DomainRow, type LengthCurveRow, type VerdictRates } from './evaluate/applicability.js';
 export { evaluateScored, scoreDocuments, formatEvaluation, type EvaluationReport } from './evaluate/evaluate.js';
 export { generalisationReport, type GeneralisationReport } from './evaluate/generalisation.js';
 export * from './model/metrics.js';

@@ -1,14 +1,16 @@
 import type { Evidence, Detector } from '../model/detector.js';
-import type { Label } from '../corpus/types.js';
 import { isEmptyText } from '../text/empty.js';
 import { UserError } from '../util/errors.js';
 import { analyzeSentences, type MixtureResult, type SentenceResult } from './sentences.js';
+import { assessText, judge, judgeProbability, reasonsPart, type Reason, type Verdict } from './applicability.js';
 
 /** What copydesk says about one document, in every interface (CLI JSON, JSONL, HTTP). */
 export interface DetectionResult {
   id?: string;
   machine_probability: number;
-  verdict: Label;
+  verdict: Verdict;
+  /** Why the verdict is `uncertain` (present only then); see detect/applicability.ts. */
+  reasons?: Reason[];
   threshold: number;
   model_version: string;
   evidence?: Evidence[];
@@ -41,11 +43,12 @@ export function assertScorable(text: string, where: string): void {
 export function detectText(detector: Detector, text: string, options: DetectOptions = {}, id?: string): DetectionResult {
   assertScorable(text, id ?? 'text');
   const analysis = options.sentences ? analyzeSentences(detector, text, options.level) : null;
-  const prediction = analysis ? detector.verdictFor(detector.probabilityFromScore(analysis.document_score)) : detector.predict(text);
+  const prediction = analysis ? judgeProbability(detector, detector.probabilityFromScore(analysis.document_score), assessText(detector, text)) : judge(detector, text);
   const result: DetectionResult = {
     ...(id === undefined ? {} : { id }),
     machine_probability: round(prediction.machine_probability),
     verdict: prediction.verdict,
+    ...reasonsPart(prediction),
     threshold: round(detector.threshold),
     model_version: detector.version,
   };

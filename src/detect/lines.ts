@@ -4,6 +4,7 @@ import { toDocuments } from '../corpus/schema.js';
 import type { Detector } from '../model/detector.js';
 import { round } from './detect.js';
 import { analyzeSentences } from './sentences.js';
+import { assessText, judge, judgeProbability, reasonsPart, type Judgement } from './applicability.js';
 
 /**
  * The JSON-lines fast path, one input line at a time: parse, map whatever
@@ -50,9 +51,9 @@ export function scoreLines(detector: Detector, lines: Array<string | InvalidUtf8
           output.push(sentenceLine(detector, document.id, document.text, options.level));
           continue;
         }
-        const prediction = detector.predict(document.text);
+        const prediction = judge(detector, document.text);
         output.push(
-          `{"id":${JSON.stringify(document.id)},"machine_probability":${round(prediction.machine_probability)},"verdict":"${prediction.verdict}"}`,
+          `{"id":${JSON.stringify(document.id)},"machine_probability":${round(prediction.machine_probability)},"verdict":"${prediction.verdict}"${reasonsField(prediction)}}`,
         );
       }
     } catch (error) {
@@ -66,15 +67,21 @@ export function scoreLines(detector: Detector, lines: Array<string | InvalidUtf8
 
 function sentenceLine(detector: Detector, id: string, text: string, level?: number): string {
   const a = analyzeSentences(detector, text, level);
-  const prediction = detector.verdictFor(detector.probabilityFromScore(a.document_score));
+  const prediction = judgeProbability(detector, detector.probabilityFromScore(a.document_score), assessText(detector, text));
   return JSON.stringify({
     id,
     machine_probability: round(prediction.machine_probability),
     verdict: prediction.verdict,
+    ...reasonsPart(prediction),
     mixture_p_value: a.mixture.p_value,
     machine_passage: a.mixture.machine_passage,
     sentences: a.sentences,
   });
+}
+
+/** `,"reasons":[…]` when the verdict is uncertain, else nothing: lines stay as they were for judged texts. */
+function reasonsField(prediction: Judgement): string {
+  return prediction.reasons.length > 0 ? `,"reasons":${JSON.stringify(prediction.reasons)}` : '';
 }
 
 /** The id of a line we could not score, if one can be read from it, so the error line stays traceable. */

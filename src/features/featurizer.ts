@@ -163,8 +163,17 @@ export class Featurizer {
    * weights[i] * value[i] over transform(text), up to float rounding.
    */
   dot(text: string, weights: Float32Array): number {
+    return this.dotTokens(this.tokens(text), weights);
+  }
+
+  /** Tokens of the normalized text, in buffers reused by the next call (read them before featurising another text). */
+  tokens(text: string): Tokens {
     this.tokenScratch = tokenizeInto(normalize(text), this.tokenScratch);
-    const tokens = this.tokenScratch;
+    return this.tokenScratch;
+  }
+
+  /** `dot` on tokens already computed (so other checks can share one tokenisation). */
+  dotTokens(tokens: Tokens, weights: Float32Array): number {
     const sublinear = this.config.termWeighting !== 'count';
     let total = 0;
     let family = 0;

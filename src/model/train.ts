@@ -10,6 +10,7 @@ import { Detector, type TrainingSummary } from './detector.js';
 import { decisionFunction, DEFAULT_LOGISTIC_OPTIONS, fitLogistic, type LogisticModel } from './logistic.js';
 import { MODEL_FORMAT_VERSION } from './model-file.js';
 import { createSentenceExtension } from '../detect/sentences.js';
+import { createApplicabilityExtension } from './applicability.js';
 
 export interface TrainOptions {
   featurizer: FeaturizerConfig;
@@ -60,7 +61,7 @@ export interface TrainingExtension {
 }
 
 /** Extensions every trained model carries. Modules add themselves here. */
-export const TRAINING_EXTENSIONS: Array<() => TrainingExtension> = [createSentenceExtension];
+export const TRAINING_EXTENSIONS: Array<() => TrainingExtension> = [createSentenceExtension, createApplicabilityExtension];
 
 /**
  * Which texts a detector trained on `training` declines to judge
