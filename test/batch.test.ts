@@ -75,7 +75,8 @@ test('JSONL in, JSONL out: every row once, in input order, identical to detect -
   assert.equal(readFileSync(output, 'utf8'), expectedLines(input).join('\n') + '\n');
   const rows = readJsonl(output);
   assert.deepEqual(rows.map((r) => r.id), syntheticRows(3000).map((r) => r.id));
-  assert.ok(rows.every((r) => typeof r.machine_probability === 'number' && (r.verdict === 'human' || r.verdict === 'machine')));
+  assert.ok(rows.every((r) => typeof r.machine_probability === 'number' && ['human', 'machine', 'uncertain'].includes(r.verdict)));
+  assert.ok(rows.every((r) => (r.verdict === 'uncertain') === Array.isArray(r.reasons)), 'reasons exactly on uncertain rows');
   assert.equal(summary.rowsIn, 3000);
   assert.equal(summary.rowsOut, 3000);
   assert.equal(summary.skipped, 0);
@@ -184,13 +185,20 @@ test('a run that dies part-way through CSV, Parquet and a directory of files res
   }
 });
 
+/** A Parquet row as its JSON line: `reasons` is JSON text there, and null (absent in JSON) on judged rows. */
+function fromParquet<T extends Record<string, unknown>>(row: T): T {
+  const { reasons, ...rest } = row;
+  return (reasons === null || reasons === undefined ? rest : { ...rest, reasons: JSON.parse(String(reasons)) }) as unknown as T;
+}
+
 test('Parquet output: the same rows, written in row groups', async () => {
   const input = path.join(dir, 'plain.jsonl');
   const output = path.join(dir, 'plain.out.parquet');
   const summary = await run(options(input, output));
   assert.equal(summary.rowsOut, 3000);
   const rows = (await parquetReadObjects({ file: await asyncBufferFromFile(output) })) as OutputRow[];
-  assert.deepEqual(rows, readJsonl(path.join(dir, 'plain.out.jsonl')));
+  assert.deepEqual(rows.map(fromParquet), readJsonl(path.join(dir, 'plain.out.jsonl')));
+  assert.ok(rows.some((r) => r.verdict === 'uncertain' && typeof r.reasons === 'string'), 'uncertain rows carry their reasons as JSON text');
   assert.equal(existsSync(`${output}.rows.jsonl`), false);
   assert.equal(existsSync(`${output}.progress`), false);
 });
@@ -215,7 +223,7 @@ test('--sentences: the sentence fields of detect --jsonl --sentences, in JSON li
   const stored = (await parquetReadObjects({ file: await asyncBufferFromFile(parquet) })) as Array<Record<string, unknown>>;
   assert.deepEqual(Object.keys(stored[0]).slice(0, 3), ['id', 'machine_probability', 'verdict']);
   assert.deepEqual(
-    stored.map((r) => ({ ...r, sentences: JSON.parse(String(r.sentences)) })),
+    stored.map((r) => fromParquet({ ...r, sentences: JSON.parse(String(r.sentences)) })),
     rows.map((r) => ({ ...r })),
   );
 

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { loadDetector } from '../src/model/model-file.js';
+import { detectText } from '../src/detect/detect.js';
 import { buildApp } from '../src/server/app.js';
 import { AuditStore } from '../src/server/audit.js';
 
@@ -108,9 +109,9 @@ describe('web page', { skip }, () => {
     await page.fill('#text', ARTICLE);
     await page.click('#check');
     await page.waitForSelector('#result:not([hidden])');
-    const expected = detector!.predict(ARTICLE);
+    const expected = detectText(detector!, ARTICLE);
     const verdict = (await page.textContent('#verdict')) ?? '';
-    assert.match(verdict, expected.verdict === 'machine' ? /machine-written/ : /human-written/);
+    assert.match(verdict, expected.verdict === 'machine' ? /machine-written/ : expected.verdict === 'human' ? /human-written/ : /Cannot judge/);
     assert.match((await page.textContent('#probability')) ?? '', /^\d+(\.\d)?%$/);
     assert.equal(await page.textContent('#result-model'), detector!.version);
 
@@ -179,6 +180,30 @@ describe('web page', { skip }, () => {
     assert.equal(tabStops, 1);
     await page.screenshot({ path: path.join(dir, 'page-stubbed.png'), fullPage: true });
     process.stderr.write(`screenshot: ${path.join(dir, 'page-stubbed.png')}\n`);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('a text it cannot judge: its own look and the reasons in words, never a hidden "human"', async () => {
+    const { page, errors } = await openPage();
+    await page.fill('#text', 'Short note. Two sentences.');
+    await page.click('#check');
+    await page.waitForSelector('#result:not([hidden])');
+    assert.equal(await page.textContent('#verdict'), 'Cannot judge this text');
+    assert.match((await page.getAttribute('#verdict', 'class')) ?? '', /\buncertain\b/);
+    assert.doesNotMatch((await page.getAttribute('#verdict', 'class')) ?? '', /\b(human|machine)\b/);
+    assert.equal(await page.isVisible('#reasons'), true);
+    const reasons = await page.$$eval('#reasons li', (items) => items.map((li) => ({ code: li.getAttribute('data-reason'), text: li.textContent })));
+    assert.equal(reasons[0].code, 'too_short');
+    assert.match(reasons[0].text ?? '', /too short/);
+    assert.match((await page.textContent('#probability')) ?? '', /^\d+(\.\d)?%$/, 'the probability is still shown');
+    const style = await page.$eval('#verdict', (e) => getComputedStyle(e).borderTopStyle);
+    assert.equal(style, 'dashed');
+    // A judged text afterwards hides the reasons again.
+    await page.fill('#text', ARTICLE);
+    await page.click('#check');
+    await page.waitForFunction(() => document.getElementById('verdict')?.textContent !== 'Cannot judge this text');
+    assert.equal(await page.isVisible('#reasons'), false);
     assert.deepEqual(errors, []);
     await page.close();
   });

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { syntheticCorpus } from './fixtures/core/synthetic.js';
+import { LONG_ENGLISH } from './fixtures/core/texts.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'copydesk-cli-'));
@@ -25,15 +26,30 @@ const HUMAN_TEXT =
 
 test('detect prints a verdict, probability and evidence for a text file', () => {
   const file = join(dir, 'story.txt');
-  writeFileSync(file, HUMAN_TEXT);
+  writeFileSync(file, LONG_ENGLISH);
   const { code, stdout } = copydesk(['detect', file]);
   assert.equal(code, 0);
   assert.match(stdout, /story\.txt: (HUMAN|MACHINE)-WRITTEN \(machine probability \d+\.\d%, threshold \d+\.\d%\)/);
   assert.match(stdout, /strongest evidence:/);
 });
 
+test('detect says UNCERTAIN, and why, for a text too short to judge; JSON carries the reason codes', () => {
+  const file = join(dir, 'note.txt');
+  writeFileSync(file, HUMAN_TEXT);
+  const text = copydesk(['detect', file]);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /note\.txt: UNCERTAIN — text too short to judge \(\d+ words; needs ≥ \d+\) \(not judged; machine probability \d+\.\d%, threshold \d+\.\d%\)/);
+  const json = JSON.parse(copydesk(['detect', '--json', file]).stdout);
+  assert.equal(json.verdict, 'uncertain');
+  assert.deepEqual(json.reasons, ['too_short']);
+  assert.ok(json.machine_probability >= 0 && json.machine_probability <= 1);
+  const line = JSON.parse(copydesk(['detect', '--jsonl', '-', '--workers', '0'], JSON.stringify({ id: 'n', text: HUMAN_TEXT })).stdout);
+  assert.deepEqual(Object.keys(line), ['id', 'machine_probability', 'verdict', 'reasons']);
+  assert.equal(line.machine_probability, json.machine_probability);
+});
+
 test('detect --json reads stdin and returns the documented fields', () => {
-  const { code, stdout } = copydesk(['detect', '--json', '-'], HUMAN_TEXT);
+  const { code, stdout } = copydesk(['detect', '--json', '-'], LONG_ENGLISH);
   assert.equal(code, 0);
   const result = JSON.parse(stdout);
   assert.ok(result.machine_probability >= 0 && result.machine_probability <= 1);
@@ -65,7 +81,7 @@ test('detect --jsonl keeps every line in input order, with or without worker thr
   assert.deepEqual(rows.map((r) => r.id), expectedIds);
   for (const r of rows) {
     assert.ok(r.machine_probability >= 0 && r.machine_probability <= 1);
-    assert.ok(r.verdict === 'human' || r.verdict === 'machine');
+    assert.ok(r.verdict === 'human' || r.verdict === 'machine' || (r.verdict === 'uncertain' && r.reasons.length > 0));
   }
   assert.equal(threaded.stdout, inline.stdout);
 });
@@ -116,15 +132,22 @@ test('train writes a model that eval scores, with a plot', () => {
   for (const key of ['tpr_at_1pct_fpr', 'tpr_at_0_1pct_fpr', 'f1', 'fpr', 'ece', 'average_precision']) assert.ok(key in report.overall, key);
   assert.deepEqual(report.by_generator.map((r: { group: string }) => r.group), ['model-a', 'model-b']);
   assert.equal(report.by_source.length, 2);
+  const v = report.verdicts.overall;
+  assert.equal(v.n, 40);
+  assert.ok(Math.abs(v.coverage + v.uncertain - 1) < 1e-9);
+  assert.ok(v.fpr <= report.overall.fpr + 1e-9, 'uncertain texts are not counted as flagged');
+  assert.deepEqual(report.verdicts.by_source.map((r: { group: string }) => r.group), report.by_source.map((r: { group: string }) => r.group));
   assert.match(readFileSync(plot, 'utf8'), /^<svg[\s\S]*<\/svg>\s*$/);
   const text = copydesk(['eval', '--data', test, '--model', model]);
   assert.match(text.stdout, /confusion at threshold/);
   assert.match(text.stdout, /by generator/);
+  assert.match(text.stdout, /verdicts: \d+\.\d+% judged, \d+\.\d+% uncertain; FPR counting only "machine" verdicts/);
+  assert.match(text.stdout, /verdicts by source/);
 });
 
 test('detect refuses an empty text with a clear message instead of a verdict on nothing', () => {
   const { code, stdout, stderr } = copydesk(['detect', '-'], '  \n\t ');
   assert.equal(code, 2);
   assert.equal(stdout, '');
-  assert.match(stderr, /^copydesk: stdin: the text is empty; nothing to score\n$/);
+  assert.match(stderr, /^copydesk: stdin: the text is empty \(after normalisation\); nothing to score\n$/);
 });

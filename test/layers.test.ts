@@ -7,8 +7,9 @@
  * ("text → features → model → detect → interfaces"):
  *
  *   0  util, version.ts   errors, hashing primitives, progress, thread pool: no copydesk imports above
- *   1  text, corpus       normalising/tokenising text; reading and splitting corpora (siblings)
- *   2  features           hashed n-gram families and style features, over text
+ *   1  text               normalising/tokenising text
+ *   2  corpus, features   reading and splitting corpora (which applies text's empty-text rule);
+ *                         hashed n-gram families and style features, over text (siblings)
  *   3  model              logistic model, training, calibration, metrics, the model file
  *   4  detect             scoring documents, sentences and mixtures with a model
  *   5  evaluate, generate tools over the core: honest evaluation; building new corpora
@@ -30,7 +31,7 @@ const LAYER: Record<string, number> = {
   util: 0,
   'version.ts': 0,
   text: 1,
-  corpus: 1,
+  corpus: 2,
   features: 2,
   model: 3,
   detect: 4,

@@ -1,11 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, linkSync, writeFileSync, existsSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, symlinkSync, linkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertOutputsNotInputs } from '../src/corpus/paths.js';
+import { ioErrorToUserError } from '../src/util/errors.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'copydesk-robust-'));
@@ -82,4 +84,161 @@ test('assertOutputsNotInputs: links, hard links, directories and globs; unrelate
   // A model file beside the data is not data; stdout and unset flags are ignored.
   await assertOutputsNotInputs([join(sub, 'data', 'model.cdm'), '-', undefined], [join(sub, 'data'), '-']);
   await assertOutputsNotInputs([join(sub, 'out.jsonl')], [join(sub, 'data', '*.jsonl')]);
+});
+
+// ---------------------------------------------------------------- item 2: what is not an article
+
+test('detect refuses binary files, invalid UTF-8 and text that is empty after normalisation, naming the input', () => {
+  const binary = join(dir, 'ls.bin');
+  writeFileSync(binary, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x00, 0x00, 0x41, 0x42]));
+  assertOneLineError(copydesk(['detect', binary]), /ls\.bin: binary data, not text \(NUL byte at offset 6\)/);
+  const latin1 = join(dir, 'latin1.txt');
+  writeFileSync(latin1, Buffer.from(`${TEXT} Caf\xe9 au lait.`, 'latin1'));
+  assertOneLineError(copydesk(['detect', latin1]), /latin1\.txt: not valid UTF-8/);
+  assertOneLineError(copydesk(['detect', '-'], Buffer.from([0xff, 0xfe, 0x41, 0x00])), /stdin: binary data/);
+  assertOneLineError(copydesk(['detect', '-'], ' \n\t\u200B\u00AD \n'), /stdin: the text is empty \(after normalisation\)/);
+});
+
+test('detect --jsonl names file, line and field of undecodable text; --skip-invalid keeps the line', () => {
+  const file = join(dir, 'bad-utf8.jsonl');
+  const good = Buffer.from(`${JSON.stringify({ id: 'a', text: TEXT })}\n`);
+  const [before, after] = JSON.stringify({ id: 'b', text: `Caf@ ${TEXT}` }).split('@');
+  const bad = Buffer.concat([Buffer.from(before), Buffer.from([0xe9]), Buffer.from(`${after}\n`)]);
+  writeFileSync(file, Buffer.concat([good, bad, Buffer.from(`${JSON.stringify({ id: 'c', text: '   ' })}\n`)]));
+  assertOneLineError(copydesk(['detect', '--jsonl', file, '--workers', '0']), /bad-utf8\.jsonl:2: field "text" is not valid UTF-8/);
+  const skipped = copydesk(['detect', '--jsonl', file, '--workers', '0', '--skip-invalid']);
+  assert.equal(skipped.code, 0, skipped.stderr);
+  const lines = skipped.stdout.trim().split('\n').map((line) => JSON.parse(line));
+  assert.deepEqual(lines.map((l) => l.id), ['a', 'b', 'c']);
+  assert.match(lines[1].error, /:2: field "text" is not valid UTF-8/);
+  assert.match(lines[2].error, /:3: field "text" is empty/);
+});
+
+test('corpus readers name file, line and field of undecodable or binary text', async () => {
+  const { readAllDocuments } = await import('../src/corpus/index.js');
+  const file = join(dir, 'corpus-bad.jsonl');
+  writeFileSync(file, Buffer.concat([Buffer.from(`${LABELED}{"text": "x`), Buffer.from([0xc3, 0x28]), Buffer.from('y", "label": "human"}\n')]));
+  await assert.rejects(readAllDocuments([file], { requireLabels: true }), /corpus-bad\.jsonl:3: field "text" is not valid UTF-8/);
+  const nul = join(dir, 'corpus-nul.jsonl');
+  writeFileSync(nul, `${JSON.stringify({ text: `${TEXT}\u0000\u0001`, label: 'human' })}\n`);
+  await assert.rejects(readAllDocuments([nul], { requireLabels: true }), /corpus-nul\.jsonl:1: field "text" contains NUL characters/);
+  const csv = join(dir, 'corpus-bad.csv');
+  writeFileSync(csv, Buffer.concat([Buffer.from('text,label\n"The council met, and voted.",human\n"Caf'), Buffer.from([0xe9]), Buffer.from('",human\n')]));
+  await assert.rejects(readAllDocuments([csv], { requireLabels: true }), /corpus-bad\.csv:3: not valid UTF-8/);
+});
+
+test('the HTTP API answers 400 {error, message, status} for text that is empty after normalisation, and audits nothing', async () => {
+  const { buildApp } = await import('../src/server/app.js');
+  const { loadDetector } = await import('../src/model/model-file.js');
+  const recorded: unknown[] = [];
+  const audit = { record: async (texts: unknown) => void recorded.push(texts), close() {} };
+  const app = await buildApp({ detector: loadDetector(join(ROOT, 'models/default.cdm')), rateLimit: null, audit: audit as never });
+  try {
+    for (const payload of [{ text: '   \n\t ' }, { texts: [TEXT, '\u200B\u200B'] }]) {
+      const response = await app.inject({ method: 'POST', url: '/v1/detect', payload });
+      assert.equal(response.statusCode, 400);
+      const body = response.json();
+      assert.equal(body.error, 'empty_text');
+      assert.equal(body.status, 400);
+      assert.match(body.message, /empty \(after normalisation\)/);
+      assert.equal(body.field, 'texts' in payload ? 'texts[1]' : 'text');
+    }
+    assert.equal(recorded.length, 0);
+    const models = (await app.inject({ method: 'GET', url: '/v1/models' })).json();
+    assert.deepEqual(models.models[0].warnings, []);
+  } finally {
+    await app.close();
+  }
+});
+
+// ---------------------------------------------------------------- item 8: messages, not stack traces
+
+test('a Parquet file with a damaged page but an intact footer is one line naming the file and row group', async () => {
+  const { parquetWriteFile } = await import('hyparquet-writer');
+  const { parquetMetadataAsync, asyncBufferFromFile } = await import('hyparquet');
+  const file = join(dir, 'damaged.parquet');
+  const texts = Array.from({ length: 40 }, (_, i) => `Story ${i}: the council met on Tuesday and voted to delay the plan again.`);
+  parquetWriteFile({
+    filename: file,
+    rowGroupSize: 20,
+    columnData: [
+      { name: 'text', data: texts, type: 'STRING' },
+      { name: 'label', data: texts.map((_, i) => (i % 2 ? 'human' : 'machine')), type: 'STRING' },
+    ],
+  });
+  const metadata = await parquetMetadataAsync(await asyncBufferFromFile(file));
+  const bytes = readFileSync(file);
+  const page = Number(metadata.row_groups[1].columns[0].meta_data!.data_page_offset);
+  for (let i = 0; i < 8; i++) bytes[page + 20 + i] ^= 0xff;
+  writeFileSync(file, bytes);
+  assertOneLineError(copydesk(['eval', '--data', file, '--quiet']), /damaged\.parquet: row group 2 of 2 cannot be decoded \(.*\): the file is damaged/);
+});
+
+test('a closed pipe on stdout ends quietly (exit 0, nothing on stderr); a full disk is one line', async () => {
+  const file = join(dir, 'pipe.txt');
+  writeFileSync(file, `${TEXT} `.repeat(200));
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'detect', '--sentences', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.destroy(); // the reader is gone before the first byte, as with `| head -c 0`
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const [code] = await once(child, 'exit');
+  assert.equal(stderr, '');
+  assert.equal(code, 0);
+  if (existsSync('/dev/full')) {
+    const full = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'detect', file], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', openSync('/dev/full', 'w'), 'pipe'] });
+    assert.equal(full.status, 1);
+    assert.match(full.stderr, /^copydesk: cannot write standard output: no space left on the device \(ENOSPC, write\)\n$/);
+    const batch = copydesk(['batch', '--input', file, '--output', '/dev/full', '--quiet']);
+    assertOneLineError(batch, /--output \/dev\/full is not a regular file/);
+  }
+});
+
+test('failed system calls on files become one line naming the file and the cause', () => {
+  const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
+  assert.equal(ioErrorToUserError(enospc, 'scores.jsonl')?.message, 'cannot write scores.jsonl: no space left on the device (ENOSPC, write)');
+  const einval = Object.assign(new Error('EINVAL: invalid argument, fdatasync'), { code: 'EINVAL', syscall: 'fdatasync' });
+  assert.match(ioErrorToUserError(einval, 'out.jsonl')!.message, /out\.jsonl: .*regular file \(EINVAL, fdatasync\)/);
+  assert.equal(ioErrorToUserError(new TypeError('a bug'), 'x'), undefined);
+});
+
+// ---------------------------------------------------------------- item 10: README vs behaviour
+
+test('detect --jsonl on a Parquet or CSV file says what the file is and what to use instead', () => {
+  const parquet = join(dir, 'x.parquet');
+  writeFileSync(parquet, Buffer.concat([Buffer.from('PAR1'), Buffer.alloc(16), Buffer.from('PAR1')]));
+  assertOneLineError(copydesk(['detect', '--jsonl', parquet]), /--jsonl reads JSON lines, but .*x\.parquet is Parquet: score it with copydesk batch --input/);
+  const csv = join(dir, 'x.csv');
+  writeFileSync(csv, 'id,text\na,Some text here.\n');
+  assertOneLineError(copydesk(['detect', '--jsonl', csv]), /x\.csv is CSV/);
+  const other = join(dir, 'x.data');
+  writeFileSync(other, 'id,text\na,Some text here.\n');
+  assertOneLineError(copydesk(['detect', '--jsonl', other]), /x\.data:1: invalid JSON/);
+});
+
+// ---------------------------------------------------------------- item 1: warnings where numbers mislead
+
+test('eval shows the warnings recorded in the model; eval-mixtures warns when the pairs are in-sample', async () => {
+  const { loadDetector, saveDetector } = await import('../src/model/model-file.js');
+  const detector = loadDetector(join(ROOT, 'models/default.cdm'));
+  detector.metadata.warnings = ['threshold 1.0000 cannot meet --target-fpr 0.01'];
+  const model = join(dir, 'warned.cdm');
+  saveDetector(detector, model);
+  // Named like a training dataset of the shipped model, with one human/machine pair.
+  const sub = join(dir, 'insample');
+  mkdirSync(sub, { recursive: true });
+  const data = join(sub, 'cnn_dailymail_chatgpt.jsonl');
+  const machine = 'Overall, the plan represents a crucial step. Furthermore, it is important to note the broader commitment to the community. Ultimately, stakeholders remain hopeful.';
+  writeFileSync(
+    data,
+    [
+      JSON.stringify({ id: 'h', text: TEXT, label: 'human', source: 's', pair_id: 'p1' }),
+      JSON.stringify({ id: 'm', text: machine, label: 'machine', source: 's', pair_id: 'p1' }),
+    ].join('\n') + '\n',
+  );
+  const evaluated = copydesk(['eval', '--data', data, '--model', model, '--quiet']);
+  assert.equal(evaluated.code, 0, evaluated.stderr);
+  assert.match(evaluated.stderr, /WARNING: model .*warned\.cdm: threshold 1\.0000 cannot meet --target-fpr 0\.01/);
+  assert.match(evaluated.stderr, /WARNING: this model was trained on cnn_dailymail_chatgpt; these numbers are in-sample/);
+  const mixtures = copydesk(['eval-mixtures', '--data', data, '--model', join(ROOT, 'models/default.cdm'), '--quiet']);
+  assert.match(mixtures.stderr, /WARNING: this model was trained on cnn_dailymail_chatgpt; these numbers are in-sample/);
 });

@@ -21,6 +21,8 @@ import { loadDetector } from '../src/model/model-file.js';
 import type { Detector } from '../src/model/detector.js';
 import { buildApp, registeredRoutes, schedulerOf, type ServiceOptions } from '../src/server/app.js';
 import { AuditStore } from '../src/server/audit.js';
+import { DETECTION_SCHEMA } from '../src/server/schemas.js';
+import { detectText } from '../src/detect/detect.js';
 import { InlineEngine, PoolEngine, type Engine } from '../src/server/engine.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -111,7 +113,8 @@ describe('POST /v1/detect', () => {
     assert.equal(a.status, 200, a.raw);
     assert.equal(a.body.model_version, detector.version);
     assert.ok(a.body.machine_probability >= 0 && a.body.machine_probability <= 1);
-    assert.ok(['human', 'machine'].includes(a.body.verdict));
+    assert.ok(['human', 'machine', 'uncertain'].includes(a.body.verdict));
+    assert.equal('reasons' in a.body, a.body.verdict === 'uncertain');
     assert.ok(Array.isArray(a.body.evidence) && a.body.evidence.length > 0);
     if (a.body.sentences !== undefined) {
       assert.ok(a.body.sentences.length >= 5);
@@ -120,6 +123,18 @@ describe('POST /v1/detect', () => {
     }
     const direct = detector.predict(ARTICLE);
     assert.ok(Math.abs(direct.machine_probability - a.body.machine_probability) < 1e-5);
+  });
+
+  test('a text it cannot judge: verdict "uncertain" with reasons, probability still given, per the schema', async () => {
+    const a = await call(`${s.url}/v1/detect`, { json: { texts: ['Short note. Two sentences.', ARTICLE], evidence: false } });
+    assert.equal(a.status, 200, a.raw);
+    const [short, long] = a.body.results;
+    assert.equal(short.verdict, 'uncertain');
+    assert.deepEqual(short.reasons, ['too_short']);
+    assert.ok(short.machine_probability >= 0 && short.machine_probability <= 1);
+    assert.deepEqual(validate(DETECTION_SCHEMA as unknown as Schema, short, {}), []);
+    assert.deepEqual(validate(DETECTION_SCHEMA as unknown as Schema, long, {}), []);
+    assert.notDeepEqual(validate(DETECTION_SCHEMA as unknown as Schema, { ...short, reasons: ['bored'] }, {}), [], 'unknown reason codes are outside the schema');
   });
 
   test('a batch: one result per text, in order; evidence can be declined', async () => {
@@ -466,7 +481,8 @@ describe('audit store', () => {
     assert.equal(first.text, null);
     assert.ok(first.time >= before);
     assert.ok(second.machine_probability > first.machine_probability);
-    assert.equal(second.verdict, detector.predict(MACHINE).verdict);
+    assert.equal(second.verdict, detectText(detector, MACHINE).verdict);
+    assert.equal(a.body.records[2].verdict, 'uncertain', 'a two-sentence note is recorded as uncertain, not as human');
     await s.app.close();
 
     const withText = await start({ storeText: true });

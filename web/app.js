@@ -104,12 +104,34 @@ async function check() {
   }
 }
 
+const VERDICT_WORDS = {
+  human: 'Likely human-written',
+  machine: 'Likely machine-written',
+  uncertain: 'Cannot judge this text',
+};
+
+/** What each `reasons` code means, for a reader deciding what to do next. */
+const REASON_WORDS = {
+  too_short: 'It is too short: below the length at which the detector was measured to be reliable. Paste a longer passage.',
+  not_english: 'It does not look like English, the only language the detector was trained on.',
+  unlike_training_data: 'It is unlike the texts the detector was trained on (its style or vocabulary), so its score is not reliable here.',
+};
+
 function render(text, r) {
   result.hidden = false;
-  const machine = r.verdict === 'machine';
   const verdict = $('verdict');
-  verdict.className = `verdict ${machine ? 'machine' : 'human'}`;
-  verdict.textContent = machine ? 'Likely machine-written' : 'Likely human-written';
+  verdict.className = `verdict ${r.verdict === 'uncertain' ? 'uncertain' : r.verdict === 'machine' ? 'machine' : 'human'}`;
+  verdict.textContent = VERDICT_WORDS[r.verdict] ?? VERDICT_WORDS.human;
+  const reasons = $('reasons');
+  reasons.hidden = r.verdict !== 'uncertain';
+  reasons.replaceChildren(
+    ...(r.verdict === 'uncertain' ? r.reasons ?? [] : []).map((reason) => {
+      const item = document.createElement('li');
+      item.dataset.reason = reason;
+      item.textContent = REASON_WORDS[reason] ?? reason;
+      return item;
+    }),
+  );
   $('probability').textContent = percent(r.machine_probability);
   $('probability-label').textContent = 'probability that a machine wrote it';
   $('meter-fill').style.left = `calc(${(r.machine_probability * 100).toFixed(2)}% - 1px)`;

@@ -4,7 +4,7 @@ import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'h
 import { compressors } from 'hyparquet-compressors';
 import { datasetName, detectFormat, type InputFormat } from '../corpus/inputs.js';
 import { InvalidRecordError } from '../corpus/invalid.js';
-import { readCsv } from '../corpus/read.js';
+import { damagedParquet, readCsv } from '../corpus/read.js';
 import { UserError } from '../util/errors.js';
 import type { Item } from './score.js';
 
@@ -224,12 +224,14 @@ async function* parquetBatches(path: string, fileIndex: number, start: Cursor, b
   });
   let batch = newBatch(path, { ...start, file: fileIndex });
   let groupStart = 0;
-  for (const group of metadata.row_groups) {
+  for (const [groupIndex, group] of metadata.row_groups.entries()) {
     const groupEnd = groupStart + Number(group.num_rows);
     // Slices of at most 10 batches keep a huge row group from landing in memory whole.
     for (let sliceStart = Math.max(groupStart, start.row); sliceStart < groupEnd; sliceStart += batchSize * 10) {
       const sliceEnd = Math.min(groupEnd, sliceStart + batchSize * 10);
-      const rows = await parquetReadObjects({ file: buffer, metadata, rowStart: sliceStart, rowEnd: sliceEnd, compressors });
+      const rows = await parquetReadObjects({ file: buffer, metadata, rowStart: sliceStart, rowEnd: sliceEnd, compressors }).catch((error: unknown) => {
+        throw damagedParquet(path, groupIndex, metadata.row_groups.length, error);
+      });
       for (let k = 0; k < rows.length; k++) {
         const row = sliceStart + k + 1;
         batch.items.push([JSON.stringify(rows[k], jsonSafe), row]);

@@ -1,10 +1,14 @@
 import type { DetectionResult } from '../detect/detect.js';
+import { describeReasons } from '../detect/applicability.js';
 
 /** A verdict as a reader sees it in the terminal. */
 export function formatDetection(result: DetectionResult, name: string, options: { text?: string; colour?: boolean } = {}): string {
   const percent = (result.machine_probability * 100).toFixed(1);
-  const verdict = result.verdict === 'machine' ? 'MACHINE-WRITTEN' : 'HUMAN-WRITTEN';
-  const lines = [`${name}: ${verdict} (machine probability ${percent}%, threshold ${(result.threshold * 100).toFixed(1)}%)`];
+  const numbers = `machine probability ${percent}%, threshold ${(result.threshold * 100).toFixed(1)}%`;
+  const lines =
+    result.verdict === 'uncertain'
+      ? [`${name}: UNCERTAIN — ${describeReasons(result.reasons ?? [], options.text).join('; ')} (not judged; ${numbers})`]
+      : [`${name}: ${result.verdict === 'machine' ? 'MACHINE-WRITTEN' : 'HUMAN-WRITTEN'} (${numbers})`];
   if (result.sentences && result.mixture) {
     const m = result.mixture;
     const flagged = result.sentences.filter((x) => x.machine_passage).length;

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { UserError } from '../util/errors.js';
+import { ioErrorToUserError, UserError } from '../util/errors.js';
 import { COPYDESK_VERSION } from '../version.js';
 type Register = (program: Command) => void;
 
@@ -34,6 +34,7 @@ export async function buildProgram(only?: string): Promise<Command> {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  quietOnBrokenPipe();
   try {
     await (await buildProgram(argv[2])).parseAsync(argv);
   } catch (error) {
@@ -43,13 +44,29 @@ export async function main(argv: string[]): Promise<void> {
 
 /** User errors print one clear line; anything else is a bug and keeps its stack. */
 function reportError(error: unknown): number {
-  if (error instanceof UserError) {
-    process.stderr.write(`copydesk: ${error.message}\n`);
-    return error.exitCode;
-  }
   if (isBrokenPipe(error)) return 0;
+  const user = error instanceof UserError ? error : ioErrorToUserError(error);
+  if (user) {
+    process.stderr.write(`copydesk: ${user.message}\n`);
+    return user.exitCode;
+  }
   process.stderr.write(`copydesk: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   return 1;
+}
+
+/**
+ * `copydesk detect big.txt | head -c 100`: the reader has gone, so there is
+ * nobody left to tell; stop quietly (exit 0) like other Unix tools. Writes
+ * to a pipe fail asynchronously, as an 'error' event on stdout, which would
+ * otherwise crash the process with a stack trace. Any other stdout failure
+ * (a full disk behind `> file`) is one line on stderr.
+ */
+function quietOnBrokenPipe(): void {
+  process.stdout.on('error', (error) => {
+    if (isBrokenPipe(error)) process.exit(0);
+    process.stderr.write(`copydesk: ${(ioErrorToUserError(error, 'standard output') ?? error).message}\n`);
+    process.exit(1);
+  });
 }
 
 function isBrokenPipe(error: unknown): boolean {

@@ -29,6 +29,29 @@ export async function readLabeled(options: DataOptions): Promise<LabeledDocument
   return documents;
 }
 
+/** Prints the problems recorded while the model was trained (metadata.warnings), loudly, on stderr. */
+export function warnAboutModel(detector: Detector, path: string): void {
+  for (const warning of detector.metadata.warnings ?? []) process.stderr.write(`copydesk: WARNING: model ${path}: ${warning}\n`);
+}
+
+/**
+ * Numbers on data the model was trained on are not an evaluation; say so
+ * rather than let a perfect score pass for one. `split` is the story split
+ * the evaluated documents come from, if any: a model trained on the training
+ * side of that same split (it records it) has not seen them.
+ */
+export function warnIfTrainedOn(detector: Detector, evaluated: string[], split?: { holdout: number; seed: number }): void {
+  const training = detector.metadata.training;
+  const seen = [...new Set(evaluated)].filter((name) => name in training.datasets);
+  if (seen.length === 0) return;
+  const own = training.split;
+  if (split && own && own.holdout === split.holdout && own.seed === split.seed) return;
+  const why = own
+    ? `it was trained on the training stories of a --holdout ${own.holdout} --seed ${own.seed} split, so ${split ? 'this different split' : 'evaluating all pairs'} puts its training pairs in the test set`
+    : 'these numbers are in-sample, not held out (use copydesk report, or train on a split)';
+  process.stderr.write(`copydesk: WARNING: this model was trained on ${seen.join(', ')}; ${why}\n`);
+}
+
 export function parsePositiveInt(name: string) {
   return (value: string): number => {
     const n = Number(value);

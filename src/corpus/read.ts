@@ -1,9 +1,9 @@
 import { createReadStream, promises as fs } from 'node:fs';
-import readline from 'node:readline';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { Info } from 'csv-parse';
 import type { AsyncBuffer } from 'hyparquet';
 import { UserError } from '../util/errors.js';
+import { utf8Lines } from '../util/utf8.js';
 import { detectFormat, STDIN_PATH } from './inputs.js';
 import { InvalidRecordError, rejectRecord, type InvalidRecordHandler } from './invalid.js';
 import type { Origin } from './types.js';
@@ -43,23 +43,41 @@ async function assertReadableFile(file: string): Promise<void> {
 }
 
 export async function* readJsonl(file: string, onInvalid?: InvalidRecordHandler): AsyncGenerator<SourceRecord> {
-  const input: Readable = file === STDIN_PATH ? process.stdin : createReadStream(file, { encoding: 'utf8' });
-  const lines = readline.createInterface({ input, crlfDelay: Infinity });
-  let line = 0;
+  const input: Readable = file === STDIN_PATH ? process.stdin : createReadStream(file);
   try {
-    for await (const text of lines) {
-      line += 1;
-      if (text.trim() === '') continue;
+    for await (const entry of utf8Lines(input)) {
+      const { line } = entry;
       const origin = { file: displayName(file), line };
+      if ('invalid' in entry) {
+        rejectRecord(invalidUtf8Line(entry.invalid, origin), onInvalid);
+        continue;
+      }
+      const text = entry.text;
+      if (text.trim() === '') continue;
       const parsed = parseJsonObject(line === 1 ? text.replace(/^\uFEFF/, '') : text, origin);
       if (parsed instanceof InvalidRecordError) rejectRecord(parsed, onInvalid);
       else yield { record: parsed, origin };
     }
   } finally {
-    lines.close();
     // stdin belongs to the process; only our own file stream is ours to close.
     if (input !== process.stdin) input.destroy();
   }
+}
+
+/**
+ * A JSON line whose bytes are not UTF-8, naming the field that holds them
+ * when the line still parses (read with replacement characters).
+ */
+export function invalidUtf8Line(lossy: string, origin: Origin): InvalidRecordError {
+  const why = 'not valid UTF-8 (binary data, or text in another encoding such as Latin-1: convert the file to UTF-8)';
+  let field: string | undefined;
+  try {
+    const value = JSON.parse(lossy) as Record<string, unknown>;
+    field = Object.keys(value).find((key) => typeof value[key] === 'string' && (value[key] as string).includes('\uFFFD'));
+  } catch {
+    // Not JSON even when decoded leniently: the line as a whole is reported.
+  }
+  return new InvalidRecordError('invalid UTF-8', origin, field === undefined ? `the line is ${why}` : `field "${field}" is ${why}`);
 }
 
 export function parseJsonObject(text: string, origin: Origin): Record<string, unknown> | InvalidRecordError {
@@ -102,7 +120,8 @@ export async function* readCsv(file: string, onInvalid?: InvalidRecordHandler): 
       skipped.push(new InvalidRecordError('invalid CSV', { file, line }, detail));
     },
   });
-  const input = createReadStream(file);
+  const bytes = createReadStream(file);
+  const input = Readable.from(strictUtf8Text(bytes, file));
   input.on('error', (error) => parser.destroy(error));
   input.pipe(parser);
   try {
@@ -116,6 +135,15 @@ export async function* readCsv(file: string, onInvalid?: InvalidRecordHandler): 
     throw error;
   } finally {
     input.destroy();
+    bytes.destroy();
+  }
+}
+
+/** The lines of a file as UTF-8 text, stopping at the first line that is not UTF-8. */
+async function* strictUtf8Text(input: Readable, file: string): AsyncGenerator<string> {
+  for await (const entry of utf8Lines(input)) {
+    if ('invalid' in entry) throw new UserError(`${file}:${entry.line}: not valid UTF-8 (binary data, or text in another encoding such as Latin-1: convert the file to UTF-8)`);
+    yield `${entry.text}\n`;
   }
 }
 
@@ -172,14 +200,26 @@ export async function* readParquet(file: string): AsyncGenerator<SourceRecord> {
     throw new UserError(`${file}: not a readable Parquet file: ${error.message}`);
   });
   let rowStart = 0;
-  for (const group of metadata.row_groups) {
+  for (const [index, group] of metadata.row_groups.entries()) {
     const rowEnd = rowStart + Number(group.num_rows);
-    const rows = await parquetReadObjects({ file: buffer, metadata, rowStart, rowEnd, compressors });
+    const rows = await parquetReadObjects({ file: buffer, metadata, rowStart, rowEnd, compressors }).catch((error: Error) => {
+      throw damagedParquet(file, index, metadata.row_groups.length, error);
+    });
     for (let index = 0; index < rows.length; index += 1) {
       yield { record: rows[index] as Record<string, unknown>, origin: { file, line: rowStart + index + 1 } };
     }
     rowStart = rowEnd;
   }
+}
+
+/**
+ * The footer was readable but a page of a row group is not: a damaged or
+ * truncated file. (Parquet pages carry no checksum hyparquet verifies, so a
+ * flipped bit that still decodes is not caught; see the README.)
+ */
+export function damagedParquet(file: string, groupIndex: number, groupCount: number, error: unknown): UserError {
+  const detail = error instanceof Error ? error.message : String(error);
+  return new UserError(`${file}: row group ${groupIndex + 1} of ${groupCount} cannot be decoded (${detail}): the file is damaged`);
 }
 
 async function assertParquetMagic(file: string, buffer: AsyncBuffer): Promise<void> {

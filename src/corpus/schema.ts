@@ -1,5 +1,6 @@
 import { describeValue, InvalidRecordError } from './invalid.js';
 import type { SourceRecord } from './read.js';
+import { isEmptyText } from '../text/empty.js';
 import type { Label, LabeledDocument, Origin, SchemaName } from './types.js';
 
 export interface MappingOptions {
@@ -115,7 +116,8 @@ class FieldReader {
     if (typeof value !== 'string') {
       this.fail(`bad field "${field}"`, `field "${field}" must be a string, found ${describeValue(value)}`);
     }
-    if (value.trim() === '') this.fail('empty text', `field "${field}" is empty`);
+    if (isEmptyText(value)) this.fail('empty text', `field "${field}" is empty (after normalisation): nothing to score`);
+    if (value.includes('\u0000')) this.fail('binary text', `field "${field}" contains NUL characters: binary data, not text`);
     return value;
   }
 

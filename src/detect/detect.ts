@@ -1,5 +1,8 @@
 import type { Detector } from '../model/detector.js';
+import { isEmptyText } from '../text/empty.js';
+import { UserError } from '../util/errors.js';
 import { round6 } from '../util/numeric.js';
+import { assessText, judgeProbability, reasonsPart } from './applicability.js';
 import { splitSentences, type SentenceSpan } from '../text/sentences.js';
 import { SentenceBudgetExceeded, type DetectionResult, type ScoreOptions } from './result.js';
 import { analyzeSentences } from './sentences.js';
@@ -11,13 +14,25 @@ export type { DetectionResult, ScoreOptions, Verdict } from './result.js';
  * n-grams hashed: features/document.ts) and that one PreparedDocument gives
  * the document score, the sentence windows and the evidence.
  */
+/**
+ * Refuses text that is empty after normalisation (whitespace, zero-width
+ * characters, a lone title line): there is nothing to score. `where` names
+ * the text in the message (a file, a field).
+ */
+export function assertScorable(text: string, where: string): void {
+  if (isEmptyText(text)) throw new UserError(`${where}: the text is empty (after normalisation); nothing to score`);
+}
+
 export function detectText(detector: Detector, text: string, options: ScoreOptions = {}, id?: string, spans?: SentenceSpan[]): DetectionResult {
+  assertScorable(text, id ?? 'text');
   const document = detector.featurizer.prepare(text, { sentences: options.sentences, spans: options.sentences ? spans : undefined });
-  const prediction = detector.verdictFor(detector.probabilityFromScore(detector.score(document)));
+  // The applicability checks (uncertain) read the same tokens.
+  const prediction = judgeProbability(detector, detector.probabilityFromScore(detector.score(document)), assessText(detector, text, document.tokens));
   const result: DetectionResult = {
     ...(id === undefined ? {} : { id }),
     machine_probability: round6(prediction.machine_probability),
     verdict: prediction.verdict,
+    ...reasonsPart(prediction),
     threshold: round6(detector.threshold),
     model_version: detector.version,
   };

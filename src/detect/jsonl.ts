@@ -3,7 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import { once } from 'node:events';
 import { UserError } from '../util/errors.js';
 import type { Detector } from '../model/detector.js';
-import { chunkLines, type RowOptions, type ScoredRows } from './lines.js';
+import { countLines, type RowOptions, type ScoredRows } from './lines.js';
 import { InlineScorer, ScoringPool, type Scorer } from './pool.js';
 
 export interface JsonlDetectOptions extends Omit<RowOptions, 'invalid'> {
@@ -94,14 +94,6 @@ async function* lineChunks(input: Readable, lines: number): AsyncGenerator<Buffe
     if (from < chunk.length) parts.push(from === 0 ? chunk : chunk.subarray(from));
   }
   if (parts.length > 0) yield Buffer.concat(parts);
-}
-
-/** Lines in a chunk, as chunkLines splits it (a carriage return alone breaks a line too, as in node:readline). */
-function countLines(bytes: Buffer): number {
-  if (bytes.includes(13)) return chunkLines(bytes).length;
-  let count = 0;
-  for (let at = bytes.indexOf(10); at !== -1; at = bytes.indexOf(10, at + 1)) count++;
-  return bytes.length > 0 && bytes[bytes.length - 1] !== 10 ? count + 1 : count;
 }
 
 export function openInput(path: string): Readable {

@@ -1,4 +1,4 @@
-import { parseJsonObject } from '../corpus/read.js';
+import { invalidUtf8Line, parseJsonObject } from '../corpus/read.js';
 import { InvalidRecordError } from '../corpus/invalid.js';
 import { toDocuments } from '../corpus/schema.js';
 import type { Detector } from '../model/detector.js';
@@ -18,13 +18,15 @@ import { errorRowJson, rowJson, type ScoreOptions } from './result.js';
  * Parquet record serialised) and its line (JSONL, CSV) or row number
  * (Parquet), which errors and position-based ids use.
  */
-export type Row = [text: string, line: number];
+export type Row = [text: string, line: number, invalidUtf8?: true];
 
 /**
- * Whole JSON lines as UTF-8 bytes, as read from a file: the reading thread
- * only finds line breaks (a byte scan) and the scoring thread decodes and
+ * Whole JSON lines as bytes, as read from a file: the reading thread only
+ * finds line breaks (a byte scan) and the scoring thread decodes and
  * splits, so the reading thread stays nearly idle. `firstLine` numbers the
- * first line. Line breaks are those of node:readline (\n, \r\n or \r).
+ * first line. Lines as util/utf8.ts utf8Lines makes them: split at "\n", a
+ * final "\r" dropped, each decoded strictly (a line that is not UTF-8 is
+ * reported with its number, not scored with U+FFFD in it).
  */
 export interface JsonlChunk {
   bytes: Uint8Array;
@@ -34,20 +36,41 @@ export interface JsonlChunk {
 /** Rows, or a chunk of JSON lines to split into rows. */
 export type RowSource = readonly Row[] | JsonlChunk;
 
-const LINE_BREAK = /\r\n|\n|\r/;
+const strict = new TextDecoder('utf-8', { fatal: true });
 
-/** The lines of a chunk, its final line break (if any) not starting another. */
-export function chunkLines(bytes: Uint8Array): string[] {
-  let text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-  const end = text.endsWith('\r\n') ? 2 : text.endsWith('\n') || text.endsWith('\r') ? 1 : 0;
-  if (end > 0) text = text.slice(0, -end);
-  return text === '' && end === 0 ? [] : text.split(LINE_BREAK);
+/** The lines of a chunk with their numbers (a final line break does not start another line). */
+export function chunkRows(bytes: Uint8Array, firstLine: number): Row[] {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const rows: Row[] = [];
+  let start = 0;
+  while (start < buffer.length) {
+    let end = buffer.indexOf(10, start);
+    if (end === -1) end = buffer.length;
+    const stop = end > start && buffer[end - 1] === 13 ? end - 1 : end;
+    const line = buffer.subarray(start, stop);
+    const number = firstLine + rows.length;
+    try {
+      rows.push([strict.decode(line), number]);
+    } catch {
+      rows.push([line.toString('utf8'), number, true]);
+    }
+    start = end + 1;
+  }
+  return rows;
+}
+
+/** How many lines chunkRows finds in a chunk. */
+export function countLines(bytes: Uint8Array): number {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let count = 0;
+  for (let at = buffer.indexOf(10); at !== -1; at = buffer.indexOf(10, at + 1)) count++;
+  return buffer.length > 0 && buffer[buffer.length - 1] !== 10 ? count + 1 : count;
 }
 
 function toRows(source: RowSource): readonly Row[] {
   if (Array.isArray(source)) return source;
   const { bytes, firstLine } = source as JsonlChunk;
-  return chunkLines(bytes).map((line, k): Row => [line, firstLine + k]);
+  return chunkRows(bytes, firstLine);
 }
 
 /** Scoring options plus where the rows come from and what to do with a bad one. */
@@ -86,10 +109,11 @@ export function scoreRows(detector: Detector, source: RowSource, options: RowOpt
   let rowsOut = 0;
   const skips: Record<string, number> = {};
   const firstSkip: Record<string, string> = {};
-  for (const [text, line] of rows) {
+  for (const [text, line, invalidUtf8] of rows) {
     if (text.trim() === '') continue;
     const origin = { file: options.file, line };
     try {
+      if (invalidUtf8) throw invalidUtf8Line(text, origin);
       const parsed = parseJsonObject(line === 1 ? text.replace(/^\uFEFF/, '') : text, origin);
       if (parsed instanceof InvalidRecordError) throw parsed;
       // Map the whole row before scoring any of it, so a bad row yields nothing but its error.

@@ -1,5 +1,8 @@
 import type { Evidence } from '../model/detector.js';
 import type { MixtureResult, SentenceResult } from './sentences.js';
+import type { Reason, Verdict } from './applicability.js';
+
+export type { Reason, Verdict } from './applicability.js';
 
 /**
  * The one result type and its one serializer: CLI JSON, JSON lines, batch
@@ -7,16 +10,13 @@ import type { MixtureResult, SentenceResult } from './sentences.js';
  * a field added here appears everywhere at once.
  */
 
-/** 'uncertain': the detector declines to call it (see `reasons`). */
-export type Verdict = 'human' | 'machine' | 'uncertain';
-
 /** What copydesk says about one document, in every interface. */
 export interface DetectionResult {
   id?: string;
   machine_probability: number;
   verdict: Verdict;
-  /** Machine-readable codes behind the verdict, e.g. `too_short`, `not_english`, `unlike_training_data`. */
-  reasons?: string[];
+  /** Why the verdict is `uncertain` (present only then): `too_short`, `not_english`, `unlike_training_data` (detect/applicability.ts). */
+  reasons?: Reason[];
   threshold: number;
   model_version: string;
   /** With `sentences`: p-value that the document contains machine-written sentences (see detect/sentences.ts). */

@@ -5,6 +5,7 @@ import type { Detector } from '../model/detector.js';
 import { fitLogistic1d } from '../model/calibration.js';
 import { fitLogistic, type LogisticModel } from '../model/logistic.js';
 import { balancedGroupWeights } from '../model/weights.js';
+import { createApplicabilityExtension } from '../model/applicability.js';
 import { Featurizer, type SparseVector } from '../features/featurizer.js';
 import { hashString } from '../features/hashing.js';
 import { lowerBound } from '../util/numeric.js';
@@ -17,6 +18,11 @@ import { sentencePass, WindowModel, windowScores, windowVector, type WindowModel
  * `train` and `eval-mixtures` (and the library's trainDetector) pass to the
  * core trainer. See sentences.ts for what is calibrated and why.
  */
+
+/** The extensions every model copydesk trains for use carries: sentence calibration and the applicability check (`uncertain`). */
+export function defaultTrainingExtensions(): TrainingExtension[] {
+  return [createSentenceExtension(), createApplicabilityExtension()];
+}
 
 /** Stored values per window-length p-value table. */
 const TABLE_SIZE = 4000;

@@ -5,6 +5,8 @@ import { breakdown, breakdownAgainstHumans, type BreakdownRow } from '../model/b
 import { formatSummaryTable } from './breakdown.js';
 import { reliabilityBins, summarize, type BinaryLabel, type EvaluationSummary } from '../model/metrics.js';
 import { renderEvaluationSvg } from './plot.js';
+import { judge, type Reason, type Verdict } from '../detect/applicability.js';
+import { formatVerdictTable, verdictBreakdown, verdictRates, type JudgedItem, type VerdictRates, type VerdictRow } from './applicability.js';
 
 /** What `copydesk eval` reports: overall metrics at the model's threshold and the same per subset. */
 export interface EvaluationReport {
@@ -15,11 +17,19 @@ export interface EvaluationReport {
   /** Each generator's machine texts against all human texts of the evaluation. */
   by_generator: BreakdownRow[];
   by_domain: BreakdownRow[];
+  /**
+   * The three verdicts: coverage (share judged), FPR and recall counting only
+   * "machine" verdicts, and the share uncertain, overall and per source and
+   * domain. The rows above rank every text by its probability, judged or not.
+   */
+  verdicts: { overall: VerdictRates; by_source: VerdictRow[]; by_domain: VerdictRow[] };
 }
 
 export interface ScoredDocument {
   document: LabeledDocument;
   probability: number;
+  verdict: Verdict;
+  reasons: Reason[];
 }
 
 export function scoreDocuments(
@@ -29,7 +39,8 @@ export function scoreDocuments(
 ): ScoredDocument[] {
   return documents.map((document, i) => {
     if (i % 500 === 0) onProgress?.(i, documents.length);
-    return { document, probability: detector.predictProba(document.text) };
+    const { machine_probability, verdict, reasons } = judge(detector, document.text);
+    return { document, probability: machine_probability, verdict, reasons };
   });
 }
 
@@ -45,6 +56,11 @@ export function evaluateScored(detector: Detector, scored: ScoredDocument[]): Ev
     by_dataset: by((s) => s.document.dataset),
     by_generator: breakdownAgainstHumans(scored, (s) => s.document.generator ?? 'unknown', labelOf, probOf, threshold),
     by_domain: by((s) => s.document.domain),
+    verdicts: {
+      overall: verdictRates(scored.map(judgedOf)),
+      by_source: verdictBreakdown(scored, (s) => sourceName(s.document), judgedOf),
+      by_domain: verdictBreakdown(scored, (s) => s.document.domain, judgedOf),
+    },
   };
 }
 
@@ -70,7 +86,23 @@ export function formatEvaluation(report: EvaluationReport): string {
   ] as const) {
     if (rows.length > 1) lines.push('', formatSummaryTable(rows, title));
   }
+  const v = report.verdicts;
+  lines.push(
+    '',
+    `verdicts: ${pctOf(v.overall.coverage)} judged, ${pctOf(v.overall.uncertain)} uncertain; FPR counting only "machine" verdicts ${pctOf(v.overall.fpr)}, recall ${pctOf(v.overall.recall)}`,
+    '',
+    formatVerdictTable([{ group: 'all', rates: v.overall }, ...v.by_source], 'verdicts by source (uncertain is neither flagged nor cleared)'),
+  );
+  if (v.by_domain.length > 1) lines.push('', formatVerdictTable(v.by_domain, 'verdicts by domain'));
   return `${lines.join('\n')}\n`;
+}
+
+function judgedOf(s: ScoredDocument): JudgedItem {
+  return { label: s.document.label === 'machine' ? 1 : 0, verdict: s.verdict, reasons: s.reasons };
+}
+
+function pctOf(v: number | null): string {
+  return v === null ? '—' : `${(v * 100).toFixed(2)}%`;
 }
 
 /** ROC (one curve per source when there are several) and calibration, as one SVG. */

@@ -2,7 +2,7 @@ import type { LabeledDocument } from '../corpus/types.js';
 import { groupBySourceComponents, seededUnit, splitByStory, storyKey } from '../corpus/split.js';
 import { fitBaseline, type BaselineOptions } from '../model/baseline.js';
 import { calibrate, fitPlatt, type PlattCalibration } from '../model/calibration.js';
-import { balancedWeights, chooseThreshold, DEFAULT_TRAIN_OPTIONS, fitScorer, type TrainOptions } from '../model/train.js';
+import { balancedWeights, chooseThreshold, DEFAULT_TRAIN_OPTIONS, fitScorer, type TrainOptions, type UncertaintyFit } from '../model/train.js';
 import { auroc, tprAtFpr, type BinaryLabel } from '../model/metrics.js';
 import { formatTable } from './breakdown.js';
 
@@ -43,11 +43,7 @@ export interface GeneralisationReport {
   options: Record<string, unknown>;
 }
 
-/**
- * Which held-out texts a detector trained on `training` declines to judge
- * (`uncertain`): fitted on the training side only, like everything else.
- */
-export type UncertaintyFit = (training: LabeledDocument[]) => (document: LabeledDocument) => boolean;
+export type { UncertaintyFit };
 
 export interface GeneralisationOptions {
   train: Partial<TrainOptions>;

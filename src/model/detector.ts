@@ -23,6 +23,12 @@ export interface DetectorMetadata {
   evaluation: TrainingEvaluation;
   /** Further calibrated components (sentence-level tables, …) keyed by name. */
   extensions: Record<string, unknown>;
+  /**
+   * Problems found while training (a degenerate calibration, a threshold that
+   * misses the target false-positive rate), shown by `train`, `eval` and
+   * `GET /v1/models`. Absent in model files written before it existed.
+   */
+  warnings?: string[];
 }
 
 export interface TrainingEvaluation {
@@ -39,6 +45,8 @@ export interface TrainingSummary {
   generators: Record<string, number>;
   options: Record<string, unknown>;
   seconds: number;
+  /** Set when the model was trained on the training side of a story split (`eval-mixtures --save-model`). */
+  split?: { by: 'story'; holdout: number; seed: number };
 }
 
 export interface Prediction {

@@ -14,6 +14,7 @@ import { registerJsonBody } from './body.js';
 import { HttpError } from './http-error.js';
 import { openApiInfo, routeSchemas, sharedSchemas } from './schemas.js';
 import { registerWeb } from './web.js';
+import { isEmptyText } from '../text/empty.js';
 
 export { DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, type RateLimitOptions, type ServiceLimits } from './limits.js';
 import { DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, type RateLimitOptions, type ServiceLimits } from './limits.js';
@@ -203,6 +204,9 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
       const texts = batch ? body.texts! : body.text !== undefined ? [body.text] : null;
       if (texts === null) throw new HttpError(400, 'missing_field', 'body must have a "text" (string) or "texts" (array of strings) field', 'text');
       texts.forEach((text, i) => {
+        if (isEmptyText(text)) {
+          throw new HttpError(400, 'empty_text', `${batch ? `texts[${i}]` : 'text'} is empty (after normalisation); nothing to score`, batch ? `texts[${i}]` : 'text');
+        }
         if (text.length > limits.maxTextChars) {
           throw new HttpError(413, 'text_too_large', `${batch ? `texts[${i}]` : 'text'} has ${text.length} characters; the limit is ${limits.maxTextChars}`, batch ? `texts[${i}]` : 'text');
         }
@@ -317,6 +321,7 @@ function describeModel(detector: Detector) {
     training: m.training,
     evaluation: m.evaluation,
     extensions: Object.keys(m.extensions ?? {}),
+    warnings: m.warnings ?? [],
     sentences: supportsSentences(detector),
   };
 }

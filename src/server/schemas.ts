@@ -8,6 +8,8 @@ import type { ServiceLimits } from './limits.js';
  * responses against the response schemas.
  */
 
+import { REASONS, VERDICTS } from '../detect/applicability.js';
+
 export const ERROR_SCHEMA = {
   type: 'object',
   required: ['error', 'message', 'status'],
@@ -53,7 +55,8 @@ export const DETECTION_SCHEMA = {
   properties: {
     id: { type: 'string' },
     machine_probability: { type: 'number', minimum: 0, maximum: 1, description: 'Calibrated probability that the document is machine-written.' },
-    verdict: { type: 'string', enum: ['human', 'machine'] },
+    verdict: { type: 'string', enum: VERDICTS, description: '"uncertain" when the text is one the detector cannot judge reliably (see reasons); machine_probability is still given.' },
+    reasons: { type: 'array', items: { type: 'string', enum: REASONS }, description: 'Present only when verdict is "uncertain": why the text was not judged.' },
     threshold: { type: 'number', minimum: 0, maximum: 1, description: 'Verdict is "machine" when machine_probability ≥ threshold.' },
     model_version: { type: 'string' },
     evidence: { type: 'array', items: EVIDENCE_SCHEMA },
@@ -128,6 +131,7 @@ export const MODELS_SCHEMA = {
           training: { type: 'object' },
           evaluation: { type: 'object' },
           extensions: { type: 'array', items: { type: 'string' }, description: 'Names of further calibrated components in the model file.' },
+          warnings: { type: 'array', items: { type: 'string' }, description: 'Problems recorded while training (degenerate calibration, a threshold that misses the target false-positive rate); empty for a sound model.' },
           sentences: { type: 'boolean', description: 'Whether results carry sentence-level scores (the model file has a sentence calibration).' },
         },
         additionalProperties: true,
@@ -171,7 +175,7 @@ export const AUDIT_RECORD_SCHEMA = {
     length: { type: 'integer', minimum: 0, description: 'Length of the text in UTF-16 code units.' },
     model_version: { type: 'string' },
     machine_probability: { type: 'number', minimum: 0, maximum: 1 },
-    verdict: { type: 'string', enum: ['human', 'machine'] },
+    verdict: { type: 'string', enum: VERDICTS },
     text: { type: ['string', 'null'], description: 'The text, only when the server runs with --store-text.' },
   },
   additionalProperties: false,

@@ -1,8 +1,9 @@
 import { Option, type Command } from 'commander';
 import { localScorer } from '../../batch/local.js';
-import { formatSummary, runBatch, type BatchOptions } from '../../batch/run.js';
+import { formatSummary, runBatch, type BatchOptions, type BatchSummary } from '../../batch/run.js';
 import { DEFAULT_MODEL_PATH } from '../../model/model-file.js';
-import { UserError } from '../../util/errors.js';
+import { statSync } from 'node:fs';
+import { ioErrorToUserError, UserError } from '../../util/errors.js';
 import { assertOutputsNotInputs } from '../../corpus/paths.js';
 import { MODEL_HELP, parsePositiveInt, parsePositiveNumber, workersOption } from '../options.js';
 
@@ -63,6 +64,7 @@ export function registerBatch(program: Command): void {
       }
       if (!flags.input || flags.input.length === 0) throw new UserError('batch needs --input <files, directories or globs>');
       if (!flags.output) throw new UserError('batch needs --output <file.jsonl | file.parquet>');
+      assertRegularOutput(flags.output);
       const modelPath = flags.model ?? DEFAULT_MODEL_PATH;
       await assertOutputsNotInputs([flags.output, `${flags.output}.rows.jsonl`, `${flags.output}.progress`], [...flags.input, modelPath]);
       const options: BatchOptions = {
@@ -77,21 +79,31 @@ export function registerBatch(program: Command): void {
         progress: flags.quiet ? 'none' : (flags.progress ?? 'auto'),
         log: (line) => process.stderr.write(`${line}\n`),
       };
-      let summary;
-      if (flags.queue) {
-        const { queueScorer } = await import('../../batch/distributed.js');
-        const queue = {
-          url: flags.queue,
-          queueName: flags.queueName,
-          window: flags.window,
-          connectTries: flags.connectTries,
-          attempts: flags.attempts,
-          backoffMs: flags.retryDelay,
-        };
-        summary = await runBatch(options, (run) => queueScorer(run, queue));
-      } else {
-        summary = await runBatch(options, (run) => localScorer(run, flags.workers));
-      }
+      const summary = await scoreAll(options, flags).catch((error: unknown) => {
+        throw ioErrorToUserError(error, flags.output) ?? error;
+      });
       for (const line of formatSummary(summary)) process.stderr.write(`${line}\n`);
     });
+}
+
+/** batch truncates, appends to and fsyncs its output to resume it: a device or a pipe cannot be one. */
+function assertRegularOutput(output: string): void {
+  const stats = statSync(output, { throwIfNoEntry: false });
+  if (stats && !stats.isFile()) throw new UserError(`--output ${output} is not a regular file: batch needs one it can truncate, fsync and resume`);
+}
+
+async function scoreAll(options: BatchOptions, flags: BatchFlags): Promise<BatchSummary> {
+  if (flags.queue) {
+    const { queueScorer } = await import('../../batch/distributed.js');
+    const queue = {
+      url: flags.queue,
+      queueName: flags.queueName,
+      window: flags.window,
+      connectTries: flags.connectTries,
+      attempts: flags.attempts,
+      backoffMs: flags.retryDelay,
+    };
+    return runBatch(options, (run) => queueScorer(run, queue));
+  }
+  return runBatch(options, (run) => localScorer(run, flags.workers));
 }

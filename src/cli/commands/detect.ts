@@ -1,7 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
+import { decodeUtf8 } from '../../util/utf8.js';
 import type { Command } from 'commander';
-import { datasetName } from '../../corpus/inputs.js';
-import { detectText } from '../../detect/detect.js';
+import { datasetName, detectFormat, formatFromExtension } from '../../corpus/inputs.js';
+import { assertScorable, detectText } from '../../detect/detect.js';
 import { resultJson, type DetectionResult } from '../../detect/result.js';
 import { detectJsonlStream, openInput } from '../../detect/jsonl.js';
 import { DEFAULT_MODEL_PATH } from '../../model/model-file.js';
@@ -57,7 +58,7 @@ async function detectFiles(files: string[], flags: DetectFlags): Promise<void> {
   const texts: string[] = [];
   for (const file of files) {
     const text = readText(file);
-    if (text.trim() === '') throw new UserError(`${file === '-' ? 'stdin' : file}: the text is empty; nothing to score`);
+    assertScorable(text, file === '-' ? 'stdin' : file);
     texts.push(text);
     results.push({ file, ...detectText(detector, text, { evidence: flags.evidence, sentences: flags.sentences, level: flags.level }) });
   }
@@ -69,15 +70,23 @@ async function detectFiles(files: string[], flags: DetectFlags): Promise<void> {
 }
 
 function readText(file: string): string {
+  let bytes: Buffer;
   try {
-    return readFileSync(file === '-' ? 0 : file, 'utf8');
+    bytes = readFileSync(file === '-' ? 0 : file);
   } catch (error) {
     throw new UserError(`cannot read ${file === '-' ? 'stdin' : file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
+  return decodeUtf8(bytes, file === '-' ? 'stdin' : file);
 }
 
 async function detectJsonl(path: string, flags: DetectFlags): Promise<void> {
-  if (path !== '-') assertFile(path);
+  if (path !== '-') {
+    assertFile(path);
+    // Parquet (by name or its PAR1 magic) and .csv files are not JSON lines; anything else is read as
+    // JSON lines and a line that is not JSON is reported with its number.
+    const format = formatFromExtension(path) === 'csv' ? 'CSV' : (await detectFormat(path)) === 'parquet' ? 'Parquet' : undefined;
+    if (format) throw new UserError(`--jsonl reads JSON lines, but ${path} is ${format}: score it with copydesk batch --input ${path} --output scores.jsonl`);
+  }
   const workers = flags.workers;
   const modelPath = flags.model ?? DEFAULT_MODEL_PATH;
   const detector = workers === 0 ? modelFrom(flags) : null;

@@ -5,11 +5,11 @@ import { DEFAULT_LEVEL } from '../../detect/sentences.js';
 import { evaluateMixtures, formatMixtureEvaluation, mixturePowerSvg, pairsOf } from '../../evaluate/mixtures.js';
 import { loadDetector, saveDetector } from '../../model/model-file.js';
 import { trainDetector } from '../../model/train.js';
-import { createSentenceExtension } from '../../detect/sentence-training.js';
+import { defaultTrainingExtensions } from '../../detect/sentence-training.js';
 import { UserError } from '../../util/errors.js';
 import { createProgress } from '../../util/progress.js';
 import { assertOutputsNotInputs } from '../../corpus/paths.js';
-import { parsePositiveInt, parseProbability, readLabeled } from '../options.js';
+import { parsePositiveInt, parseProbability, readLabeled, warnAboutModel, warnIfTrainedOn } from '../options.js';
 
 interface EvalMixturesFlags {
   data: string[];
@@ -55,9 +55,13 @@ export function registerEvalMixtures(program: Command): void {
       let detector;
       if (flags.model) {
         detector = loadDetector(flags.model);
+        warnAboutModel(detector, flags.model);
+        warnIfTrainedOn(detector, split.test.map((d) => d.dataset), holdout === undefined ? undefined : { holdout, seed: flags.seed });
       } else {
         if (!flags.quiet) process.stderr.write(`training on ${split.train.length} documents of the training stories (held out: ${split.test.length})\n`);
-        detector = trainDetector(split.train, { seed: flags.seed, extensions: [createSentenceExtension()] });
+        detector = trainDetector(split.train, { seed: flags.seed, extensions: defaultTrainingExtensions() });
+        detector.metadata.training.split = { by: 'story', holdout: holdout!, seed: flags.seed };
+        warnAboutModel(detector, flags.saveModel ?? '(trained on the training stories)');
         if (flags.saveModel) saveDetector(detector, flags.saveModel);
       }
       let pairs = pairsOf(split.test);

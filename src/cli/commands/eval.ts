@@ -7,8 +7,9 @@ import { compareThresholds, formatThresholdComparison } from '../../evaluate/thr
 import type { Detector } from '../../model/detector.js';
 import type { ScoredDocument } from '../../evaluate/evaluate.js';
 import { createProgress } from '../../util/progress.js';
+import { DEFAULT_MODEL_PATH } from '../../model/model-file.js';
 import { assertOutputsNotInputs } from '../../corpus/paths.js';
-import { MODEL_HELP, modelFrom, readLabeled } from '../options.js';
+import { MODEL_HELP, modelFrom, readLabeled, warnAboutModel, warnIfTrainedOn } from '../options.js';
 
 interface EvalFlags {
   data: string[];
@@ -37,7 +38,8 @@ export function registerEval(program: Command): void {
       const scored = scoreDocuments(detector, documents, (done) => progress.update(done));
       progress.update(documents.length);
       progress.stop();
-      warnIfTrainedOn(detector.metadata.training.datasets, documents.map((d) => d.dataset));
+      warnAboutModel(detector, flags.model ?? DEFAULT_MODEL_PATH);
+      warnIfTrainedOn(detector, documents.map((d) => d.dataset));
       const report = evaluateScored(detector, scored);
       if (flags.plot) {
         writeFileSync(flags.plot, evaluationPlot(report, scored, `copydesk evaluation on ${flags.data.join(', ')}`));
@@ -59,16 +61,4 @@ function calibrationComparison(detector: Detector, scored: ScoredDocument[]) {
     process.stderr.write(`copydesk: warning: this model was calibrated on ${inSample.join(', ')}; its false-positive rate there is in-sample (the calibration's own upper bound is the honest figure)\n`);
   }
   return compareThresholds(scored, { label: 'original', detector: uncalibratedView(detector, calibration) }, { label: 'calibrated', detector });
-}
-
-/**
- * Numbers on data the model was trained on are not an evaluation; say so
- * rather than let a perfect score pass for one.
- */
-function warnIfTrainedOn(trainingDatasets: Record<string, unknown>, evaluated: string[]): void {
-  const seen = [...new Set(evaluated)].filter((name) => name in trainingDatasets);
-  if (seen.length === 0) return;
-  process.stderr.write(
-    `copydesk: warning: this model was trained on ${seen.join(', ')}; these numbers are in-sample, not held out (use copydesk report, or train on a split)\n`,
-  );
 }

@@ -1,13 +1,13 @@
 import { Option, type Command } from 'commander';
 import { saveDetector } from '../../model/model-file.js';
 import { DEFAULT_TRAIN_OPTIONS, trainDetector } from '../../model/train.js';
-import { createSentenceExtension } from '../../detect/sentence-training.js';
+import { defaultTrainingExtensions } from '../../detect/sentence-training.js';
 import { formatSummaryTable } from '../../evaluate/breakdown.js';
 import type { TrainingEvaluation } from '../../model/detector.js';
 import { UserError } from '../../util/errors.js';
 import { assertOutputsNotInputs } from '../../corpus/paths.js';
 import { createProgress, type Progress } from '../../util/progress.js';
-import { parsePositiveInt, parsePositiveNumber, parseProbability, readLabeled } from '../options.js';
+import { parsePositiveInt, parsePositiveNumber, parseProbability, readLabeled, warnAboutModel } from '../options.js';
 
 interface TrainFlags {
   data: string[];
@@ -48,7 +48,7 @@ export function registerTrain(program: Command): void {
         maxIterations: flags.iterations,
         targetFpr: flags.targetFpr,
         seed: flags.seed,
-        extensions: [createSentenceExtension()],
+        extensions: defaultTrainingExtensions(),
         onProgress(stage, done, total) {
           let bar = bars.get(stage);
           if (!bar) {
@@ -60,16 +60,19 @@ export function registerTrain(program: Command): void {
         },
       });
       saveDetector(detector, flags.out);
-      process.stdout.write(trainingReport(detector.metadata.evaluation, detector.threshold, detector.metadata.training.seconds, flags.out));
+      const warnings = detector.metadata.warnings ?? [];
+      process.stdout.write(trainingReport(detector.metadata.evaluation, detector.threshold, detector.metadata.training.seconds, flags.out, warnings));
+      warnAboutModel(detector, flags.out);
     });
 }
 
-function trainingReport(evaluation: TrainingEvaluation, threshold: number, seconds: number, out: string): string {
+function trainingReport(evaluation: TrainingEvaluation, threshold: number, seconds: number, out: string, warnings: string[]): string {
   return [
     `wrote ${out} (trained in ${seconds.toFixed(1)} s)`,
     `default threshold: ${threshold.toFixed(4)}`,
     '',
     formatSummaryTable([{ group: 'all', summary: evaluation.overall }, ...evaluation.by_dataset], `${evaluation.method} evaluation`),
+    ...(warnings.length > 0 ? ['', `WARNING: ${warnings.length} problem(s) with this model (printed on stderr, recorded in the model file's metadata.warnings): it may not do what you expect`] : []),
     '',
   ].join('\n');
 }

