@@ -17,9 +17,10 @@ import {
   type ApplicabilityState,
 } from '../src/detect/applicability.js';
 import { detectText } from '../src/detect/detect.js';
-import { scoreLines } from '../src/detect/lines.js';
+import { scoreRows } from '../src/detect/lines.js';
 import { formatDetection } from '../src/cli/format.js';
 import { trainDetector } from '../src/model/train.js';
+import { defaultTrainingExtensions } from '../src/detect/sentence-training.js';
 import { deserializeDetector, serializeDetector } from '../src/model/model-file.js';
 import { Detector } from '../src/model/detector.js';
 import { truncateWords, verdictRates, lengthCurve } from '../src/evaluate/applicability.js';
@@ -83,7 +84,7 @@ test('unlike_training_data: fitted on news, flags text far from it and keeps hel
 });
 
 test('the state travels in the model file; an older file without it gets only the stateless checks', () => {
-  const detector = trainDetector(syntheticCorpus(16, 3), SMALL_TRAIN_OPTIONS);
+  const detector = trainDetector(syntheticCorpus(16, 3), { ...SMALL_TRAIN_OPTIONS, extensions: defaultTrainingExtensions() });
   const state = detector.metadata.extensions.applicability as ApplicabilityState;
   assert.equal(state.version, 1);
   const loaded = deserializeDetector(serializeDetector(detector));
@@ -96,7 +97,7 @@ test('the state travels in the model file; an older file without it gets only th
 });
 
 test('detect JSON and JSONL: reasons only when uncertain, probability always', () => {
-  const detector = trainDetector(syntheticCorpus(40, 3), { ...SMALL_TRAIN_OPTIONS, extensions: false });
+  const detector = trainDetector(syntheticCorpus(40, 3), { ...SMALL_TRAIN_OPTIONS, extensions: [] });
   const short = detectText(detector, SHORT_ENGLISH);
   assert.equal(short.verdict, 'uncertain');
   assert.deepEqual(short.reasons, ['too_short']);
@@ -108,7 +109,8 @@ test('detect JSON and JSONL: reasons only when uncertain, probability always', (
   assert.match(formatDetection(long, 'b.txt'), /^b\.txt: (HUMAN|MACHINE)-WRITTEN/);
 
   const lines = [JSON.stringify({ id: 'a', text: SHORT_ENGLISH }), JSON.stringify({ id: 'b', text: LONG_ENGLISH }), JSON.stringify({ id: 'c', text: FRENCH })];
-  const out = scoreLines(detector, lines, 1, { file: 'x.jsonl', dataset: 'x', skipInvalid: false }).output.map((l) => JSON.parse(l));
+  const rows = lines.map((l, i): [string, number] => [l, i + 1]);
+  const out = scoreRows(detector, rows, { file: 'x.jsonl', dataset: 'x', invalid: 'stop' }).output.trimEnd().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(Object.keys(out[1]), ['id', 'machine_probability', 'verdict'], 'judged lines keep their old shape');
   assert.equal(out[1].machine_probability, long.machine_probability);
   assert.deepEqual(out[0], { id: 'a', machine_probability: short.machine_probability, verdict: 'uncertain', reasons: ['too_short'] });
@@ -137,7 +139,7 @@ test('eval rates: coverage, FPR counting only machine verdicts, reasons', () => 
 test('length curve: every bucket holds the same texts cut short', () => {
   assert.equal(truncateWords('  one two\nthree four ', 3), 'one two three');
   const docs: LabeledDocument[] = syntheticCorpus(20, 8);
-  const detector = trainDetector(syntheticCorpus(40, 3), { ...SMALL_TRAIN_OPTIONS, extensions: false });
+  const detector = trainDetector(syntheticCorpus(40, 3), { ...SMALL_TRAIN_OPTIONS, extensions: [] });
   const rows = lengthCurve(detector, docs, [10, 40, 1000]);
   assert.deepEqual(rows.map((r) => r.words), [10, 40, 1000, null]);
   assert.equal(rows[0].n_human + rows[0].n_machine, docs.length);

@@ -86,11 +86,11 @@ test('degenerate inputs give finite parameters and a warning', () => {
 test('training on labels the text cannot predict records warnings in the model metadata', () => {
   const r = rng(3);
   const documents = syntheticCorpus(40, 5).map((d) => ({ ...d, label: r() < 0.5 ? ('human' as const) : ('machine' as const) }));
-  const detector = trainDetector(documents, { ...SMALL_TRAIN_OPTIONS, extensions: false });
+  const detector = trainDetector(documents, { ...SMALL_TRAIN_OPTIONS, extensions: [] });
   const warnings = detector.metadata.warnings ?? [];
   assert.match(warnings.join('\n'), /held-out AUROC is 0\.[0-6]/);
   assert.ok(detector.metadata.calibration.a > 0);
   // A sound corpus trains without any.
-  const sound = trainDetector(syntheticCorpus(40, 5), { ...SMALL_TRAIN_OPTIONS, extensions: false });
+  const sound = trainDetector(syntheticCorpus(40, 5), { ...SMALL_TRAIN_OPTIONS, extensions: [] });
   assert.deepEqual(sound.metadata.warnings, []);
 });

@@ -23,7 +23,7 @@ test('training fits the applicability check on each fold without its held-out te
   const seen: number[] = [];
   const detector = trainDetector(corpus, {
     ...SMALL_TRAIN_OPTIONS,
-    extensions: false,
+    extensions: [],
     foldBy: 'story',
     uncertainty: (training) => {
       seen.push(training.length);
