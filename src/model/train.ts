@@ -10,7 +10,9 @@ import { Detector, type TrainingSummary } from './detector.js';
 import { decisionFunction, DEFAULT_LOGISTIC_OPTIONS, fitLogistic, type LogisticModel } from './logistic.js';
 import { MODEL_FORMAT_VERSION } from './model-file.js';
 import { createSentenceExtension } from '../detect/sentences.js';
-import { createApplicabilityExtension } from './applicability.js';
+import { createApplicabilityExtension, fitUncertainty, type UncertaintyFit } from './applicability.js';
+
+export type { UncertaintyFit };
 
 export interface TrainOptions {
   featurizer: FeaturizerConfig;
@@ -35,7 +37,7 @@ export interface TrainOptions {
    * The applicability check (`uncertain`), fitted on each fold's training
    * side: held-out texts it declines to judge are left out when the
    * threshold is chosen, since an uncertain verdict cannot be a false
-   * positive. Without it every text counts.
+   * positive. `undefined`: every text counts.
    */
   uncertainty?: UncertaintyFit;
   /** Reports stage progress: (stage, done, total). */
@@ -63,12 +65,6 @@ export interface TrainingExtension {
 /** Extensions every trained model carries. Modules add themselves here. */
 export const TRAINING_EXTENSIONS: Array<() => TrainingExtension> = [createSentenceExtension, createApplicabilityExtension];
 
-/**
- * Which texts a detector trained on `training` declines to judge
- * (`uncertain`): fitted on the training side only, like everything else.
- */
-export type UncertaintyFit = (training: LabeledDocument[]) => (document: LabeledDocument) => boolean;
-
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   featurizer: DEFAULT_FEATURIZER_CONFIG,
   l2: 1e-5,
@@ -78,6 +74,7 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   targetFpr: 0.01,
   seed: 13,
   extensions: true,
+  uncertainty: fitUncertainty,
 };
 
 /**
