@@ -12,6 +12,7 @@ test('the generalisation report holds out each source and each generator, for co
   const report = generalisationReport(corpus, {
     train: SMALL_TRAIN_OPTIONS,
     baseline: { bits: 16, maxIterations: 40 },
+    uncertainty: undefined,
     minGeneratorSize: 10,
     testFraction: 0.3,
   });

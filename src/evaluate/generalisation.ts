@@ -1,5 +1,6 @@
 import type { LabeledDocument } from '../corpus/types.js';
 import { groupBySourceComponents, seededUnit, splitByStory, storyKey } from '../corpus/split.js';
+import { fitUncertainty } from '../model/applicability.js';
 import { fitBaseline, type BaselineOptions } from '../model/baseline.js';
 import { calibrate, fitPlatt, type PlattCalibration } from '../model/calibration.js';
 import { balancedWeights, chooseThreshold, DEFAULT_TRAIN_OPTIONS, fitScorer, type TrainOptions, type UncertaintyFit } from '../model/train.js';
@@ -54,7 +55,7 @@ export interface GeneralisationOptions {
   seed: number;
   /** Baseline settings (defaults: scikit-learn's). */
   baseline?: Partial<BaselineOptions>;
-  /** Applicability check; without it nothing is `uncertain`. */
+  /** Applicability check (default: the product's); `undefined`: nothing is `uncertain`. */
   uncertainty?: UncertaintyFit;
   /**
    * At most this many documents of each (dataset, label) group, drawn by a
@@ -75,6 +76,7 @@ export const DEFAULT_GENERALISATION_OPTIONS: GeneralisationOptions = {
   testFraction: 0.3,
   minGeneratorSize: 100,
   seed: 7,
+  uncertainty: fitUncertainty,
 };
 
 /** A document's domain; the news corpora leave it out. */

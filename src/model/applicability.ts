@@ -338,3 +338,19 @@ export function createApplicabilityExtension(): {
     },
   };
 }
+
+/**
+ * Which texts a detector trained on `training` declines to judge
+ * (`uncertain`): fitted on the training side only, like everything else.
+ */
+export type UncertaintyFit = (training: LabeledDocument[]) => (document: LabeledDocument) => boolean;
+
+/**
+ * The applicability check as the trainer's threshold rule and the
+ * generalisation report use it: fitted on one fold's training side, asked
+ * about that fold's held-out texts.
+ */
+export const fitUncertainty: UncertaintyFit = (training) => {
+  const check = new Applicability(fitApplicability(training));
+  return (document) => check.assess(tokensOf(document.text), document.text).length > 0;
+};

@@ -10,6 +10,9 @@ import { Detector, type TrainingSummary } from './detector.js';
 import { decisionFunction, DEFAULT_LOGISTIC_OPTIONS, fitLogistic, type LogisticModel } from './logistic.js';
 import { MODEL_FORMAT_VERSION } from './model-file.js';
 import { balancedGroupWeights } from './weights.js';
+import { fitUncertainty, type UncertaintyFit } from './applicability.js';
+
+export type { UncertaintyFit };
 
 export interface TrainOptions {
   featurizer: FeaturizerConfig;
@@ -39,7 +42,7 @@ export interface TrainOptions {
    * The applicability check (`uncertain`), fitted on each fold's training
    * side: held-out texts it declines to judge are left out when the
    * threshold is chosen, since an uncertain verdict cannot be a false
-   * positive. Without it every text counts.
+   * positive. `undefined`: every text counts.
    */
   uncertainty?: UncertaintyFit;
   /** Reports stage progress: (stage, done, total). */
@@ -64,11 +67,6 @@ export interface TrainingExtension {
   finish(detector: Detector): unknown;
 }
 
-/**
- * Which texts a detector trained on `training` declines to judge
- * (`uncertain`): fitted on the training side only, like everything else.
- */
-export type UncertaintyFit = (training: LabeledDocument[]) => (document: LabeledDocument) => boolean;
 
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   featurizer: DEFAULT_FEATURIZER_CONFIG,
@@ -79,6 +77,7 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   targetFpr: 0.01,
   seed: 13,
   extensions: [],
+  uncertainty: fitUncertainty,
 };
 
 /**

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { VERDICTS } from '../detect/applicability.js';
 
 /**
  * The service's Prometheus metrics, kept in a prom-client registry per app
@@ -40,7 +41,7 @@ export class Metrics {
 
   constructor() {
     // Both verdicts are exported from the start, at 0, so a rate() over them is defined at once.
-    for (const verdict of ['human', 'machine']) this.verdicts.inc({ verdict }, 0);
+    for (const verdict of VERDICTS) this.verdicts.inc({ verdict }, 0);
     const started = Math.floor(Date.now() / 1000);
     new Gauge({
       name: 'process_resident_memory_bytes',
