@@ -38,3 +38,9 @@ test('training fits the applicability check on each fold without its held-out te
   assert.equal(seen.reduce((a, b) => a + b, 0), corpus.length, 'each text is held out exactly once');
   assert.match(detector.metadata.threshold_rule, /uncertain/);
 });
+
+test('when every human text is uncertain, the threshold rule counts them all rather than fail', () => {
+  const documents = Array.from({ length: 10 }, (_, i) => human(`h${i}`, 'outlet'));
+  const probabilities = documents.map((_, i) => 0.2 + i / 100);
+  assert.deepEqual(chooseThreshold(documents, probabilities, 0.01, () => false), chooseThreshold(documents, probabilities, 0.01));
+});

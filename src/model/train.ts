@@ -264,6 +264,9 @@ export function chooseThreshold(
   targetFpr: number,
   judged: (i: number) => boolean = () => true,
 ): { threshold: number; rule: string } {
+  // With no human text left to judge (tiny or all-unfamiliar training sets) every text counts again.
+  const anyJudged = documents.some((d, i) => d.label === 'human' && judged(i));
+  if (!anyJudged && documents.some((d) => d.label === 'human')) return chooseThreshold(documents, probabilities, targetFpr);
   const humansByDataset = new Map<string, number[]>();
   const allHumans: number[] = [];
   documents.forEach((d, i) => {
