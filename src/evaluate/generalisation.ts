@@ -323,13 +323,7 @@ export function formatGeneralisationText(report: GeneralisationReport): string {
   const header = ['held out', 'human', 'machine', 'AUROC', 'AUROC(base)', 'TPR@1%', 'TPR@1%(base)', 'FPR@thr', 'recall@thr', 'uncertain'];
   const rows = (list: GeneralisationRow[]) =>
     list.map((r) => [
-      r.held_out,
-      String(r.n_human),
-      String(r.n_machine),
-      fmt(r.detector.auroc),
-      fmt(r.baseline.auroc),
-      fmt(r.detector.tpr_at_1pct_fpr, 3),
-      fmt(r.baseline.tpr_at_1pct_fpr, 3),
+      ...rankCells(r).slice(0, 7),
       fmt(r.detector.fpr_at_threshold ?? null),
       fmt(r.detector.recall_at_threshold ?? null, 3),
       fmt(r.detector.uncertain_human ?? null, 3),
