@@ -21,7 +21,7 @@ import { trainDetector } from '../src/model/train.js';
 import { DEFAULT_FEATURIZER_CONFIG } from '../src/features/featurizer.js';
 import { syntheticCorpus } from './fixtures/core/synthetic.js';
 import { UserError } from '../src/util/errors.js';
-import { readJsonl, runCli, startCli, syntheticRows, toJsonl, waitFor, type OutputRow } from './batch-support.js';
+import { readJsonl, runCli, startCli, syntheticRows, syntheticText, toJsonl, waitFor, type OutputRow } from './batch-support.js';
 
 let dir: string;
 before(() => {
@@ -118,6 +118,20 @@ test('--skip-invalid leaves bad rows out and counts them by reason; without it t
   assert.match(text, /499 rows in, 496 rows out/);
   assert.match(text, /skipped 3 rows: 1 empty text \(first at .*mixed\.jsonl:201\), 1 invalid JSON/);
   assert.match(text, /rows\/s/);
+});
+
+test('a JSON line that is not valid UTF-8 stops the run naming file, line and field, or is skipped and counted; never scored as U+FFFD', async () => {
+  const good = syntheticRows(3).map((row) => Buffer.from(`${JSON.stringify(row)}\n`));
+  const [head, tail] = JSON.stringify({ id: 'latin1', text: `Caf@ ${syntheticText(7)}` }).split('@');
+  const bad = Buffer.concat([Buffer.from(head), Buffer.from([0xe9]), Buffer.from(`${tail}\n`)]);
+  const input = path.join(dir, 'latin1.jsonl');
+  writeFileSync(input, Buffer.concat([good[0], bad, good[1], good[2]]));
+  const output = path.join(dir, 'latin1.out.jsonl');
+  await assert.rejects(run(options(input, output)), /latin1\.jsonl:2: field "text" is not valid UTF-8/);
+  const summary = await run(options(input, output, { skipInvalid: true, restart: true }));
+  assert.equal(summary.rowsOut, 3);
+  assert.deepEqual(summary.skips, { 'invalid UTF-8': 1 });
+  assert.ok(!readFileSync(output, 'utf8').includes('latin1'));
 });
 
 test('CSV, Parquet, a directory and a glob give the same scores; seed rows give two documents', async () => {

@@ -111,6 +111,8 @@ function newBatch(path: string, end: Cursor): Batch {
   return { file: path, dataset: datasetName(path), items: [], readerSkips: {}, readerFirstSkip: {}, end };
 }
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /**
  * JSON lines, split by hand so every batch knows the byte offset to resume
  * from, and hashed as they are consumed so every batch also carries the
@@ -129,12 +131,20 @@ async function* jsonlBatches(path: string, fileIndex: number, start: Cursor, bat
     offset += consumed;
     let end = to;
     if (end > from && buffer[end - 1] === 13) end--;
-    const text = buffer.toString('utf8', from, end);
+    // Strict UTF-8: an undecodable line is reported as such (file, line, field), never silently turned into U+FFFD.
+    let text: string;
+    let invalidUtf8 = false;
+    try {
+      text = STRICT_UTF8.decode(buffer.subarray(from, end));
+    } catch {
+      text = buffer.toString('utf8', from, end);
+      invalidUtf8 = true;
+    }
     // Blank lines move the cursor too, so the hash always covers exactly the bytes before it.
     batch.end = { file: fileIndex, row, offset, line };
     if (text.trim() === '') return false;
     batch.end.row = ++row;
-    batch.items.push([text, line]);
+    batch.items.push(invalidUtf8 ? [text, line, true] : [text, line]);
     return batch.items.length >= batchSize;
   };
   // Consumed bytes are hashed in spans (at a batch's end and a buffer's end), not line by line: fewer, larger updates.
