@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { capPerGroup, generalisationReport, formatGeneralisationMarkdown } from '../src/evaluate/generalisation.js';
-import { fitBaseline } from '../src/model/baseline.js';
+import { fitBaseline, termFrequencies } from '../src/model/baseline.js';
 import { reportProgressLine } from '../src/cli/commands/report.js';
 import { syntheticCorpus, SMALL_TRAIN_OPTIONS } from './fixtures/core/synthetic.js';
 
@@ -69,6 +69,16 @@ test('report progress says n of N and estimates time left only once a fit has fi
   assert.equal(reportProgressLine('leave-one-source-out: a', 0, 4, 0), 'report: [1/4] leave-one-source-out: a — 0 s elapsed');
   assert.equal(reportProgressLine('leave-one-source-out: b', 1, 4, 30), 'report: [2/4] leave-one-source-out: b — 30 s elapsed, about 90 s left');
   assert.equal(reportProgressLine('done', 4, 4, 125), 'report: 4 fits in 125 s');
+});
+
+test('baseline term frequencies: word 1–2-grams in the first 2^bits slots, char_wb 3–5-grams in the next, 1 + log(count)', () => {
+  const f = termFrequencies('The the cat', 12);
+  const words = Array.from(f.indices.subarray(0, f.charStart));
+  const chars = Array.from(f.indices.subarray(f.charStart));
+  assert.ok(words.length >= 3 && words.every((i) => i < 4096), 'the, cat, "the the", "the cat" (up to collisions)');
+  assert.ok(chars.length > 0 && chars.every((i) => i >= 4096 && i < 8192));
+  assert.ok(Math.abs(Math.max(...f.values.subarray(0, f.charStart)) - (1 + Math.log(2))) < 1e-6, '"the" twice (lower-cased)');
+  assert.equal(new Set(f.indices).size, f.indices.length, 'one entry per bucket');
 });
 
 test('the TF-IDF baseline learns the synthetic task', () => {

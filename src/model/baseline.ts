@@ -47,18 +47,28 @@ function charBuckets(text: string, mask: number, out: number[]): void {
   }
 }
 
-type Counts = [Map<number, number>, Map<number, number>];
+/**
+ * A text's sublinear term frequencies, 1 + log(count), per block: indices
+ * already offset into the concatenated [word | char] space, and where the
+ * char block starts. Typed arrays, not Maps: the report keeps thousands.
+ */
+export interface TermFrequencies {
+  indices: Int32Array;
+  values: Float32Array;
+  charStart: number;
+}
 
-function termCounts(text: string, mask: number): Counts {
-  const blocks: Counts = [new Map(), new Map()];
-  const buckets: number[] = [];
-  [wordBuckets, charBuckets].forEach((extract, block) => {
-    buckets.length = 0;
+export function termFrequencies(text: string, bits: number): TermFrequencies {
+  const mask = (1 << bits) - 1;
+  const parts: Array<[number, number][]> = [wordBuckets, charBuckets].map((extract, block) => {
+    const buckets: number[] = [];
     extract(text, mask, buckets);
-    const counts = blocks[block];
+    const counts = new Map<number, number>();
     for (const b of buckets) counts.set(b, (counts.get(b) ?? 0) + 1);
+    return [...counts].map(([bucket, count]): [number, number] => [bucket + block * (mask + 1), 1 + Math.log(count)]);
   });
-  return blocks;
+  const all = [...parts[0], ...parts[1]];
+  return { indices: Int32Array.from(all, (e) => e[0]), values: Float32Array.from(all, (e) => e[1]), charStart: parts[0].length };
 }
 
 export interface BaselineOptions {
@@ -73,35 +83,30 @@ export interface BaselineOptions {
 export function fitBaseline(documents: LabeledDocument[], options: Partial<BaselineOptions> = {}): (text: string) => number {
   const { l2, maxIterations, bits } = { maxIterations: 100, bits: DEFAULT_BITS, ...options };
   const size = 1 << bits;
-  const counts = documents.map((d) => termCounts(d.text, size - 1));
+  const frequencies = documents.map((d) => termFrequencies(d.text, bits));
   const n = documents.length;
-  const idf = [0, 1].map((block) => {
-    const df = new Float64Array(size);
-    for (const c of counts) for (const b of c[block].keys()) df[b]++;
-    // smooth_idf=True: log((1 + n) / (1 + df)) + 1
-    return Float64Array.from(df, (x) => Math.log((1 + n) / (1 + x)) + 1);
-  });
-  const vectorize = (c: Counts): SparseVector => {
-    const size = c[0].size + c[1].size;
-    const indices = new Int32Array(size);
-    const values = new Float32Array(size);
-    let k = 0;
-    for (let block = 0; block < 2; block++) {
-      const start = k;
+  // smooth_idf=True: log((1 + n) / (1 + df)) + 1, over both blocks' buckets at once.
+  const df = new Float64Array(2 * size);
+  for (const f of frequencies) for (const i of f.indices) df[i]++;
+  const idf = Float32Array.from(df, (x) => Math.log((1 + n) / (1 + x)) + 1);
+  /** TF-IDF in place, each block scaled to unit length (scikit-learn's norm='l2' per vectorizer). */
+  const vectorize = (f: TermFrequencies): SparseVector => {
+    const { indices, values } = f;
+    for (let i = 0; i < indices.length; i++) values[i] *= idf[indices[i]];
+    for (const [from, to] of [
+      [0, f.charStart],
+      [f.charStart, indices.length],
+    ]) {
       let norm = 0;
-      for (const [bucket, count] of c[block]) {
-        const v = (1 + Math.log(count)) * idf[block][bucket];
-        indices[k] = bucket + block * size;
-        values[k++] = v;
-        norm += v * v;
-      }
+      for (let i = from; i < to; i++) norm += values[i] * values[i];
       const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-      for (let i = start; i < k; i++) values[i] *= scale;
+      for (let i = from; i < to; i++) values[i] *= scale;
     }
     return { indices, values };
   };
   const labels = documents.map((d) => (d.label === 'machine' ? 1 : 0));
   const weights = new Float64Array(n).fill(1);
-  const model = fitLogistic(counts.map(vectorize), labels, weights, 2 * size, { l2: l2 ?? 1 / Math.max(n, 1), maxIterations });
-  return (text) => decisionFunction(model, vectorize(termCounts(text, size - 1)));
+  const model = fitLogistic(frequencies.map(vectorize), labels, weights, 2 * size, { l2: l2 ?? 1 / Math.max(n, 1), maxIterations });
+  frequencies.length = 0;
+  return (text) => decisionFunction(model, vectorize(termFrequencies(text, bits)));
 }
