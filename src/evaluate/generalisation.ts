@@ -98,14 +98,14 @@ export function domainOf(document: LabeledDocument): string {
 export function generalisationReport(documents: LabeledDocument[], options: Partial<GeneralisationOptions> = {}): GeneralisationReport {
   const opts = { ...DEFAULT_GENERALISATION_OPTIONS, ...options };
   const parts = new Set(opts.parts ?? ['source', 'domain', 'generator']);
-  const labeled = capPerGroup(
-    documents.filter((d) => d.label !== null),
-    opts.maxPerGroup,
-    opts.seed,
-  );
+  const all = documents.filter((d) => d.label !== null);
+  const labeled = capPerGroup(all, opts.maxPerGroup, opts.seed);
   const sources = [...groupBySourceComponents(labeled)];
   const domains = groupBy(labeled, domainOf);
-  const generatorPlan = parts.has('generator') ? planLeaveOneGeneratorOut(labeled, opts) : [];
+  // Per generator, so a dataset's ten generators are not cut to a few texts each.
+  const generatorPlan = parts.has('generator')
+    ? planLeaveOneGeneratorOut(capPerGroup(all, opts.maxPerGroup, opts.seed, (d) => `${d.dataset}\u0000${d.label}\u0000${d.generator ?? ''}`), opts)
+    : [];
   // Source-held-out scores are needed for every threshold, so they are always made.
   const total = sources.length + (parts.has('domain') ? domains.length : 0) + generatorPlan.length;
   let done = 0;
@@ -228,10 +228,15 @@ function planLeaveOneGeneratorOut(documents: LabeledDocument[], opts: Generalisa
   return plans;
 }
 
-/** At most `max` documents per (dataset, label), the stories with the smallest seeded hash first. */
-export function capPerGroup(documents: LabeledDocument[], max: number | undefined, seed: number): LabeledDocument[] {
+/** At most `max` documents per group (default: dataset and label), the stories with the smallest seeded hash first. */
+export function capPerGroup(
+  documents: LabeledDocument[],
+  max: number | undefined,
+  seed: number,
+  group: (d: LabeledDocument) => string = (d) => `${d.dataset}\u0000${d.label}`,
+): LabeledDocument[] {
   if (max === undefined) return documents;
-  const groups = groupBy(documents, (d) => `${d.dataset}\u0000${d.label}`);
+  const groups = groupBy(documents, group);
   const kept = new Set<LabeledDocument>();
   for (const [, members] of groups) {
     const ranked = members.map((d) => ({ d, rank: seededUnit(seed, `${storyKey(d)}\u0000${d.id}`) }));

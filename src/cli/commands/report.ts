@@ -41,7 +41,7 @@ export function registerReport(program: Command): void {
     .option('--out <file.md>', 'write the report as Markdown')
     .option('--json <file.json>', 'write the report as JSON')
     .option('--skip-invalid', 'skip malformed rows (reported) instead of stopping')
-    .option('--max-per-group <n>', 'at most n documents per (dataset, label), sampled by story (the full data takes hours on two cores)')
+    .option('--max-per-group <n>', 'at most n documents per (dataset, label) — per (dataset, label, generator) for leave-one-generator-out — sampled by story (the full data takes hours on two cores)')
     .addOption(new Option('--parts <list>', 'comma-separated: source, domain, generator').default('source,domain,generator'))
     .action(async (flags: ReportFlags) => {
       await assertOutputsNotInputs([flags.out, flags.json], flags.data);
