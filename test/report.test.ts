@@ -65,6 +65,19 @@ test('capPerGroup keeps at most n documents per (dataset, label), the same ones 
   assert.equal(capPerGroup(corpus, undefined, 7), corpus);
 });
 
+test('leave-one-generator-out alone makes no source-held-out fits', () => {
+  const steps: string[] = [];
+  const report = generalisationReport(corpus, {
+    train: { ...SMALL_TRAIN_OPTIONS, extensions: [] },
+    baseline: { bits: 16, maxIterations: 20 },
+    parts: ['generator'],
+    minGeneratorSize: 10,
+    onProgress: (message) => steps.push(message),
+  });
+  assert.deepEqual(report.leave_one_source_out, []);
+  assert.deepEqual(steps, ['leave-one-generator-out: model-a', 'leave-one-generator-out: model-b', 'done']);
+});
+
 test('report progress says n of N and estimates time left only once a fit has finished', () => {
   assert.equal(reportProgressLine('leave-one-source-out: a', 0, 4, 0), 'report: [1/4] leave-one-source-out: a — 0 s elapsed');
   assert.equal(reportProgressLine('leave-one-source-out: b', 1, 4, 30), 'report: [2/4] leave-one-source-out: b — 30 s elapsed, about 90 s left');

@@ -106,15 +106,16 @@ export function generalisationReport(documents: LabeledDocument[], options: Part
   const generatorPlan = parts.has('generator')
     ? planLeaveOneGeneratorOut(capPerGroup(all, opts.maxPerGroup, opts.seed, (d) => `${d.dataset}\u0000${d.label}\u0000${d.generator ?? ''}`), opts)
     : [];
-  // Source-held-out scores are needed for every threshold, so they are always made.
-  const total = sources.length + (parts.has('domain') ? domains.length : 0) + generatorPlan.length;
+  // Source-held-out scores are needed for every threshold, so source or domain rows need them all.
+  const sourcePass = parts.has('source') || parts.has('domain') ? sources : [];
+  const total = sourcePass.length + (parts.has('domain') ? domains.length : 0) + generatorPlan.length;
   let done = 0;
   const progress = (message: string) => opts.onProgress?.(message, done++, total);
 
   const heldOut = new Map<LabeledDocument, HeldOutScore>();
   const sourceRows: GeneralisationRow[] = [];
   const sourceTests: Array<[string, LabeledDocument[], number[]]> = [];
-  for (const [source, test] of sources) {
+  for (const [source, test] of sourcePass) {
     progress(`leave-one-source-out: ${source}`);
     const train = without(labeled, test);
     const scorer = fitScorer(train, opts.train);
