@@ -1,25 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { copydesk, ROOT } from './fixtures/cli.js';
 import { syntheticCorpus } from './fixtures/core/synthetic.js';
 import { LONG_ENGLISH } from './fixtures/core/texts.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'copydesk-cli-'));
 
-function copydesk(args: string[], input?: string) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], {
-    cwd: ROOT,
-    input,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 const HUMAN_TEXT =
   'Councillors voted 7-2 on Tuesday to delay the Harbor Street plan. "We weren\'t told until Friday," said Maria Keane, who has lived there since 1987. The meeting ran past midnight.';

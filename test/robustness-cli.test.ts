@@ -5,22 +5,12 @@ import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, symlinkSync, linkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { copydesk, ROOT } from './fixtures/cli.js';
 import { assertOutputsNotInputs } from '../src/corpus/paths.js';
 import { ioErrorToUserError } from '../src/util/errors.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'copydesk-robust-'));
 
-function copydesk(args: string[], input?: string | Buffer) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], {
-    cwd: ROOT,
-    input,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 const TEXT =
   'Councillors voted 7-2 on Tuesday to delay the Harbor Street plan. "We weren\'t told until Friday," said Maria Keane, who has lived there since 1987. The meeting ran past midnight.';
