@@ -126,14 +126,15 @@ test('eval rates: coverage, FPR counting only machine verdicts, reasons', () => 
     { label: 0, verdict: 'uncertain', reasons: ['too_short', 'not_english'] },
     { label: 1, verdict: 'machine', reasons: [] },
     { label: 1, verdict: 'uncertain', reasons: ['unlike_training_data'] },
+    { label: 1, verdict: 'uncertain', reasons: ['not_news'] },
   ]);
-  assert.equal(r.n, 6);
-  assert.equal(r.coverage, 3 / 6);
-  assert.equal(r.uncertain, 3 / 6);
+  assert.equal(r.n, 7);
+  assert.equal(r.coverage, 3 / 7);
+  assert.equal(r.uncertain, 4 / 7);
   assert.equal(r.fpr, 1 / 4);
   assert.equal(r.fpr_judged, 1 / 2);
-  assert.equal(r.recall, 1 / 2);
-  assert.deepEqual(r.reasons, { too_short: 2, not_english: 1, unlike_training_data: 1 });
+  assert.equal(r.recall, 1 / 3);
+  assert.deepEqual(r.reasons, { too_short: 2, not_english: 1, not_news: 1, unlike_training_data: 1 });
 });
 
 test('length curve: every bucket holds the same texts cut short', () => {

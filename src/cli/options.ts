@@ -94,3 +94,11 @@ export function workersOption(what: string, zero?: string): Option {
     .argParser(zero ? parseWholeNumber('--workers') : parsePositiveInt('--workers'))
     .default(defaultWorkerCount(), `all cores, ${defaultWorkerCount()} here`);
 }
+
+/** `--threshold-exclude`, shared by `train` and `report` so both apply the same default-threshold rule. */
+export function thresholdExcludeOption(): Option {
+  return new Option(
+    '--threshold-exclude <groups...>',
+    'human groups (dataset, or dataset:domain) the default-threshold rule leaves out, e.g. ones whose "human" labels are suspect; they still train the model',
+  ).default([]);
+}

@@ -3,6 +3,7 @@ import type { SparseVector } from '../features/featurizer.js';
 import type { SentenceSpan } from '../text/sentences.js';
 import { TokenKind } from '../text/tokenize.js';
 import { UserError } from '../util/errors.js';
+import { decodeInt16, quantiseInt16 } from '../util/int16.js';
 
 /**
  * The window model and the one pass over a document's tokens that feeds it.
@@ -39,25 +40,17 @@ export class WindowModel {
     this.mask = 2 ** stored.hash_bits - 1;
     this.bias = stored.bias;
     this.scale = stored.scale;
-    const bytes = Buffer.from(stored.weights, 'base64');
-    if (bytes.length !== 2 * 2 ** stored.hash_bits) throw new UserError(`this model file's window model is corrupt: expected ${2 ** stored.hash_bits} weights, got ${bytes.length / 2}`);
-    this.weights = new Int16Array(2 ** stored.hash_bits);
-    if (LITTLE_ENDIAN) this.weights.set(new Int16Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)));
-    else for (let i = 0; i < this.weights.length; i++) this.weights[i] = bytes.readInt16LE(2 * i);
+    const weights = decodeInt16(stored.weights, 2 ** stored.hash_bits);
+    if (!weights) throw new UserError(`this model file's window model is corrupt: expected ${2 ** stored.hash_bits} weights, got ${Buffer.from(stored.weights, 'base64').length / 2}`);
+    this.weights = weights;
   }
 
   /** Quantises fitted float weights (the stored model is what gets calibrated, so p-values are exact for it). */
   static fromFloat(weights: Float32Array, bias: number, hashBits: number, trained_on: WindowModelState['trained_on']): WindowModel {
-    let max = 0;
-    for (let i = 0; i < weights.length; i++) max = Math.max(max, Math.abs(weights[i]));
-    const scale = max > 0 ? max / 32767 : 1;
-    const bytes = Buffer.alloc(2 * weights.length);
-    for (let i = 0; i < weights.length; i++) bytes.writeInt16LE(Math.round(weights[i] / scale), 2 * i);
-    return new WindowModel({ hash_bits: hashBits, bias, scale, weights: bytes.toString('base64'), trained_on });
+    return new WindowModel({ hash_bits: hashBits, bias, ...quantiseInt16(weights), trained_on });
   }
 }
 
-const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 
 // ------------------------------------------------------------------ per-sentence sums from a prepared document

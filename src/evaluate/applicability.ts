@@ -76,11 +76,13 @@ export function formatLengthCurve(rows: LengthCurveRow[]): string {
 
 /** Which checks a variant of the decision applies. */
 export const CHECK_VARIANTS = {
-  none: { stateless: false, style: false, vocabulary: false },
-  'length+language': { stateless: true, style: false, vocabulary: false },
-  '+style distance': { stateless: true, style: true, vocabulary: false },
-  '+vocabulary coverage': { stateless: true, style: false, vocabulary: true },
-  '+both (shipped)': { stateless: true, style: true, vocabulary: true },
+  none: { stateless: false, style: false, vocabulary: false, news: false },
+  'length+language': { stateless: true, style: false, vocabulary: false, news: false },
+  '+style distance': { stateless: true, style: true, vocabulary: false, news: false },
+  '+vocabulary coverage': { stateless: true, style: false, vocabulary: true, news: false },
+  '+both': { stateless: true, style: true, vocabulary: true, news: false },
+  '+news gate': { stateless: true, style: false, vocabulary: false, news: true },
+  '+all (shipped)': { stateless: true, style: true, vocabulary: true, news: true },
 } as const;
 export type CheckVariant = keyof typeof CHECK_VARIANTS;
 
@@ -90,6 +92,7 @@ export function judgedUnder(variant: CheckVariant, m: Measures, state: Applicabi
   if (v.stateless && (Applicability.tooShort(m) || Applicability.notEnglish(m))) return false;
   if (v.style && Applicability.unlike(m, state, 'style')) return false;
   if (v.vocabulary && Applicability.unlike(m, state, 'vocabulary')) return false;
+  if (v.news && Applicability.unlike(m, state, 'news')) return false;
   return true;
 }
 

@@ -126,9 +126,10 @@ export function generalisationReport(documents: LabeledDocument[], options: Part
     sourceTests.push([source, test, baseline ? test.map((d) => baseline(d.text)) : []]);
   }
   const targetFpr = opts.train.targetFpr ?? DEFAULT_TRAIN_OPTIONS.targetFpr;
+  const exclude = opts.train.thresholdExclude ?? DEFAULT_TRAIN_OPTIONS.thresholdExclude;
   if (parts.has('source')) {
     for (const [source, test, baselineScores] of sourceTests) {
-      const operating = operatingPoint(without(labeled, test), heldOut, targetFpr);
+      const operating = operatingPoint(without(labeled, test), heldOut, targetFpr, exclude);
       sourceRows.push(row(source, test, test.map((d) => heldOut.get(d)!), operating, baselineScores));
     }
   }
@@ -142,7 +143,7 @@ export function generalisationReport(documents: LabeledDocument[], options: Part
       const uncertain = opts.uncertainty?.(train);
       const scores = test.map((d) => ({ score: scorer(d.text), uncertain: uncertain?.(d) ?? false }));
       const baseline = fitBaseline(train, opts.baseline);
-      domainRows.push(row(domain, test, scores, operatingPoint(train, heldOut, targetFpr), test.map((d) => baseline(d.text))));
+      domainRows.push(row(domain, test, scores, operatingPoint(train, heldOut, targetFpr, exclude), test.map((d) => baseline(d.text))));
     }
   }
   const generatorRows: GeneralisationRow[] = [];
@@ -172,13 +173,13 @@ interface HeldOutScore {
 }
 
 /** Platt calibration and default threshold fitted, by the product's rule, on the held-out scores of `reference` only. */
-function operatingPoint(reference: LabeledDocument[], heldOut: Map<LabeledDocument, HeldOutScore>, targetFpr: number): { calibration: PlattCalibration; threshold: number } {
+function operatingPoint(reference: LabeledDocument[], heldOut: Map<LabeledDocument, HeldOutScore>, targetFpr: number, exclude: readonly string[]): { calibration: PlattCalibration; threshold: number } {
   const scored = reference.filter((d) => heldOut.has(d));
   const scores = scored.map((d) => heldOut.get(d)!.score);
   const labels = scored.map((d) => (d.label === 'machine' ? 1 : 0));
   const calibration = fitPlatt(scores, labels, balancedWeights(scored));
   const probabilities = scores.map((s) => calibrate(calibration, s));
-  const { threshold } = chooseThreshold(scored, probabilities, targetFpr, (i) => !heldOut.get(scored[i])!.uncertain);
+  const { threshold } = chooseThreshold(scored, probabilities, targetFpr, (i) => !heldOut.get(scored[i])!.uncertain, exclude);
   return { calibration, threshold };
 }
 

@@ -4,6 +4,7 @@ import { STYLE_FEATURES, styleVector } from '../features/stylometry.js';
 import type { Detector } from './detector.js';
 import { normalize } from '../text/normalize.js';
 import { tokenize, TokenKind, type Tokens } from '../text/tokenize.js';
+import { DEFAULT_NEWS_GATE_OPTIONS, fitNewsGate, NewsGate, newsVector, type FitNewsGateOptions, type GateExample, type NewsGateState } from './news-gate.js';
 
 /**
  * Where the detector applies: the checks behind the `uncertain` verdict and
@@ -13,7 +14,7 @@ import { tokenize, TokenKind, type Tokens } from '../text/tokenize.js';
  */
 
 /** Machine-readable reasons for `uncertain`, in this order. */
-export const REASONS = ['too_short', 'not_english', 'unlike_training_data'] as const;
+export const REASONS = ['too_short', 'not_english', 'not_news', 'unlike_training_data'] as const;
 export type Reason = (typeof REASONS)[number];
 
 /**
@@ -65,6 +66,8 @@ export interface ApplicabilityState {
   /** Share of a text's word tokens whose hashed bucket was seen in ≥ min_documents training texts. */
   vocabulary: { bits: number; min_documents: number; /** Base64 bitset, bit i = bucket i seen. */ seen: string; cutoff: number };
   fitted_on: { documents: number; held_out: number; quantile: number };
+  /** The news-domain gate (model/news-gate.ts); absent in older model files and null when the training data had no other domain. */
+  news?: NewsGateState | null;
 }
 
 /** Fast-path state: the decoded bitset and precision matrix. */
@@ -72,8 +75,10 @@ export class Applicability {
   private readonly seen: Uint8Array | null;
   private readonly mask: number;
   private readonly precision: Float64Array | null;
+  private readonly gate: NewsGate | null;
 
   constructor(readonly state: ApplicabilityState | null) {
+    this.gate = state?.news ? new NewsGate(state.news) : null;
     this.seen = state ? new Uint8Array(Buffer.from(state.vocabulary.seen, 'base64')) : null;
     this.mask = state ? 2 ** state.vocabulary.bits - 1 : 0;
     this.precision = state ? Float64Array.from(state.style.precision) : null;
@@ -96,6 +101,7 @@ export class Applicability {
     const reasons: Reason[] = [];
     if (Applicability.tooShort(m)) reasons.push('too_short');
     if (Applicability.notEnglish(m)) reasons.push('not_english');
+    if (this.state && Applicability.unlike(m, this.state, 'news')) reasons.push('not_news');
     if (this.state && Applicability.unlike(m, this.state, 'style')) reasons.push('unlike_training_data');
     else if (this.state && Applicability.unlike(m, this.state, 'vocabulary')) reasons.push('unlike_training_data');
     return reasons;
@@ -112,7 +118,8 @@ export class Applicability {
   }
 
   /** Whether one of the fitted checks puts the text outside the training data. */
-  static unlike(m: Measures, state: ApplicabilityState, check: 'style' | 'vocabulary'): boolean {
+  static unlike(m: Measures, state: ApplicabilityState, check: 'style' | 'vocabulary' | 'news'): boolean {
+    if (check === 'news') return Boolean(state.news) && m.news_logit !== null && m.news_logit < state.news!.cutoff;
     return check === 'style' ? m.style_distance! > state.style.cutoff : m.vocabulary_coverage! < state.vocabulary.cutoff;
   }
 
@@ -132,6 +139,7 @@ export class Applicability {
       non_latin_share: nonLatinShare(text),
       style_distance: this.precision ? mahalanobis(style, this.state!.style.mean, this.precision) : null,
       vocabulary_coverage: this.seen ? coverage(tokens, this.seen, this.mask) : null,
+      news_logit: this.gate ? this.gate.logit(tokens) : null,
     };
   }
 }
@@ -147,6 +155,8 @@ export interface Measures {
   non_latin_share: number;
   style_distance: number | null;
   vocabulary_coverage: number | null;
+  /** Log-odds that the text is news (the news gate), null without one. */
+  news_logit: number | null;
 }
 
 /** Tokens of a text as the detector sees it (for callers that have not tokenised it already). */
@@ -212,6 +222,8 @@ export interface FitApplicabilityOptions {
   bits: number;
   minDocuments: number;
   seed: number;
+  /** The news-domain gate's options; false: no gate. */
+  newsGate: Partial<FitNewsGateOptions> | false;
 }
 
 /**
@@ -223,7 +235,7 @@ export interface FitApplicabilityOptions {
  * 3.9–4.7% (length and language alone 1.7%). quantile 0.015 per check keeps
  * news within the 5% budget; the ≤ 1% target on unseen domains is not met.
  */
-export const DEFAULT_FIT_OPTIONS: FitApplicabilityOptions = { holdout: 0.2, quantile: 0.015, bits: 19, minDocuments: 3, seed: 13 };
+export const DEFAULT_FIT_OPTIONS: FitApplicabilityOptions = { holdout: 0.2, quantile: 0.015, bits: 19, minDocuments: 3, seed: 13, newsGate: DEFAULT_NEWS_GATE_OPTIONS };
 
 /**
  * Fits the applicability state on training texts: the style distribution and
@@ -238,9 +250,17 @@ export function fitApplicability(documents: LabeledDocument[], options: Partial<
   const documentCounts = new Uint16Array(size);
   const stamp = new Int32Array(size).fill(-1);
   const styles: Float64Array[] = [];
+  const gateBits = opts.newsGate ? { ...DEFAULT_NEWS_GATE_OPTIONS, ...opts.newsGate }.bits : 0;
+  const gateExamples: GateExample[] = [];
+  const gateExample = (document: LabeledDocument, tokens: Tokens): GateExample => ({
+    vector: newsVector(tokens, gateBits),
+    domain: document.domain,
+    group: `${document.dataset}\u0000${document.domain}`,
+  });
   train.forEach((document, d) => {
     const tokens = tokensOf(document.text);
     styles.push(styleVector(tokens));
+    if (opts.newsGate) gateExamples.push(gateExample(document, tokens));
     for (let i = 0; i < tokens.count; i++) {
       if (!isWord(tokens.kinds[i])) continue;
       const b = tokens.hashes[i] & (size - 1);
@@ -267,14 +287,18 @@ export function fitApplicability(documents: LabeledDocument[], options: Partial<
   const probe = new Applicability(state);
   const distances: number[] = [];
   const coverages: number[] = [];
+  const heldOutGate: GateExample[] = [];
   for (const document of test) {
-    const m = probe.measure(tokensOf(document.text), document.text);
+    const tokens = tokensOf(document.text);
+    const m = probe.measure(tokens, document.text);
     if (m.words < MIN_WORDS) continue;
+    if (opts.newsGate) heldOutGate.push(gateExample(document, tokens));
     distances.push(m.style_distance!);
     coverages.push(m.vocabulary_coverage!);
   }
   state.style.cutoff = quantileOf(distances, 1 - opts.quantile, Number.MAX_VALUE);
   state.vocabulary.cutoff = quantileOf(coverages, opts.quantile, 0);
+  if (opts.newsGate) state.news = fitNewsGate(gateExamples, heldOutGate, opts.newsGate);
   return state;
 }
 

@@ -30,6 +30,13 @@ export interface TrainOptions {
   foldBy: 'auto' | 'source' | 'story';
   /** Largest false-positive rate the default threshold may have on any held-out human dataset. */
   targetFpr: number;
+  /**
+   * Human groups the threshold rule leaves out: `dataset` or `dataset:domain`
+   * (e.g. `raidar_multidomain:news`, whose "human" texts read as machine-written:
+   * reports/threshold-rule.md). Recorded in the model's threshold_rule; their
+   * texts still train and calibrate the model.
+   */
+  thresholdExclude: readonly string[];
   seed: number;
   /**
    * Further components to fit alongside the document model, each stored under
@@ -75,6 +82,7 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   folds: 3,
   foldBy: 'auto',
   targetFpr: 0.01,
+  thresholdExclude: [],
   seed: 13,
   extensions: [],
   uncertainty: fitUncertainty,
@@ -124,8 +132,8 @@ export function trainDetector(documents: LabeledDocument[], options: Partial<Tra
   }
   const { calibration, warnings } = fitCalibration(outOfFold, labels, weights);
   const probabilities = Array.from(outOfFold, (s) => calibrate(calibration, s));
-  const { threshold, rule } = chooseThreshold(labeled, probabilities, opts.targetFpr, (i) => judged[i] === 1);
-  warnings.push(...thresholdWarnings(labeled, probabilities, threshold, opts.targetFpr));
+  const { threshold, rule } = chooseThreshold(labeled, probabilities, opts.targetFpr, (i) => judged[i] === 1, opts.thresholdExclude);
+  warnings.push(...thresholdWarnings(labeled, probabilities, threshold, opts.targetFpr, opts.thresholdExclude, (i) => judged[i] === 1));
 
   opts.onProgress?.('fit folds', foldCount, foldCount + 1);
   const model = fitRows(prepared, labeled.map((_, i) => i), opts);
@@ -253,59 +261,86 @@ export function balancedWeights(documents: LabeledDocument[]): Float64Array {
   );
 }
 
+/** The human group a document counts in for the threshold rule: its dataset, and its domain where the dataset has several. */
+export function thresholdGroup(document: LabeledDocument, multiDomain: ReadonlySet<string>): string {
+  return multiDomain.has(document.dataset) ? `${document.dataset}:${document.domain ?? 'unknown'}` : document.dataset;
+}
+
+/** Datasets whose texts come from more than one domain (their human texts are grouped per domain). */
+export function multiDomainDatasets(documents: readonly LabeledDocument[]): Set<string> {
+  const domains = new Map<string, Set<string | null>>();
+  for (const d of documents) (domains.get(d.dataset) ?? domains.set(d.dataset, new Set()).get(d.dataset)!).add(d.domain);
+  return new Set([...domains].filter(([, set]) => set.size > 1).map(([dataset]) => dataset));
+}
+
+function excludedFrom(exclude: readonly string[], multiDomain: ReadonlySet<string>): (d: LabeledDocument) => boolean {
+  const names = new Set(exclude);
+  return (d) => names.has(d.dataset) || names.has(thresholdGroup(d, multiDomain)) || names.has(`${d.dataset}:${d.domain ?? 'unknown'}`);
+}
+
 /**
  * The default threshold keeps the false-positive rate at or below the target
- * on every human dataset large enough to measure it, not just on average:
- * a newsroom's own archive is one source, not the mix of all of them.
+ * on every human group large enough to measure it (a dataset, or a dataset's
+ * domain where it has several), not just on average: a newsroom's own
+ * archive is one source, not the mix of all of them.
  */
 export function chooseThreshold(
   documents: LabeledDocument[],
   probabilities: ArrayLike<number>,
   targetFpr: number,
   judged: (i: number) => boolean = () => true,
+  exclude: readonly string[] = [],
 ): { threshold: number; rule: string } {
   // With no human text left to judge (tiny or all-unfamiliar training sets) every text counts again.
   const anyJudged = documents.some((d, i) => d.label === 'human' && judged(i));
-  if (!anyJudged && documents.some((d) => d.label === 'human')) return chooseThreshold(documents, probabilities, targetFpr);
-  const humansByDataset = new Map<string, number[]>();
+  if (!anyJudged && documents.some((d) => d.label === 'human')) return chooseThreshold(documents, probabilities, targetFpr, () => true, exclude);
+  const multiDomain = multiDomainDatasets(documents);
+  const excluded = excludedFrom(exclude, multiDomain);
+  const humansByGroup = new Map<string, number[]>();
   const allHumans: number[] = [];
   documents.forEach((d, i) => {
     // A text the detector declines to judge (`uncertain`) cannot be a false positive.
-    if (d.label !== 'human' || !judged(i)) return;
+    if (d.label !== 'human' || !judged(i) || excluded(d)) return;
     allHumans.push(probabilities[i]);
-    const list = humansByDataset.get(d.dataset) ?? [];
+    const key = thresholdGroup(d, multiDomain);
+    const list = humansByGroup.get(key) ?? [];
     list.push(probabilities[i]);
-    humansByDataset.set(d.dataset, list);
+    humansByGroup.set(key, list);
   });
-  let threshold = Math.max(0.5, thresholdForFpr(allHumans, targetFpr));
-  for (const scores of humansByDataset.values()) {
+  let threshold = Math.max(0.5, allHumans.length > 0 ? thresholdForFpr(allHumans, targetFpr) : 0.5);
+  for (const scores of humansByGroup.values()) {
     if (scores.length >= MIN_HUMANS_FOR_DATASET_THRESHOLD) threshold = Math.max(threshold, thresholdForFpr(scores, targetFpr));
   }
+  const left = exclude.length > 0 ? `; left out: ${exclude.join(', ')}` : '';
   return {
     threshold: Math.min(threshold, 1),
-    rule: `smallest probability ≥ 0.5 with out-of-fold false-positive rate ≤ ${targetFpr} on every human dataset of ≥ ${MIN_HUMANS_FOR_DATASET_THRESHOLD} documents (texts the held-out applicability check calls uncertain are not counted)`,
+    rule: `smallest probability ≥ 0.5 with out-of-fold false-positive rate ≤ ${targetFpr} on every human dataset (per domain where a dataset has several) of ≥ ${MIN_HUMANS_FOR_DATASET_THRESHOLD} judged documents (texts the held-out applicability check calls uncertain are not counted${left})`,
   };
 }
 
 /**
  * What the chosen threshold fails to do on the out-of-fold scores it was
  * chosen on: keep the false-positive rate at or below the target (overall
- * and on each human dataset large enough to measure it), or flag any
- * machine text at all.
+ * and on each human group large enough to measure it), or flag any
+ * machine text at all. Texts judged uncertain are neither flagged nor caught.
  */
-function thresholdWarnings(documents: LabeledDocument[], probabilities: number[], threshold: number, targetFpr: number): string[] {
+function thresholdWarnings(documents: LabeledDocument[], probabilities: number[], threshold: number, targetFpr: number, exclude: readonly string[], judged: (i: number) => boolean): string[] {
   const warnings: string[] = [];
+  const multiDomain = multiDomainDatasets(documents);
+  const excluded = excludedFrom(exclude, multiDomain);
   const groups = new Map<string, { humans: number; flagged: number }>();
   let machines = 0;
   let caught = 0;
   documents.forEach((d, i) => {
-    const flagged = probabilities[i] >= threshold;
+    // Uncertain texts get no verdict, so they are neither false positives nor catches.
+    const flagged = judged(i) && probabilities[i] >= threshold;
     if (d.label === 'machine') {
       machines++;
       if (flagged) caught++;
       return;
     }
-    for (const key of ['all human texts', d.dataset]) {
+    if (excluded(d)) return;
+    for (const key of ['all human texts', thresholdGroup(d, multiDomain)]) {
       const group = groups.get(key) ?? { humans: 0, flagged: 0 };
       group.humans++;
       if (flagged) group.flagged++;

@@ -7,7 +7,7 @@ import type { TrainingEvaluation } from '../../model/detector.js';
 import { UserError } from '../../util/errors.js';
 import { assertOutputsNotInputs } from '../../corpus/paths.js';
 import { createProgress, type Progress } from '../../util/progress.js';
-import { parsePositiveInt, parsePositiveNumber, parseProbability, readLabeled, warnAboutModel } from '../options.js';
+import { parsePositiveInt, parsePositiveNumber, parseProbability, readLabeled, thresholdExcludeOption, warnAboutModel } from '../options.js';
 
 interface TrainFlags {
   data: string[];
@@ -18,6 +18,7 @@ interface TrainFlags {
   l2: number;
   iterations: number;
   targetFpr: number;
+  thresholdExclude: string[];
   seed: number;
   quiet?: boolean;
 }
@@ -33,6 +34,7 @@ export function registerTrain(program: Command): void {
     .option('--l2 <lambda>', 'L2 regularisation strength', parsePositiveNumber('--l2'), DEFAULT_TRAIN_OPTIONS.l2)
     .option('--iterations <n>', 'maximum L-BFGS iterations per fit', parsePositiveInt('--iterations'), DEFAULT_TRAIN_OPTIONS.maxIterations)
     .option('--target-fpr <rate>', 'false-positive rate the default threshold must keep on every human dataset', parseProbability('--target-fpr'), DEFAULT_TRAIN_OPTIONS.targetFpr)
+    .addOption(thresholdExcludeOption())
     .addOption(new Option('--fold-by <how>', 'held-out scores for calibration').choices(['auto', 'source', 'story']).default(DEFAULT_TRAIN_OPTIONS.foldBy))
     .option('--seed <n>', 'seed for the story folds', parsePositiveInt('--seed'), DEFAULT_TRAIN_OPTIONS.seed)
     .option('--quiet', 'no progress output')
@@ -47,6 +49,7 @@ export function registerTrain(program: Command): void {
         l2: flags.l2,
         maxIterations: flags.iterations,
         targetFpr: flags.targetFpr,
+        thresholdExclude: flags.thresholdExclude,
         seed: flags.seed,
         extensions: defaultTrainingExtensions(),
         onProgress(stage, done, total) {

@@ -1,0 +1,43 @@
+// Research script: trains like `copydesk train` (leave-one-source-out folds, no sentence extension)
+// and writes every text's held-out score: raw decision value, calibrated probability, whether the
+// held-out applicability check judged it, and its dataset/domain/generator/variant, as JSON lines.
+// Used to design the default-threshold rule (reports/threshold-rule.md).
+//   npm run build && CAP=0 OUT=/tmp/oof.jsonl node scripts/oof-dump.mjs
+import { writeFileSync } from 'node:fs';
+import { readAllDocuments } from '../dist/index.js';
+import { trainDetector } from '../dist/model/train.js';
+import { calibrate } from '../dist/model/calibration.js';
+import { fitUncertainty } from '../dist/model/applicability.js';
+
+const t0 = Date.now();
+const log = (...a) => console.error(`[${((Date.now() - t0) / 1000).toFixed(0)}s]`, ...a);
+let docs = (await readAllDocuments(['../shared/data'], {})).filter((d) => d.label);
+const CAP = Number(process.env.CAP ?? 0);
+if (CAP > 0) {
+  const seen = new Map();
+  docs = docs.filter((d) => { const k = `${d.dataset}|${d.label}|${d.domain ?? ''}`; const n = (seen.get(k) ?? 0) + 1; seen.set(k, n); return n <= CAP; });
+}
+log('documents', docs.length);
+const rows = new Map();
+const dump = {
+  name: 'oof-dump',
+  onFold(scoreText, heldOut, _model, training) {
+    const uncertain = fitUncertainty(training);
+    for (const d of heldOut) rows.set(d, { raw: scoreText(d.text), judged: !uncertain(d) });
+    log('fold done', heldOut[0]?.dataset, heldOut.length);
+  },
+  finish(detector) {
+    const out = [];
+    for (const [d, r] of rows) {
+      out.push(JSON.stringify({
+        id: d.id, dataset: d.dataset, domain: d.domain, label: d.label, generator: d.generator,
+        variant: d.extra?.variant ?? null, words: d.text.split(/\s+/).length,
+        raw: r.raw, p: calibrate(detector.metadata.calibration, r.raw), judged: r.judged,
+      }));
+    }
+    writeFileSync(process.env.OUT ?? '/tmp/oof.jsonl', out.join('\n') + '\n');
+    return { threshold: detector.metadata.threshold };
+  },
+};
+const det = trainDetector(docs, { extensions: [dump], onProgress: (s, d, t) => { if (s !== 'featurize' || d % 5000 === 0) log(s, d, t); } });
+log('threshold', det.metadata.threshold);
