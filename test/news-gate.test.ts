@@ -6,10 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Applicability, describeReasons, fitApplicability, tokensOf, REASONS } from '../src/detect/applicability.js';
 import { fitNewsGate, NewsGate, newsVector, type GateExample } from '../src/model/news-gate.js';
-import { chooseThreshold } from '../src/model/train.js';
+import { chooseThreshold, trainDetector } from '../src/model/train.js';
+import { verdictBreakdown } from '../src/model/breakdown.js';
 import { decodeInt16, quantiseInt16 } from '../src/util/int16.js';
 import { UserError } from '../src/util/errors.js';
-import { syntheticCorpus } from './fixtures/core/synthetic.js';
+import { syntheticCorpus, SMALL_TRAIN_OPTIONS } from './fixtures/core/synthetic.js';
 import type { LabeledDocument } from '../src/corpus/types.js';
 
 /** First-person product reviews with some variety (written for this test), as labeled documents of domain `reviews`. */
@@ -122,4 +123,30 @@ test('threshold rule: per domain within a multi-domain dataset, and named groups
   assert.ok(wholeDataset.threshold > 0.59 && wholeDataset.threshold < 0.62, `only wire is left: ${wholeDataset.threshold}`);
   const judgedOnly = chooseThreshold(docs, probabilities, 0.01, (i) => !(docs[i].domain === 'reviews' && probabilities[i] > 0.5));
   assert.ok(judgedOnly.threshold < 0.72, `uncertain reviews do not count: ${judgedOnly.threshold}`);
+});
+
+test('verdict breakdown: uncertain texts are neither false positives nor catches', () => {
+  const items = [
+    { g: 'a', y: 0, p: 0.9, judged: true },
+    { g: 'a', y: 0, p: 0.95, judged: false },
+    { g: 'a', y: 0, p: 0.1, judged: true },
+    { g: 'a', y: 0, p: 0.2, judged: true },
+    { g: 'a', y: 1, p: 0.99, judged: false },
+    { g: 'a', y: 1, p: 0.97, judged: true },
+    { g: 'b', y: 1, p: 0.3, judged: true },
+  ] as const;
+  const rows = verdictBreakdown(items, (x) => x.g, (x) => x.y, (x) => x.p, (x) => x.judged, 0.5);
+  assert.deepEqual(rows, [
+    { group: 'a', n_human: 4, n_machine: 2, uncertain_human: 0.25, uncertain_machine: 0.5, fpr: 0.25, recall: 0.5 },
+    { group: 'b', n_human: 0, n_machine: 1, uncertain_human: null, uncertain_machine: 0, fpr: null, recall: 0 },
+  ]);
+});
+
+test('training records verdicts per threshold group in the model metadata', () => {
+  const docs = [...syntheticCorpus(40, 5), ...reviewCorpus(60, 7)];
+  const detector = trainDetector(docs, { ...SMALL_TRAIN_OPTIONS, extensions: [] });
+  const groups = detector.metadata.evaluation.verdicts?.map((r) => r.group);
+  assert.deepEqual(groups, ['outlet_x', 'outlet_y', 'shop_reviews']);
+  const reviews = detector.metadata.evaluation.verdicts!.find((r) => r.group === 'shop_reviews')!;
+  assert.ok(reviews.uncertain_human !== null && reviews.uncertain_human > 0.5, `held-out reviews mostly not_news: ${reviews.uncertain_human}`);
 });

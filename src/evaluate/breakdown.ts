@@ -2,7 +2,7 @@
  * The plain-text tables the CLI prints for per-group evaluations (the
  * per-group summaries themselves are computed in model/breakdown.ts).
  */
-import type { BreakdownRow } from '../model/breakdown.js';
+import type { BreakdownRow, VerdictRow } from '../model/breakdown.js';
 
 // Re-exported for imports that predate the move (model/train.ts); new code imports model/breakdown.
 export { breakdown, breakdownAgainstHumans, type BreakdownRow } from '../model/breakdown.js';
@@ -49,5 +49,13 @@ export function formatSummaryTable(rows: readonly BreakdownRow[], title: string)
     formatNumber(s.f1, 3),
     formatNumber(s.ece, 3),
   ]);
+  return `${title}\n${formatTable([header, ...body])}`;
+}
+
+/** Verdicts at the default threshold per group: uncertain shares, FPR and recall counting only "machine" verdicts. */
+export function formatVerdictTable(rows: readonly VerdictRow[], title: string): string {
+  const pct = (v: number | null) => (v === null ? '—' : `${(100 * v).toFixed(1)}%`);
+  const header = ['group', 'human', 'machine', 'uncertain (human)', 'uncertain (machine)', 'FPR', 'recall'];
+  const body = rows.map((r) => [r.group, String(r.n_human), String(r.n_machine), pct(r.uncertain_human), pct(r.uncertain_machine), pct(r.fpr), pct(r.recall)]);
   return `${title}\n${formatTable([header, ...body])}`;
 }

@@ -77,3 +77,45 @@ export function breakdownAgainstHumans<T>(
     }))
     .sort(byGroupName);
 }
+
+/** What the default threshold does to one group once `uncertain` is taken into account. */
+export interface VerdictRow {
+  group: string;
+  n_human: number;
+  n_machine: number;
+  /** Shares of the group's human / machine texts judged uncertain (null: none of that label). */
+  uncertain_human: number | null;
+  uncertain_machine: number | null;
+  /** Share of human texts with a "machine" verdict (uncertain ones are not). */
+  fpr: number | null;
+  /** Share of machine texts with a "machine" verdict (uncertain ones are not caught). */
+  recall: number | null;
+}
+
+/** Per group: uncertain shares, FPR and recall counting only "machine" verdicts, sorted by group name. */
+export function verdictBreakdown<T>(
+  items: readonly T[],
+  key: (item: T) => string,
+  labelOf: (item: T) => BinaryLabel,
+  probOf: (item: T) => number,
+  judged: (item: T) => boolean,
+  threshold: number,
+): VerdictRow[] {
+  const share = (members: T[], f: (item: T) => boolean) => (members.length === 0 ? null : members.filter(f).length / members.length);
+  return [...groupBy(items, key)]
+    .map(([group, members]) => {
+      const humans = members.filter((item) => labelOf(item) === 0);
+      const machines = members.filter((item) => labelOf(item) === 1);
+      const flagged = (item: T) => judged(item) && probOf(item) >= threshold;
+      return {
+        group,
+        n_human: humans.length,
+        n_machine: machines.length,
+        uncertain_human: share(humans, (item) => !judged(item)),
+        uncertain_machine: share(machines, (item) => !judged(item)),
+        fpr: share(humans, flagged),
+        recall: share(machines, flagged),
+      };
+    })
+    .sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
+}

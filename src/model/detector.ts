@@ -2,7 +2,7 @@ import type { PreparedDocument } from '../features/document.js';
 import { Featurizer, type FeaturizerState, type SparseVector } from '../features/featurizer.js';
 import { STYLE_DESCRIPTIONS, type StyleFeature } from '../features/stylometry.js';
 import type { Label } from '../corpus/types.js';
-import type { BreakdownRow } from './breakdown.js';
+import type { BreakdownRow, VerdictRow } from './breakdown.js';
 import type { EvaluationSummary } from './metrics.js';
 import { calibrate, type PlattCalibration } from './calibration.js';
 import { decisionFunction, type LogisticModel } from './logistic.js';
@@ -35,6 +35,12 @@ export interface TrainingEvaluation {
   method: string;
   overall: EvaluationSummary;
   by_dataset: BreakdownRow[];
+  /**
+   * At the default threshold with the held-out applicability check applied,
+   * per threshold group (dataset, or dataset:domain): what users see.
+   * Absent in model files written before it existed.
+   */
+  verdicts?: VerdictRow[];
 }
 
 export interface TrainingSummary {

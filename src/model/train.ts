@@ -1,6 +1,6 @@
 import type { LabeledDocument } from '../corpus/types.js';
 import { groupBySourceComponents, kFoldByStory } from '../corpus/split.js';
-import { breakdown } from './breakdown.js';
+import { breakdown, verdictBreakdown } from './breakdown.js';
 import { summarize, thresholdForFpr, type BinaryLabel } from './metrics.js';
 import { DEFAULT_FEATURIZER_CONFIG, Featurizer, type FeaturizerConfig, type SparseVector } from '../features/featurizer.js';
 import { UserError } from '../util/errors.js';
@@ -139,10 +139,19 @@ export function trainDetector(documents: LabeledDocument[], options: Partial<Tra
   const model = fitRows(prepared, labeled.map((_, i) => i), opts);
   opts.onProgress?.('fit folds', foldCount + 1, foldCount + 1);
 
+  const multiDomain = multiDomainDatasets(labeled);
   const evaluation = {
     method,
     overall: summarize(labels, probabilities, threshold),
     by_dataset: breakdown(labeled.map((d, i) => i), (i) => labeled[i].dataset, (i) => labels[i], (i) => probabilities[i], threshold),
+    verdicts: verdictBreakdown(
+      labeled.map((d, i) => i),
+      (i) => thresholdGroup(labeled[i], multiDomain),
+      (i) => labels[i],
+      (i) => probabilities[i],
+      (i) => judged[i] === 1,
+      threshold,
+    ),
   };
   const auroc = evaluation.overall.auroc;
   if (auroc !== null && auroc < MIN_SOUND_AUROC) {

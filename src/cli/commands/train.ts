@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { saveDetector } from '../../model/model-file.js';
 import { DEFAULT_TRAIN_OPTIONS, trainDetector } from '../../model/train.js';
 import { defaultTrainingExtensions } from '../../detect/sentence-training.js';
-import { formatSummaryTable } from '../../evaluate/breakdown.js';
+import { formatSummaryTable, formatVerdictTable } from '../../evaluate/breakdown.js';
 import type { TrainingEvaluation } from '../../model/detector.js';
 import { UserError } from '../../util/errors.js';
 import { assertOutputsNotInputs } from '../../corpus/paths.js';
@@ -75,6 +75,9 @@ function trainingReport(evaluation: TrainingEvaluation, threshold: number, secon
     `default threshold: ${threshold.toFixed(4)}`,
     '',
     formatSummaryTable([{ group: 'all', summary: evaluation.overall }, ...evaluation.by_dataset], `${evaluation.method} evaluation`),
+    ...(evaluation.verdicts
+      ? ['', formatVerdictTable(evaluation.verdicts, 'verdicts at the default threshold on the same held-out texts (uncertain: the held-out applicability check declines to judge; FPR and recall count "machine" verdicts only)')]
+      : []),
     ...(warnings.length > 0 ? ['', `WARNING: ${warnings.length} problem(s) with this model (printed on stderr, recorded in the model file's metadata.warnings): it may not do what you expect`] : []),
     '',
   ].join('\n');
