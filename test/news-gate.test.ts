@@ -150,3 +150,16 @@ test('training records verdicts per threshold group in the model metadata', () =
   const reviews = detector.metadata.evaluation.verdicts!.find((r) => r.group === 'shop_reviews')!;
   assert.ok(reviews.uncertain_human !== null && reviews.uncertain_human > 0.5, `held-out reviews mostly not_news: ${reviews.uncertain_human}`);
 });
+
+test('news gate fast path equals its plain definition (features built, then the dot product)', () => {
+  const state = fitNewsGate([...syntheticCorpus(30, 5), ...reviewCorpus(40, 7)].map(example), []);
+  assert.ok(state);
+  const gate = new NewsGate(state);
+  const texts = [...syntheticCorpus(5, 51), ...reviewCorpus(5, 53)].map((d) => d.text);
+  texts.push('', '...', 'The the the THE the.', texts[0]);
+  for (const text of texts) {
+    const tokens = tokensOf(text);
+    const plain = gate.logitOf(newsVector(tokens, state.bits));
+    assert.ok(Math.abs(gate.logit(tokens) - plain) < 1e-6, `${text.slice(0, 30)}: ${gate.logit(tokens)} vs ${plain}`);
+  }
+});
