@@ -2,7 +2,7 @@ import type { Detector } from '../model/detector.js';
 import { isEmptyText } from '../text/empty.js';
 import { UserError } from '../util/errors.js';
 import { round6 } from '../util/numeric.js';
-import { assessText, judgeProbability, reasonsPart } from './applicability.js';
+import { assessDocument, judgeProbability, reasonsPart } from './applicability.js';
 import { splitSentences, type SentenceSpan } from '../text/sentences.js';
 import { SentenceBudgetExceeded, type DetectionResult, type ScoreOptions } from './result.js';
 import { analyzeSentences } from './sentences.js';
@@ -27,7 +27,7 @@ export function detectText(detector: Detector, text: string, options: ScoreOptio
   assertScorable(text, id ?? 'text');
   const document = detector.featurizer.prepare(text, { sentences: options.sentences, spans: options.sentences ? spans : undefined });
   // The applicability checks (uncertain) read the same tokens.
-  const prediction = judgeProbability(detector, detector.probabilityFromScore(detector.score(document)), assessText(detector, text, document.tokens));
+  const prediction = judgeProbability(detector, detector.probabilityFromScore(detector.score(document)), assessDocument(detector, document));
   const result: DetectionResult = {
     ...(id === undefined ? {} : { id }),
     machine_probability: round6(prediction.machine_probability),

@@ -2,6 +2,7 @@ import { normalize } from '../text/normalize.js';
 import { splitSentences, type SentenceSpan } from '../text/sentences.js';
 import { tokenBuffers, tokenizeInto, TokenKind, type Tokens } from '../text/tokenize.js';
 import { hashNgrams, UnitBuffers, type FeatureFamily } from './families.js';
+import { styleVector } from './stylometry.js';
 
 /**
  * A document prepared once for everything that scores it: the normalised
@@ -16,6 +17,14 @@ export interface PreparedDocument {
   readonly text: string;
   readonly normalized: string;
   readonly tokens: Tokens;
+  /**
+   * The raw (unscaled) style measurements of `tokens` (stylometry.ts),
+   * measured once: the featurizer's style slots and the applicability check
+   * both read them (they used to measure them twice). A fresh array per
+   * document, never scaled in place, so it stays valid after the buffers are
+   * reused.
+   */
+  readonly style: Float64Array;
   readonly families: readonly FeatureFamily[];
   /** ngrams[f]: the 32-bit hash of family f's n-grams in order; ngramCounts[f] of them are valid. */
   readonly ngrams: readonly Uint32Array[];
@@ -66,7 +75,7 @@ export class DocumentPreparer {
       if (sentences.length > 0) alignTokens(text, normalized, tokens, sentences, tokenSentence);
       else tokenSentence.fill(0, 0, tokens.count);
     }
-    return { text, normalized, tokens, families: this.families, ngrams: this.ngrams, ngramCounts, sentences, tokenSentence };
+    return { text, normalized, tokens, style: styleVector(tokens), families: this.families, ngrams: this.ngrams, ngramCounts, sentences, tokenSentence };
   }
 }
 

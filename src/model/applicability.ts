@@ -90,9 +90,13 @@ export class Applicability {
     return cached;
   }
 
-  /** Reasons not to judge a text, from its tokens (of the normalized text) and the original text. */
-  assess(tokens: Tokens, text: string): Reason[] {
-    const m = this.measure(tokens, text);
+  /**
+   * Reasons not to judge a text, from its tokens (of the normalized text) and
+   * the original text; `style` is styleVector(tokens) when the caller has it
+   * already (a PreparedDocument's `style`).
+   */
+  assess(tokens: Tokens, text: string, style?: Float64Array): Reason[] {
+    const m = this.measure(tokens, text, style);
     const reasons: Reason[] = [];
     if (Applicability.tooShort(m)) reasons.push('too_short');
     if (Applicability.notEnglish(m)) reasons.push('not_english');
@@ -116,9 +120,8 @@ export class Applicability {
     return check === 'style' ? m.style_distance! > state.style.cutoff : m.vocabulary_coverage! < state.vocabulary.cutoff;
   }
 
-  /** Everything the checks look at (also what fitting and the evaluation measure). */
-  measure(tokens: Tokens, text: string): Measures {
-    const style = styleVector(tokens);
+  /** Everything the checks look at (also what fitting and the evaluation measure); `style` as in assess. */
+  measure(tokens: Tokens, text: string, style: Float64Array = styleVector(tokens)): Measures {
     let words = 0;
     let symbols = 0;
     for (let i = 0; i < tokens.count; i++) {
