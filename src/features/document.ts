@@ -138,16 +138,22 @@ function alignTokens(original: string, normalized: string, tokens: Tokens, spans
       if (same) {
         at = start;
       } else {
-        const word = normalized.slice(start, start + tokens.lengths[t]);
-        // Usually normalisation has only shifted the text: try where the running offset says first.
+        const length = tokens.lengths[t];
+        // Usually normalisation has only shifted the text: try where the running offset says first
+        // (compared in place: the token's string is built only when the guess fails).
         const guess = start + shift;
-        at = guess >= cursor && original.startsWith(word, guess) && !isWordChar(original.charCodeAt(guess - 1)) && !isWordChar(original.charCodeAt(guess + word.length)) ? guess : original.indexOf(word, cursor);
-        while (at >= 0 && at - cursor < 2000 && (isWordChar(original.charCodeAt(at - 1)) || isWordChar(original.charCodeAt(at + word.length)))) {
-          at = original.indexOf(word, at + 1);
+        if (guess >= cursor && regionMatches(original, guess, normalized, start, length) && !isWordChar(original.charCodeAt(guess - 1)) && !isWordChar(original.charCodeAt(guess + length))) {
+          at = guess;
+        } else {
+          const word = normalized.slice(start, start + length);
+          at = original.indexOf(word, cursor);
+          while (at >= 0 && at - cursor < 2000 && (isWordChar(original.charCodeAt(at - 1)) || isWordChar(original.charCodeAt(at + length)))) {
+            at = original.indexOf(word, at + 1);
+          }
         }
         if (!(at >= 0 && at - cursor < 2000)) at = -1;
         else {
-          cursor = at + word.length;
+          cursor = at + length;
           shift = at - start;
         }
       }
@@ -155,6 +161,13 @@ function alignTokens(original: string, normalized: string, tokens: Tokens, spans
     }
     out[t] = sentence;
   }
+}
+
+/** original.startsWith(normalized.slice(from, from + length), at), without building the slice. */
+function regionMatches(original: string, at: number, normalized: string, from: number, length: number): boolean {
+  if (at + length > original.length) return false;
+  for (let k = 0; k < length; k++) if (original.charCodeAt(at + k) !== normalized.charCodeAt(from + k)) return false;
+  return true;
 }
 
 function isWordChar(c: number): boolean {

