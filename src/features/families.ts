@@ -114,12 +114,9 @@ export function hashNgrams(units: Uint32Array, count: number, family: FeatureFam
   const total = count - family.n + 1;
   if (out.length < total) out = new Uint32Array(total * 2);
   const { n, seed } = family;
-  // Orders 1–4 unrolled (the shipped model's word 1–2 and pattern 3–4 grams): V8 does not unroll the
-  // inner loop itself, and the generic loop was half of this function's time (profiled, issue 10).
+  // Orders 1 and 2 unrolled: they are most of the work, and V8 does not unroll the inner loop itself.
   if (n === 1) for (let i = 0; i < total; i++) out[i] = combine(seed, units[i]);
   else if (n === 2) for (let i = 0; i < total; i++) out[i] = combine(combine(seed, units[i]), units[i + 1]);
-  else if (n === 3) for (let i = 0; i < total; i++) out[i] = combine(combine(combine(seed, units[i]), units[i + 1]), units[i + 2]);
-  else if (n === 4) for (let i = 0; i < total; i++) out[i] = combine(combine(combine(combine(seed, units[i]), units[i + 1]), units[i + 2]), units[i + 3]);
   else
     for (let i = 0; i < total; i++) {
       let h = seed;
