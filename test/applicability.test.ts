@@ -13,6 +13,7 @@ import {
   fitApplicability,
   MIN_WORDS,
   nonLatinShare,
+  nonLatinShareByLoop,
   tokensOf,
   type ApplicabilityState,
 } from '../src/detect/applicability.js';
@@ -60,6 +61,17 @@ test('not_english: French, German, Spanish, Chinese, code and tables; English pa
   assert.equal(nonLatinShare('abc'), 0);
   assert.equal(nonLatinShare('中文'), 1);
   assert.equal(nonLatinShare('Café “quoted” — 12%'), 0, 'accents, curly quotes and dashes are not foreign letters');
+});
+
+test('nonLatinShare (regex guard, then the loop) equals its plain definition for every UTF-16 code unit', () => {
+  // The guard returns 0 only when no character is one the loop counts as another script's letter.
+  for (let c = 0; c <= 0xffff; c++) {
+    const ch = String.fromCharCode(c);
+    for (const text of [ch, `${ch}a`, `ab${ch}${ch}cd`]) assert.equal(nonLatinShare(text), nonLatinShareByLoop(text), `U+${c.toString(16)} in ${JSON.stringify(text)}`);
+  }
+  const mixed = 'Москва and Κρήτη, 東京 and 서울 — «Café»';
+  assert.equal(nonLatinShare(mixed), nonLatinShareByLoop(mixed));
+  assert.ok(nonLatinShare(mixed) > 0.5);
 });
 
 /** A second, clearly different kind of English text: first-person product reviews (written for this test). */

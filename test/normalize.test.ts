@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalize } from '../src/text/normalize.js';
+import { normalize, NORMALIZE_GUARDS } from '../src/text/normalize.js';
 import { DEFAULT_FEATURIZER_CONFIG, Featurizer } from '../src/features/featurizer.js';
 
 const featurizer = new Featurizer({
@@ -74,4 +74,13 @@ test('empty and whitespace-only texts normalise to the empty string and featuris
   assert.equal(normalize(' \n\t '), '');
   const vector = featurizer.transform('   ');
   assert.ok(vector.values.every((v) => Number.isFinite(v)));
+});
+
+test('each normalisation guard matches exactly when one of the patterns it stands for does (every UTF-16 code unit, and "\'\'")', () => {
+  for (const [guard, patterns] of NORMALIZE_GUARDS) {
+    const plain = patterns.map((p) => new RegExp(p.source, p.flags.replace('g', '')));
+    const texts = ["''", "a'b'c", 'plain ASCII text.'];
+    for (let c = 0; c <= 0xffff; c++) texts.push(`a${String.fromCharCode(c)}b`);
+    for (const text of texts) assert.equal(guard.test(text), plain.some((p) => p.test(text)), `guard ${patterns.map(String).join(" ")} on ${JSON.stringify(text)}`);
+  }
 });

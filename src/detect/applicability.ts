@@ -2,6 +2,7 @@ import type { Label } from '../corpus/types.js';
 import type { Detector } from '../model/detector.js';
 import { Applicability, MIN_WORDS, tokensOf, type Reason } from '../model/applicability.js';
 import type { Tokens } from '../text/tokenize.js';
+import type { PreparedDocument } from '../features/document.js';
 
 /**
  * Knowing when not to judge. A verdict is only as good as the text is like
@@ -27,6 +28,11 @@ export function assessText(detector: Detector, text: string, tokens: Tokens = to
   return Applicability.of(detector).assess(tokens, text);
 }
 
+/** Reasons not to judge a prepared document: reads its tokens and its style measurements (measured once, in prepare). */
+export function assessDocument(detector: Detector, document: PreparedDocument): Reason[] {
+  return Applicability.of(detector).assess(document.tokens, document.text, document.style);
+}
+
 export interface Judgement {
   machine_probability: number;
   verdict: Verdict;
@@ -36,7 +42,7 @@ export interface Judgement {
 /** Probability, reasons and verdict of a text: the detection hot path (tokenises once for both). */
 export function judge(detector: Detector, text: string): Judgement {
   const document = detector.featurizer.prepare(text);
-  return judgeProbability(detector, detector.probabilityFromScore(detector.score(document)), assessText(detector, text, document.tokens));
+  return judgeProbability(detector, detector.probabilityFromScore(detector.score(document)), assessDocument(detector, document));
 }
 
 /** `{ reasons }` for an uncertain verdict, `{}` otherwise: what JSON results spread in, so judged results keep their old shape. */

@@ -2,7 +2,7 @@ import type { Detector } from '../model/detector.js';
 import { isEmptyText } from '../text/empty.js';
 import { UserError } from '../util/errors.js';
 import { round6 } from '../util/numeric.js';
-import { assessText, judgeProbability, reasonsPart } from './applicability.js';
+import { assessDocument, judgeProbability, reasonsPart } from './applicability.js';
 import { splitSentences, type SentenceSpan } from '../text/sentences.js';
 import { SentenceBudgetExceeded, type DetectionResult, type ScoreOptions } from './result.js';
 import { analyzeSentences } from './sentences.js';
@@ -17,17 +17,19 @@ export type { DetectionResult, ScoreOptions, Verdict } from './result.js';
 /**
  * Refuses text that is empty after normalisation (whitespace, zero-width
  * characters, a lone title line): there is nothing to score. `where` names
- * the text in the message (a file, a field).
+ * the text in the message (a file, a field); `normalized` is normalize(text)
+ * when the caller has it.
  */
-export function assertScorable(text: string, where: string): void {
-  if (isEmptyText(text)) throw new UserError(`${where}: the text is empty (after normalisation); nothing to score`);
+export function assertScorable(text: string, where: string, normalized?: string): void {
+  if (isEmptyText(text, normalized)) throw new UserError(`${where}: the text is empty (after normalisation); nothing to score`);
 }
 
 export function detectText(detector: Detector, text: string, options: ScoreOptions = {}, id?: string, spans?: SentenceSpan[]): DetectionResult {
-  assertScorable(text, id ?? 'text');
   const document = detector.featurizer.prepare(text, { sentences: options.sentences, spans: options.sentences ? spans : undefined });
+  // Checked on the normalised text prepare made: isEmptyText would normalise a short text a second time.
+  assertScorable(text, id ?? 'text', document.normalized);
   // The applicability checks (uncertain) read the same tokens.
-  const prediction = judgeProbability(detector, detector.probabilityFromScore(detector.score(document)), assessText(detector, text, document.tokens));
+  const prediction = judgeProbability(detector, detector.probabilityFromScore(detector.score(document)), assessDocument(detector, document));
   const result: DetectionResult = {
     ...(id === undefined ? {} : { id }),
     machine_probability: round6(prediction.machine_probability),

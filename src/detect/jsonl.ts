@@ -47,9 +47,10 @@ export async function detectJsonlStream(
 
   const flushOne = async () => {
     const result = await inFlight.shift()!;
-    if (result.output.length > 0) {
+    const lines = result.outputBytes ?? result.output;
+    if (lines.length > 0) {
       documents += result.rowsOut;
-      if (!output.write(result.output)) await once(output, 'drain');
+      if (!output.write(lines)) await once(output, 'drain');
     }
     if (result.error) throw new UserError(result.error);
     options.onProgress?.(lineNumber);
@@ -57,8 +58,9 @@ export async function detectJsonlStream(
 
   try {
     for await (const bytes of lineChunks(input, batchSize)) {
-      inFlight.push(scorer.scoreRows({ bytes, firstLine: lineNumber + 1 }, rowOptions));
-      lineNumber += countLines(bytes);
+      const firstLine = lineNumber + 1;
+      lineNumber += countLines(bytes); // before the bytes move to a scoring thread
+      inFlight.push(scorer.scoreRows({ bytes, firstLine }, rowOptions, true));
       while (inFlight.length >= maxInFlight) await flushOne();
     }
     while (inFlight.length > 0) await flushOne();

@@ -91,6 +91,12 @@ export interface RowOptions extends ScoreOptions {
 export interface ScoredRows {
   /** Output JSON lines, each ending in "\n", in input order. */
   output: string;
+  /**
+   * The same lines as UTF-8, in place of `output` (then ''), when a scoring
+   * thread was asked for bytes (`detect --jsonl`): the thread encodes them and
+   * the bytes move to the writing thread without a copy.
+   */
+  outputBytes?: Uint8Array;
   /** Input rows this batch covered, including skipped ones. */
   rowsIn: number;
   /** Output lines (a seed-schema row yields two documents; error lines count). */

@@ -1,9 +1,9 @@
-import { workerData } from 'node:worker_threads';
+import { workerData, type TransferListItem } from 'node:worker_threads';
 import { loadDetector } from '../model/model-file.js';
 import { serveRequests } from '../util/thread-pool.js';
 import { detectTexts, type TextsReply } from './detect.js';
 import { scoreRows, type ScoredRows } from './lines.js';
-import type { ScoringRequest } from './pool.js';
+import { encodeReply, type ScoringRequest } from './pool.js';
 
 /**
  * The one scoring-thread entry (detect --jsonl, batch, worker, serve): loads
@@ -11,6 +11,17 @@ import type { ScoringRequest } from './pool.js';
  */
 const detector = loadDetector((workerData as { modelPath: string }).modelPath);
 
-serveRequests<ScoringRequest, ScoredRows | TextsReply>((request) =>
-  request.kind === 'rows' ? scoreRows(detector, request.rows, request.options) : detectTexts(detector, request.texts, request.options),
+/** Replies whose output was encoded here, and the buffers to move with them. */
+const moving = new WeakMap<object, TransferListItem[]>();
+
+serveRequests<ScoringRequest, ScoredRows | TextsReply>(
+  (request) => {
+    if (request.kind === 'texts') return detectTexts(detector, request.texts, request.options);
+    const scored = scoreRows(detector, request.rows, request.options);
+    if (!request.bytes) return scored;
+    const { reply, transfer } = encodeReply(scored);
+    moving.set(reply, transfer);
+    return reply;
+  },
+  (reply) => moving.get(reply),
 );

@@ -2,6 +2,7 @@ import { normalize } from '../text/normalize.js';
 import { splitSentences, type SentenceSpan } from '../text/sentences.js';
 import { tokenBuffers, tokenizeInto, TokenKind, type Tokens } from '../text/tokenize.js';
 import { hashNgrams, UnitBuffers, type FeatureFamily } from './families.js';
+import { styleVector } from './stylometry.js';
 
 /**
  * A document prepared once for everything that scores it: the normalised
@@ -16,6 +17,14 @@ export interface PreparedDocument {
   readonly text: string;
   readonly normalized: string;
   readonly tokens: Tokens;
+  /**
+   * The raw (unscaled) style measurements of `tokens` (stylometry.ts),
+   * measured once: the featurizer's style slots and the applicability check
+   * both read them (they used to measure them twice). A fresh array per
+   * document, never scaled in place, so it stays valid after the buffers are
+   * reused.
+   */
+  readonly style: Float64Array;
   readonly families: readonly FeatureFamily[];
   /** ngrams[f]: the 32-bit hash of family f's n-grams in order; ngramCounts[f] of them are valid. */
   readonly ngrams: readonly Uint32Array[];
@@ -66,7 +75,7 @@ export class DocumentPreparer {
       if (sentences.length > 0) alignTokens(text, normalized, tokens, sentences, tokenSentence);
       else tokenSentence.fill(0, 0, tokens.count);
     }
-    return { text, normalized, tokens, families: this.families, ngrams: this.ngrams, ngramCounts, sentences, tokenSentence };
+    return { text, normalized, tokens, style: styleVector(tokens), families: this.families, ngrams: this.ngrams, ngramCounts, sentences, tokenSentence };
   }
 }
 
@@ -129,16 +138,22 @@ function alignTokens(original: string, normalized: string, tokens: Tokens, spans
       if (same) {
         at = start;
       } else {
-        const word = normalized.slice(start, start + tokens.lengths[t]);
-        // Usually normalisation has only shifted the text: try where the running offset says first.
+        const length = tokens.lengths[t];
+        // Usually normalisation has only shifted the text: try where the running offset says first
+        // (compared in place: the token's string is built only when the guess fails).
         const guess = start + shift;
-        at = guess >= cursor && original.startsWith(word, guess) && !isWordChar(original.charCodeAt(guess - 1)) && !isWordChar(original.charCodeAt(guess + word.length)) ? guess : original.indexOf(word, cursor);
-        while (at >= 0 && at - cursor < 2000 && (isWordChar(original.charCodeAt(at - 1)) || isWordChar(original.charCodeAt(at + word.length)))) {
-          at = original.indexOf(word, at + 1);
+        if (guess >= cursor && regionMatches(original, guess, normalized, start, length) && !isWordChar(original.charCodeAt(guess - 1)) && !isWordChar(original.charCodeAt(guess + length))) {
+          at = guess;
+        } else {
+          const word = normalized.slice(start, start + length);
+          at = original.indexOf(word, cursor);
+          while (at >= 0 && at - cursor < 2000 && (isWordChar(original.charCodeAt(at - 1)) || isWordChar(original.charCodeAt(at + length)))) {
+            at = original.indexOf(word, at + 1);
+          }
         }
         if (!(at >= 0 && at - cursor < 2000)) at = -1;
         else {
-          cursor = at + word.length;
+          cursor = at + length;
           shift = at - start;
         }
       }
@@ -146,6 +161,13 @@ function alignTokens(original: string, normalized: string, tokens: Tokens, spans
     }
     out[t] = sentence;
   }
+}
+
+/** original.startsWith(normalized.slice(from, from + length), at), without building the slice. */
+function regionMatches(original: string, at: number, normalized: string, from: number, length: number): boolean {
+  if (at + length > original.length) return false;
+  for (let k = 0; k < length; k++) if (original.charCodeAt(at + k) !== normalized.charCodeAt(from + k)) return false;
+  return true;
 }
 
 function isWordChar(c: number): boolean {

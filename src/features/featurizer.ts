@@ -74,6 +74,8 @@ export class Featurizer {
   /** Reused per document: n-gram bucket indices. */
   private buckets = new Uint32Array(1 << 14);
   private readonly counter = new BucketCounter();
+  /** Reused per document: the scaled style slots (a document's raw `style` is never scaled in place). */
+  private readonly styleScratch = new Float64Array(STYLE_FEATURES.length);
   private readonly preparer: DocumentPreparer;
 
   constructor(state: FeaturizerState) {
@@ -122,7 +124,7 @@ export class Featurizer {
     const vectors: SparseVector[] = [];
     for (const text of texts) {
       const document = identity.prepare(text);
-      const style = styleVector(document.tokens);
+      const style = document.style;
       for (let j = 0; j < k; j++) {
         sum[j] += style[j];
         sumSq[j] += style[j] * style[j];
@@ -134,7 +136,7 @@ export class Featurizer {
     const featurizer = new Featurizer({ config, ...styleScale(sum, sumSq, texts.length) });
     if (config.useStyle) {
       vectors.forEach((vector, i) => {
-        const scaled = featurizer.scaleStyle(raw[i]);
+        const scaled = featurizer.scaleStyle(raw[i], raw[i]);
         for (let j = 0, at = vector.values.length - k; j < k; j++) vector.values[at + j] = scaled[j];
       });
     }
@@ -189,7 +191,7 @@ export class Featurizer {
       for (let i = first; i < k; i++) values[i] *= scale;
     }
     if (styleCount > 0) {
-      const style = this.scaledStyle(document.tokens);
+      const style = this.scaleStyle(document.style, this.styleScratch);
       for (let j = 0; j < styleCount; j++) {
         indices[k + j] = this.hashSize + j;
         values[k + j] = style[j];
@@ -225,7 +227,7 @@ export class Featurizer {
       total += counter.sublinearDot(weights);
     }
     if (this.config.useStyle) {
-      const style = this.scaledStyle(document.tokens);
+      const style = this.scaleStyle(document.style, this.styleScratch);
       for (let j = 0; j < style.length; j++) total += weights[this.hashSize + j] * Math.fround(style[j]);
     }
     return total;
@@ -233,13 +235,14 @@ export class Featurizer {
 
   /** The style measurements standardised with the fitted scale and clipped (the style slots of the vector). */
   scaledStyle(tokens: Tokens): Float64Array {
-    return this.scaleStyle(styleVector(tokens));
+    const style = styleVector(tokens);
+    return this.scaleStyle(style, style);
   }
 
-  /** Standardises and clips raw style measurements, in place. */
-  private scaleStyle(style: Float64Array): Float64Array {
-    for (let j = 0; j < style.length; j++) style[j] = clip((style[j] - this.styleMean[j]) / this.styleStd[j], STYLE_CLIP);
-    return style;
+  /** Standardises and clips raw style measurements into `out` (may be `style` itself). */
+  private scaleStyle(style: Float64Array, out: Float64Array): Float64Array {
+    for (let j = 0; j < style.length; j++) out[j] = clip((style[j] - this.styleMean[j]) / this.styleStd[j], STYLE_CLIP);
+    return out;
   }
 
   /**

@@ -12,11 +12,12 @@ const NOTHING = /^[\s\u200B-\u200D\u2060\uFEFF\u00AD\u180E]*$/;
 const NORMALISE_BELOW = 1000;
 
 /**
+ * `normalized`: normalize(text), when the caller has it (detectText).
  * The rule every interface applies before scoring (CLI, JSON lines, batch,
  * HTTP, corpus readers): a text that is empty after normalisation has
  * nothing to score, and a verdict on it would be noise.
  */
-export function isEmptyText(text: string): boolean {
+export function isEmptyText(text: string, normalized?: string): boolean {
   if (NOTHING.test(text)) return true;
-  return text.length < NORMALISE_BELOW && normalize(text) === '';
+  return text.length < NORMALISE_BELOW && (normalized ?? normalize(text)) === '';
 }

@@ -96,9 +96,18 @@ export function normalize(text: string): string {
 const NON_ASCII = /[^\x00-\x7F]/;
 const MOJIBAKE_LEAD = /[âÃÂ]/;
 
+/**
+ * What any rule of fixEncoding but NFKC looks for, as one character class
+ * (ZERO_WIDTH, MOJIBAKE_LEAD, OTHER_SCRIPTS merged: an alternation of the
+ * three was twice as slow, ~3.5 µs on a 2 kB article).
+ */
+const ENCODING_ISSUE = /[\u200B-\u200D\u2060\uFEFF\u00AD\u180EâÃÂ\u0370-\u058F]/;
+
 function fixEncoding(t: string): string {
   // Every rule here concerns non-ASCII characters: most news is pure ASCII.
   if (!NON_ASCII.test(t)) return t;
+  // Most non-ASCII news has none of these: one scan instead of three (~1 µs each on a 2 kB article).
+  if (!ENCODING_ISSUE.test(t)) return t.normalize('NFKC');
   t = t.replace(ZERO_WIDTH, '');
   // Every mojibake pattern starts with â, Ã or Â: one scan instead of eleven (measured ~20 µs per article).
   if (MOJIBAKE_LEAD.test(t)) for (const [pattern, replacement] of MOJIBAKE) t = t.replace(pattern, replacement);
@@ -151,12 +160,26 @@ function stripCorpusBoilerplate(t: string): string {
   return t;
 }
 
+/**
+ * Whether one of the four passes below would change anything: a character
+ * of their classes, or "''" (DOUBLE_QUOTES's other alternative). One merged
+ * class and a literal search (~2.7 µs on a 2 kB article) instead of four
+ * passes (~4.6 µs); an alternation of all of it was no faster than the passes.
+ */
+const QUOTE_OR_SPACE_CHAR = /[\u2018\u2019\u201A\u201B\u2032\u02BC`´\u201C\u201D\u201E\u201F\u2033\u00AB\u00BB\u2026\u00A0\u2000-\u200A\u202F\u205F\u3000\t\f\v]/;
+const QUOTE_OR_SPACE_VARIANT = { test: (t: string): boolean => QUOTE_OR_SPACE_CHAR.test(t) || t.includes("''") };
+
+function canonicalQuotesAndSpaces(t: string): string {
+  t = t.replace(SINGLE_QUOTES, "'");
+  t = t.replace(DOUBLE_QUOTES, '"');
+  t = t.replace(ELLIPSIS, '...');
+  return t.replace(ODD_SPACES, ' ');
+}
+
 function canonicalPunctuation(t: string): string {
   if (NON_ASCII.test(t)) {
-    t = t.replace(SINGLE_QUOTES, "'");
-    t = t.replace(DOUBLE_QUOTES, '"');
-    t = t.replace(ELLIPSIS, '...');
-    t = t.replace(ODD_SPACES, ' ');
+    // One scan says whether any of the four passes would change anything (~1 µs each on a 2 kB article).
+    if (QUOTE_OR_SPACE_VARIANT.test(t)) t = canonicalQuotesAndSpaces(t);
   } else {
     t = t.replace(ASCII_QUOTE_VARIANTS, (q) => (q === "''" ? '"' : "'"));
   }
@@ -180,3 +203,9 @@ function canonicalPunctuation(t: string): string {
 function collapseWhitespace(t: string): string {
   return t.replace(/[ \t\n\r\f\v]{2,}|[\t\n\r\f\v]/g, ' ').trim();
 }
+
+/** Each one-scan guard with the patterns it stands for (test/normalize.test.ts pins them: it matches exactly when one of them does). */
+export const NORMALIZE_GUARDS: ReadonlyArray<[guard: { test(text: string): boolean }, patterns: readonly RegExp[]]> = [
+  [ENCODING_ISSUE, [ZERO_WIDTH, MOJIBAKE_LEAD, OTHER_SCRIPTS]],
+  [QUOTE_OR_SPACE_VARIANT, [SINGLE_QUOTES, DOUBLE_QUOTES, ELLIPSIS, ODD_SPACES]],
+];

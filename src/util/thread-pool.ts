@@ -1,6 +1,6 @@
 // Kept over piscina 5 (weighed for issue 10): piscina re-raises thread errors as plain Errors (a UserError would lose its one-line form) and always replaces a dead thread, where batch work must fail every pending request; ordered output is the callers' either way, so the 200 lines stay.
 import { availableParallelism } from 'node:os';
-import { parentPort, Worker } from 'node:worker_threads';
+import { parentPort, Worker, type TransferListItem } from 'node:worker_threads';
 import { UserError } from './errors.js';
 
 /**
@@ -25,6 +25,8 @@ export interface ThreadPoolOptions {
 
 interface Job<Request, Reply> {
   request: Request;
+  /** Moved to the thread rather than copied (the caller gives them up). */
+  transfer?: TransferListItem[];
   resolve: (reply: Reply) => void;
   reject: (error: Error) => void;
 }
@@ -84,11 +86,14 @@ export class ThreadPool<Request, Reply> {
     return this.threads.size;
   }
 
-  /** Runs one request on the next idle thread. */
-  run(request: Request): Promise<Reply> {
+  /**
+   * Runs one request on the next idle thread. `transfer`: buffers in the
+   * request to move to the thread instead of copying (they are detached here).
+   */
+  run(request: Request, transfer?: TransferListItem[]): Promise<Reply> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<Reply>((resolve, reject) => {
-      this.queue.push({ request, resolve, reject });
+      this.queue.push({ request, transfer, resolve, reject });
       this.dispatch();
     });
   }
@@ -117,7 +122,7 @@ export class ThreadPool<Request, Reply> {
       if (!thread.ready || thread.job) continue;
       const job = this.queue.shift()!;
       try {
-        thread.worker.postMessage(job.request);
+        thread.worker.postMessage(job.request, job.transfer);
         thread.job = job;
       } catch (error) {
         job.reject(error as Error); // not cloneable: the caller's bug, the thread is still idle
@@ -165,15 +170,17 @@ export class ThreadPool<Request, Reply> {
 /**
  * The thread side of a ThreadPool: answers each request with `handle`'s
  * result, marshalling thrown errors, and tells the pool it is ready. Load
- * what the thread needs (the model) before calling it.
+ * what the thread needs (the model) before calling it. `transferOf` names
+ * buffers of a reply to move rather than copy.
  */
-export function serveRequests<Request, Reply>(handle: (request: Request) => Reply | Promise<Reply>): void {
+export function serveRequests<Request, Reply>(handle: (request: Request) => Reply | Promise<Reply>, transferOf?: (reply: Reply) => TransferListItem[] | undefined): void {
   const port = parentPort;
   if (!port) throw new Error('serveRequests() runs inside a worker thread');
-  const post = (message: FromThread<Reply>) => port.postMessage(message);
+  const post = (message: FromThread<Reply>, transfer?: TransferListItem[]) => port.postMessage(message, transfer);
   port.on('message', async (request: Request) => {
     try {
-      post({ kind: 'reply', value: await handle(request) });
+      const value = await handle(request);
+      post({ kind: 'reply', value }, transferOf?.(value));
     } catch (error) {
       post({ kind: 'error', error: toThreadError(error) });
     }
