@@ -4,7 +4,7 @@
  *
  *   node --import tsx scripts/measure-applicability.ts [../shared/data] [--max-training 6000]
  *
- * Detectors here are trained document-only ({extensions:false, foldBy:'story',
+ * Detectors here are trained document-only ({extensions:[], foldBy:'story',
  * folds:2}) on at most --max-training texts per fold, for time.
  */
 import { writeFileSync } from 'node:fs';
@@ -27,7 +27,7 @@ const documents = (await readAllDocuments(await resolveInputs([`${dataDir}/*.jso
 log(`${documents.length} labeled documents`);
 const train = (docs: LabeledDocument[]) => {
   log(`training on ${docs.length}`);
-  return trainDetector(docs, { extensions: false, foldBy: 'story', folds: 2, seed });
+  return trainDetector(docs, { extensions: [], foldBy: 'story', folds: 2, seed });
 };
 const subsample = (docs: LabeledDocument[], n: number) => docs.filter((d) => seededUnit(`${seed}:subsample`, d.pair_id ?? d.id) < Math.min(1, n / docs.length));
 
