@@ -2,7 +2,7 @@
 // and writes every text's held-out score: raw decision value, calibrated probability, whether the
 // held-out applicability check judged it, and its dataset/domain/generator/variant, as JSON lines.
 // Used to design the default-threshold rule (reports/threshold-rule.md).
-//   npm run build && CAP=0 OUT=/tmp/oof.jsonl node scripts/oof-dump.mjs
+//   npm run build && CAP=0 OUT=/tmp/oof.jsonl [L2=1e-4] node scripts/oof-dump.mjs
 import { writeFileSync } from 'node:fs';
 import { readAllDocuments } from '../dist/index.js';
 import { trainDetector } from '../dist/model/train.js';
@@ -39,5 +39,5 @@ const dump = {
     return { threshold: detector.metadata.threshold };
   },
 };
-const det = trainDetector(docs, { extensions: [dump], onProgress: (s, d, t) => { if (s !== 'featurize' || d % 5000 === 0) log(s, d, t); } });
+const det = trainDetector(docs, { extensions: [dump], ...(process.env.L2 ? { l2: Number(process.env.L2) } : {}), onProgress: (s, d, t) => { if (s !== 'featurize' || d % 5000 === 0) log(s, d, t); } });
 log('threshold', det.metadata.threshold);
