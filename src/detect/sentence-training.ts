@@ -46,21 +46,54 @@ export interface SentenceExtensionOptions {
    */
   folds: 'story' | 'training';
   storyFolds: number;
+  /**
+   * Whether each human source with enough held-out documents gets its own
+   * mixture null (the p-value is the largest over them and the pooled one)
+   * or only the pooled null is kept.
+   */
+  sourceNulls: boolean;
   seed: number;
 }
 
+/** What a named sentence calibration chooses: where the held-out scores come from, the test, which nulls count. */
+export type SentenceCalibrationChoice = Pick<SentenceExtensionOptions, 'folds' | 'primary' | 'sourceNulls'>;
+
+/**
+ * Named sentence calibrations that `eval-mixtures --held-out … --calibrations`
+ * compares (one training per held-out split fits them all). Measured in
+ * reports/mixture-shift.md.
+ */
+export const SENTENCE_CALIBRATIONS: Readonly<Record<string, SentenceCalibrationChoice>> = {
+  story: { folds: 'story', primary: 'hc', sourceNulls: true },
+  'story-simes': { folds: 'story', primary: 'simes', sourceNulls: true },
+  training: { folds: 'training', primary: 'hc', sourceNulls: true },
+  'training-pooled': { folds: 'training', primary: 'hc', sourceNulls: false },
+  'training-simes': { folds: 'training', primary: 'simes', sourceNulls: true },
+  'training-simes-pooled': { folds: 'training', primary: 'simes', sourceNulls: false },
+};
+
+/** The named calibration every trained model carries. */
+export const DEFAULT_SENTENCE_CALIBRATION = 'story';
+
 export const DEFAULT_SENTENCE_OPTIONS: SentenceExtensionOptions = {
   radius: DEFAULT_RADIUS,
-  primary: 'hc',
   hashBits: 18,
   windowsPerDocument: 6,
   maxWindows: 50000,
   l2: 1e-4,
   maxIterations: 25,
-  folds: 'story',
+  ...SENTENCE_CALIBRATIONS[DEFAULT_SENTENCE_CALIBRATION],
   storyFolds: 3,
   seed: 13,
 };
+
+/** Options that only choose among what one fit computed (the test and which nulls count), not what is fitted. */
+export const TEST_OPTIONS = ['primary', 'sourceNulls'] as const;
+
+/** A fitted calibration with another primary test and/or without its per-source nulls: no refit needed. */
+export function withTestOptions(calibration: SentenceCalibration, options: Pick<SentenceExtensionOptions, 'primary' | 'sourceNulls'>): SentenceCalibration {
+  return { ...calibration, primary: options.primary, doc_null_by_dataset: options.sourceNulls ? calibration.doc_null_by_dataset : {} };
+}
 
 interface TrainingWindow {
   vector: SparseVector;
@@ -115,7 +148,7 @@ export function createSentenceExtension(options: Partial<SentenceExtensionOption
         }
       }
       const final = fitWindowModel(documents, windowsOf, opts);
-      const calibration = calibrateFromHeldOut(humans, machineScores, opts.radius, opts.primary, final.stored);
+      const calibration = withTestOptions(calibrateFromHeldOut(humans, machineScores, opts.radius, opts.primary, final.stored), opts);
       calibration.held_out.method = `${method}: every window score comes from a window model that did not see the document or its story`;
       calibration.held_out.seconds = Math.round((Date.now() - started) / 100) / 10;
       return calibration;
