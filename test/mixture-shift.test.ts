@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { copydesk } from './fixtures/cli.js';
 import { storyKey } from '../src/corpus/split.ts';
 import type { LabeledDocument } from '../src/corpus/types.ts';
-import { SENTENCE_EXTENSION, type SentenceCalibration } from '../src/detect/sentences.ts';
-import { withTestOptions } from '../src/detect/sentence-training.ts';
+import { analyzeSentences, SENTENCE_EXTENSION, type SentenceCalibration } from '../src/detect/sentences.ts';
+import { createSentenceExtension, DEFAULT_SENTENCE_CALIBRATION, DEFAULT_SENTENCE_OPTIONS, withTestOptions } from '../src/detect/sentence-training.ts';
+import { trainDetector } from '../src/model/train.ts';
 import { DEFAULT_FEATURIZER_CONFIG } from '../src/features/featurizer.ts';
 import { countShift, evaluateMixtureShift, formatMixtureShift, shiftPlans, topicOf, trainWithCalibrations } from '../src/evaluate/mixture-shift.ts';
 import { UserError } from '../src/util/errors.ts';
@@ -137,8 +138,8 @@ test('evaluateMixtureShift: one row per held-out split and calibration, totals s
     assert.equal(total.humans, 40, 'maxTest caps each split');
   }
   const table = formatMixtureShift(report);
-  assert.match(table, /FPR@0\.01\s+FPR@0\.05\s+mixtures 20%\s+power@0\.01\s+power@0\.05/);
-  assert.match(table, /sources\s+4 splits\s+training\s+40/);
+  assert.match(table, /FPR@0\.01\s+FPR@0\.05\s+worst split FPR@0\.01\s+worst split FPR@0\.05\s+mixtures 20%\s+power@0\.01\s+power@0\.05/);
+  assert.match(table, /sources\s+4 splits\s+training\s+40\s/);
 });
 
 test('eval-mixtures --held-out: unknown settings and calibrations are clear errors', () => {
@@ -153,4 +154,23 @@ test('eval-mixtures --held-out: unknown settings and calibrations are clear erro
   assert.match(unknown.stderr, /--calibrations: unknown calibration "nope"/);
   const model = copydesk(['eval-mixtures', '--data', data, '--held-out', 'sources', '--model', data, '--quiet']);
   assert.match(model.stderr, /--held-out trains one model per held-out split/);
+});
+
+test('default sentence calibration: source-held-out folds, Higher Criticism, pooled null (measured in reports/mixture-shift.md)', () => {
+  assert.equal(DEFAULT_SENTENCE_CALIBRATION, 'training-pooled');
+  assert.deepEqual(
+    { folds: DEFAULT_SENTENCE_OPTIONS.folds, primary: DEFAULT_SENTENCE_OPTIONS.primary, sourceNulls: DEFAULT_SENTENCE_OPTIONS.sourceNulls },
+    { folds: 'training', primary: 'hc', sourceNulls: false },
+  );
+  // what train/trainDetector fit by default: with three or more sources, each window score calibrating the nulls comes from a model that never saw its source
+  const detector = trainDetector(corpus(), { ...fast, extensions: [createSentenceExtension()] });
+  const calibration = detector.metadata.extensions[SENTENCE_EXTENSION] as SentenceCalibration;
+  assert.match(calibration.held_out.method, /^core training folds \(4\)/);
+  assert.equal(calibration.primary, 'hc');
+  assert.deepEqual(calibration.doc_null_by_dataset, {});
+  const text = corpus()[0].text;
+  const analysis = analyzeSentences(detector, detector.featurizer.prepare(text, { sentences: true }));
+  assert.equal(analysis.mixture.test, 'hc');
+  assert.equal(analysis.mixture.p_value, analysis.mixture.p_values.hc);
+  assert.equal(analysis.mixture.machine_passage, analysis.mixture.p_values.hc <= analysis.mixture.level);
 });

@@ -210,25 +210,34 @@ export function evaluateMixtureShift(documents: LabeledDocument[], options: Mixt
 
 const pct = (n: number, d: number) => (d === 0 ? '–' : `${((100 * n) / d).toFixed(1)}%`);
 
-/** Markdown table: setting × held-out split × calibration, FPR at each level and power at each level. */
+/**
+ * Table: setting × held-out split × calibration, FPR at each level and power
+ * at each level; the totals add the worst split's FPR at each level.
+ */
 export function formatMixtureShift(report: Pick<MixtureShiftReport, 'levels' | 'fraction' | 'rows' | 'totals'>, which: 'rows' | 'totals' = 'totals'): string {
   const k = `${Math.round(report.fraction * 100)}%`;
+  const totals = which === 'totals';
   const header = [
     'setting',
     'held out',
     'calibration',
     'human',
     ...report.levels.map((l) => `FPR@${l}`),
+    ...(totals ? report.levels.map((l) => `worst split FPR@${l}`) : []),
     `mixtures ${k}`,
     ...report.levels.map((l) => `power@${l}`),
   ];
-  const list = which === 'rows' ? report.rows : report.totals;
-  const cells = list.map((r) => [
+  const worst = (r: ShiftRow, level: number) => {
+    const splits = report.rows.filter((x) => x.setting === r.setting && x.calibration === r.calibration && x.humans > 0);
+    return Math.max(...splits.map((x) => x.flagged[String(level)] / x.humans));
+  };
+  const cells = (totals ? report.totals : report.rows).map((r) => [
     r.setting,
     r.held_out,
     r.calibration,
     String(r.humans),
     ...report.levels.map((l) => pct(r.flagged[String(l)], r.humans)),
+    ...(totals ? report.levels.map((l) => pct(worst(r, l), 1)) : []),
     String(r.mixtures),
     ...report.levels.map((l) => pct(r.detected[String(l)], r.mixtures)),
   ]);
