@@ -156,18 +156,17 @@ test('eval-mixtures --held-out: unknown settings and calibrations are clear erro
   assert.match(model.stderr, /--held-out trains one model per held-out split/);
 });
 
-test('default sentence calibration: source-held-out folds, Higher Criticism, pooled null (measured in reports/mixture-shift.md)', () => {
-  assert.equal(DEFAULT_SENTENCE_CALIBRATION, 'training-pooled');
+test('default sentence calibration: story folds, Higher Criticism, per-source nulls (measured in reports/mixture-shift.md)', () => {
+  assert.equal(DEFAULT_SENTENCE_CALIBRATION, 'story');
   assert.deepEqual(
     { folds: DEFAULT_SENTENCE_OPTIONS.folds, primary: DEFAULT_SENTENCE_OPTIONS.primary, sourceNulls: DEFAULT_SENTENCE_OPTIONS.sourceNulls },
-    { folds: 'training', primary: 'hc', sourceNulls: false },
+    { folds: 'story', primary: 'hc', sourceNulls: true },
   );
-  // what train/trainDetector fit by default: with three or more sources, each window score calibrating the nulls comes from a model that never saw its source
+  // what train/trainDetector fit by default: story folds even with four sources, HC decides
   const detector = trainDetector(corpus(), { ...fast, extensions: [createSentenceExtension()] });
   const calibration = detector.metadata.extensions[SENTENCE_EXTENSION] as SentenceCalibration;
-  assert.match(calibration.held_out.method, /^core training folds \(4\)/);
+  assert.match(calibration.held_out.method, /^3-fold by story/);
   assert.equal(calibration.primary, 'hc');
-  assert.deepEqual(calibration.doc_null_by_dataset, {});
   const text = corpus()[0].text;
   const analysis = analyzeSentences(detector, detector.featurizer.prepare(text, { sentences: true }));
   assert.equal(analysis.mixture.test, 'hc');
