@@ -160,3 +160,24 @@ test('length curve: every bucket holds the same texts cut short', () => {
   assert.equal(rows[3].n_human, 20);
   assert.ok(rows[3].auroc! >= rows[0].auroc!, 'whole texts rank at least as well as 10-word ones');
 });
+
+test('sentences: a document copydesk declines to judge gets p-values but never a machine passage', async () => {
+  const { loadDetector } = await import('../src/model/model-file.js');
+  const { analyzeSentences } = await import('../src/detect/sentences.js');
+  const { assessDocument } = await import('../src/detect/applicability.js');
+  const detector = loadDetector();
+  const prepare = (text: string) => detector.featurizer.prepare(text, { sentences: true });
+  const judged = prepare(LONG_ENGLISH);
+  assert.deepEqual(assessDocument(detector, judged), [], 'precondition: the long fixture is judged');
+  // At level 1 every p-value is ≤ the level, so a judged document always has a machine passage.
+  assert.equal(analyzeSentences(detector, judged, 1).mixture.machine_passage, true);
+  const short = prepare(SHORT_ENGLISH);
+  const analysis = analyzeSentences(detector, short, 1);
+  assert.equal(analysis.mixture.machine_passage, false);
+  assert.ok(analysis.sentences.every((s) => !s.machine_passage));
+  assert.ok(analysis.mixture.p_value >= 0 && analysis.mixture.p_value <= 1, 'the p-value is still reported');
+  assert.equal(analyzeSentences(detector, judged, 1, ['not_news']).mixture.machine_passage, false, 'reasons given by the caller are used');
+  const viaDetect = detectText(detector, SHORT_ENGLISH, { sentences: true, level: 1 });
+  assert.equal(viaDetect.verdict, 'uncertain');
+  assert.equal(viaDetect.machine_passage, false);
+});

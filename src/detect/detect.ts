@@ -39,7 +39,7 @@ export function detectText(detector: Detector, text: string, options: ScoreOptio
     model_version: detector.version,
   };
   if (options.sentences) {
-    const analysis = analyzeSentences(detector, document, options.level);
+    const analysis = analyzeSentences(detector, document, options.level, prediction.reasons);
     result.mixture_p_value = analysis.mixture.p_value;
     result.machine_passage = analysis.mixture.machine_passage;
     result.mixture = analysis.mixture;

@@ -3,6 +3,7 @@ import { groupBySourceComponents, seededUnit, splitByStory, storyKey } from '../
 import { Detector } from '../model/detector.js';
 import { trainDetector, type TrainOptions } from '../model/train.js';
 import { analyzeSentences, SENTENCE_EXTENSION, type SentenceCalibration } from '../detect/sentences.js';
+import { assessDocument } from '../detect/applicability.js';
 import { createSentenceExtension, DEFAULT_SENTENCE_OPTIONS, SENTENCE_CALIBRATIONS, TEST_OPTIONS, withTestOptions } from '../detect/sentence-training.js';
 import { UserError } from '../util/errors.js';
 import { buildMixture, pairsOf } from './mixtures.js';
@@ -153,8 +154,10 @@ export function countShift(detectors: Detector[], humans: LabeledDocument[], mix
   const tally = (text: string, key: 'flagged' | 'detected') => {
     const prepared = detectors[0].featurizer.prepare(text, { sentences: true });
     detectors.forEach((detector, i) => {
-      const p = analyzeSentences(detector, prepared).mixture.p_value;
-      for (const level of levels) if (p <= level) counts[i][key][String(level)]++;
+      // What a user sees: no machine passage in a document copydesk declines to judge.
+      const { p_value: p } = analyzeSentences(detector, prepared).mixture;
+      const judged = assessDocument(detector, prepared).length === 0;
+      for (const level of levels) if (judged && p <= level) counts[i][key][String(level)]++;
     });
   };
   for (const h of humans) tally(h.text, 'flagged');
