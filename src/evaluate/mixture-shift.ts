@@ -3,7 +3,7 @@ import { groupBySourceComponents, seededUnit, splitByStory, storyKey } from '../
 import { Detector } from '../model/detector.js';
 import { trainDetector, type TrainOptions } from '../model/train.js';
 import { analyzeSentences, SENTENCE_EXTENSION, type SentenceCalibration } from '../detect/sentences.js';
-import { assessDocument } from '../detect/applicability.js';
+import { assessDocument, createApplicabilityExtension } from '../detect/applicability.js';
 import { createSentenceExtension, DEFAULT_SENTENCE_OPTIONS, SENTENCE_CALIBRATIONS, TEST_OPTIONS, withTestOptions } from '../detect/sentence-training.js';
 import { UserError } from '../util/errors.js';
 import { buildMixture, pairsOf } from './mixtures.js';
@@ -144,7 +144,8 @@ export function trainWithCalibrations(train: LabeledDocument[], calibrations: st
   });
   const keys = [...new Set(variants.map((v) => v.key))];
   const extensions = keys.map((key) => ({ ...createSentenceExtension(variants.find((v) => v.key === key)!.opts), name: key }));
-  const detector = trainDetector(train, { ...options, extensions });
+  // The applicability state too, so a held-out text the product would call uncertain is counted as it would be shown.
+  const detector = trainDetector(train, { ...options, extensions: [...extensions, createApplicabilityExtension()] });
   return variants.map(({ opts, key }) => withSentenceCalibration(detector, withTestOptions(detector.metadata.extensions[key] as SentenceCalibration, opts)));
 }
 
