@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { copydesk, ROOT } from './fixtures/cli.js';
 import { syntheticCorpus } from './fixtures/core/synthetic.js';
 import { LONG_ENGLISH } from './fixtures/core/texts.js';
+import { loadDetector } from '../src/model/model-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'copydesk-cli-'));
 
@@ -111,6 +112,13 @@ test('train writes a model that eval scores, with a plot', () => {
   assert.equal(trained.code, 0, trained.stderr);
   assert.ok(existsSync(model));
   assert.match(trained.stdout, /default threshold: 0\.\d+/);
+  assert.match(trained.stdout, /verdicts at the default threshold[^\n]*\n.*uncertain \(human\).*\n-+.*\ntrain +50 +50 /, 'the verdict table per group is printed');
+  const stored = loadDetector(model).metadata;
+  assert.deepEqual(stored.evaluation.verdicts?.map((r) => r.group), ['train']);
+  assert.doesNotMatch(stored.threshold_rule, /left out/);
+  const excluding = join(dir, 'excluding.cdm');
+  assert.equal(copydesk(['train', '--data', data, '--out', excluding, '--folds', '2', '--iterations', '10', '--quiet', '--threshold-exclude', 'train']).code, 0);
+  assert.match(loadDetector(excluding).metadata.threshold_rule, /left out: train\)$/);
   assert.match(trained.stderr, /featurize/, 'progress is shown on stderr');
   const plot = join(dir, 'roc.svg');
   const evaluated = copydesk(['eval', '--data', test, '--model', model, '--json', '--plot', plot]);
