@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { chooseThreshold } from '../dist/model/train.js';
 
 const rows = readFileSync(process.argv[2] ?? '/tmp/oof.jsonl', 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-const documents = rows.map((r) => ({ ...r, label: r.label, dataset: r.dataset, domain: r.domain }));
 const probabilities = rows.map((r) => r.p);
 const variants = [
   ['every text judged, every group', () => true, []],
@@ -18,7 +17,7 @@ const groups = new Map();
 rows.forEach((r, i) => { const k = `${r.dataset} / ${r.domain}`; (groups.get(k) ?? groups.set(k, []).get(k)).push(i); });
 const pct = (x) => (x === null ? '—' : `${(100 * x).toFixed(1)}%`);
 for (const [name, judged, exclude] of variants) {
-  const { threshold } = chooseThreshold(documents, probabilities, 0.01, judged, exclude);
+  const { threshold } = chooseThreshold(rows, probabilities, 0.01, judged, exclude);
   console.log(`\n#### ${name}: threshold ${threshold.toFixed(3)}\n`);
   console.log('| group | human | uncertain (human) | FPR | machine | uncertain (machine) | recall |');
   console.log('|---|---|---|---|---|---|---|');

@@ -156,8 +156,9 @@ export function countShift(detectors: Detector[], humans: LabeledDocument[], mix
     const prepared = detectors[0].featurizer.prepare(text, { sentences: true });
     detectors.forEach((detector, i) => {
       // What a user sees: no machine passage in a document copydesk declines to judge.
-      const { p_value: p } = analyzeSentences(detector, prepared).mixture;
-      const judged = assessDocument(detector, prepared).length === 0;
+      const reasons = assessDocument(detector, prepared);
+      const { p_value: p } = analyzeSentences(detector, prepared, undefined, reasons).mixture;
+      const judged = reasons.length === 0;
       for (const level of levels) if (judged && p <= level) counts[i][key][String(level)]++;
     });
   };

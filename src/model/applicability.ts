@@ -3,7 +3,7 @@ import { splitByStory } from '../corpus/split.js';
 import { STYLE_FEATURES, styleVector } from '../features/stylometry.js';
 import type { Detector } from './detector.js';
 import { normalize } from '../text/normalize.js';
-import { tokenize, TokenKind, type Tokens } from '../text/tokenize.js';
+import { isWordKind, tokenize, TokenKind, type Tokens } from '../text/tokenize.js';
 import { DEFAULT_NEWS_GATE_OPTIONS, fitNewsGate, NewsGate, newsVector, type FitNewsGateOptions, type GateExample, type NewsGateState } from './news-gate.js';
 
 /**
@@ -210,15 +210,12 @@ function mahalanobis(x: Float64Array, mean: number[], precision: Float64Array): 
   return Math.sqrt(Math.max(sum, 0));
 }
 
-function isWord(kind: number): boolean {
-  return kind !== TokenKind.Punctuation && kind !== TokenKind.Number;
-}
 
 function coverage(tokens: Tokens, seen: Uint8Array, mask: number): number {
   let words = 0;
   let covered = 0;
   for (let i = 0; i < tokens.count; i++) {
-    if (!isWord(tokens.kinds[i])) continue;
+    if (!isWordKind(tokens.kinds[i])) continue;
     words++;
     const b = tokens.hashes[i] & mask;
     if (seen[b >>> 3] & (1 << (b & 7))) covered++;
@@ -276,7 +273,7 @@ export function fitApplicability(documents: LabeledDocument[], options: Partial<
     styles.push(styleVector(tokens));
     if (opts.newsGate) gateExamples.push(gateExample(document, tokens));
     for (let i = 0; i < tokens.count; i++) {
-      if (!isWord(tokens.kinds[i])) continue;
+      if (!isWordKind(tokens.kinds[i])) continue;
       const b = tokens.hashes[i] & (size - 1);
       if (stamp[b] === d) continue;
       stamp[b] = d;

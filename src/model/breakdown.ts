@@ -11,7 +11,7 @@ export interface BreakdownRow {
 
 type KeyOf<T> = (item: T) => string | null | undefined;
 
-function byGroupName(a: BreakdownRow, b: BreakdownRow): number {
+function byGroupName(a: { group: string }, b: { group: string }): number {
   // Code-unit order, not localeCompare: tables must not change with the machine's locale.
   return a.group < b.group ? -1 : a.group > b.group ? 1 : 0;
 }
@@ -117,5 +117,5 @@ export function verdictBreakdown<T>(
         recall: share(machines, flagged),
       };
     })
-    .sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
+    .sort(byGroupName);
 }

@@ -1,5 +1,5 @@
 import type { SparseVector } from '../features/featurizer.js';
-import { TokenKind, type Tokens } from '../text/tokenize.js';
+import { isWordKind, type Tokens } from '../text/tokenize.js';
 import { decodeInt16, quantiseInt16 } from '../util/int16.js';
 import { UserError } from '../util/errors.js';
 import { fitLogistic } from './logistic.js';
@@ -53,15 +53,12 @@ export const DEFAULT_NEWS_GATE_OPTIONS: FitNewsGateOptions = { bits: 16, l2: 1e-
 
 const NEWS = 'news';
 
-function isWord(kind: number): boolean {
-  return kind !== TokenKind.Punctuation && kind !== TokenKind.Number;
-}
 
 /** The gate's features: which word buckets a text uses, each 1/√(distinct buckets). */
 export function newsVector(tokens: Tokens, bits: number): SparseVector {
   const mask = 2 ** bits - 1;
   const seen = new Set<number>();
-  for (let i = 0; i < tokens.count; i++) if (isWord(tokens.kinds[i])) seen.add(tokens.hashes[i] & mask);
+  for (let i = 0; i < tokens.count; i++) if (isWordKind(tokens.kinds[i])) seen.add(tokens.hashes[i] & mask);
   const indices = Int32Array.from([...seen].sort((a, b) => a - b));
   const value = indices.length > 0 ? 1 / Math.sqrt(indices.length) : 0;
   return { indices, values: new Float32Array(indices.length).fill(value) };
@@ -136,7 +133,7 @@ export class NewsGate {
     let sum = 0;
     let distinct = 0;
     for (let i = 0; i < tokens.count; i++) {
-      if (!isWord(tokens.kinds[i])) continue;
+      if (!isWordKind(tokens.kinds[i])) continue;
       const b = tokens.hashes[i] & mask;
       if (this.stamp[b] === generation) continue;
       this.stamp[b] = generation;

@@ -282,9 +282,9 @@ export function multiDomainDatasets(documents: readonly LabeledDocument[]): Set<
   return new Set([...domains].filter(([, set]) => set.size > 1).map(([dataset]) => dataset));
 }
 
-function excludedFrom(exclude: readonly string[], multiDomain: ReadonlySet<string>): (d: LabeledDocument) => boolean {
+function excludedFrom(exclude: readonly string[]): (d: LabeledDocument) => boolean {
   const names = new Set(exclude);
-  return (d) => names.has(d.dataset) || names.has(thresholdGroup(d, multiDomain)) || names.has(`${d.dataset}:${d.domain ?? 'unknown'}`);
+  return (d) => names.has(d.dataset) || names.has(`${d.dataset}:${d.domain ?? 'unknown'}`);
 }
 
 /**
@@ -304,7 +304,7 @@ export function chooseThreshold(
   const anyJudged = documents.some((d, i) => d.label === 'human' && judged(i));
   if (!anyJudged && documents.some((d) => d.label === 'human')) return chooseThreshold(documents, probabilities, targetFpr, () => true, exclude);
   const multiDomain = multiDomainDatasets(documents);
-  const excluded = excludedFrom(exclude, multiDomain);
+  const excluded = excludedFrom(exclude);
   const humansByGroup = new Map<string, number[]>();
   const allHumans: number[] = [];
   documents.forEach((d, i) => {
@@ -336,7 +336,7 @@ export function chooseThreshold(
 function thresholdWarnings(documents: LabeledDocument[], probabilities: number[], threshold: number, targetFpr: number, exclude: readonly string[], judged: (i: number) => boolean): string[] {
   const warnings: string[] = [];
   const multiDomain = multiDomainDatasets(documents);
-  const excluded = excludedFrom(exclude, multiDomain);
+  const excluded = excludedFrom(exclude);
   const groups = new Map<string, { humans: number; flagged: number }>();
   let machines = 0;
   let caught = 0;

@@ -17,6 +17,11 @@ export const enum TokenKind {
   Number = 4,
 }
 
+/** A word token: not punctuation, not a number (what the vocabulary checks and the news gate count). */
+export function isWordKind(kind: number): boolean {
+  return kind !== TokenKind.Punctuation && kind !== TokenKind.Number;
+}
+
 export interface Tokens {
   count: number;
   /** hashString of the lower-cased token. */
