@@ -95,6 +95,31 @@ test('unlike_training_data: fitted on news, flags text far from it and keeps hel
   for (const text of reviews(6)) assert.ok(!reasonsOf(text).includes('unlike_training_data'), 'no state, no applicability check');
 });
 
+test('vocabulary coverage counts lower-case words: unseen names keep a text familiar, unseen common words do not; older states count every word', () => {
+  const news = syntheticCorpus(120, 5);
+  const state = fitApplicability(news, { quantile: 0.01 });
+  assert.equal(state.vocabulary.words, 'lower');
+  const fitted = new Applicability(state);
+  const base = syntheticCorpus(40, 99).reduce((a, b) => (b.text.length > a.text.length ? b : a)).text;
+  assert.ok(base.split(/\s+/).length >= MIN_WORDS);
+  const coverageOf = (text: string, check = fitted) => check.measure(tokensOf(text), text).vocabulary_coverage!;
+  // Every third word replaced: by invented capitalised names, or by invented lower-case words.
+  const replaceEveryThird = (make: (i: number) => string) => base.split(' ').map((w, i) => (i % 3 === 1 && /^[a-z]+$/.test(w) ? make(i) : w)).join(' ');
+  const names = replaceEveryThird((i) => `Zqx${'bcdfghjk'[i % 8]}ovar${i}`);
+  const jargon = replaceEveryThird((i) => `zqx${'bcdfghjk'[i % 8]}ovar${i}`);
+  assert.ok(coverageOf(names) >= coverageOf(base) - 1e-9, `names leave lower-case coverage as it was (${coverageOf(names)} vs ${coverageOf(base)})`);
+  assert.ok(coverageOf(jargon) < coverageOf(base) - 0.15, `unseen common words lower it (${coverageOf(jargon)} vs ${coverageOf(base)})`);
+  const unfamiliar = (text: string) => Applicability.unlike(fitted.measure(tokensOf(text), text), state, 'vocabulary');
+  assert.equal(unfamiliar(jargon), true);
+  assert.equal(unfamiliar(names), false);
+  // A state written before `words` existed counts every word token, names included.
+  const { words: _absent, ...olderVocabulary } = state.vocabulary;
+  const older = new Applicability({ ...state, vocabulary: olderVocabulary });
+  const everyWordState = fitApplicability(news, { quantile: 0.01, vocabularyWords: 'all' });
+  assert.equal(everyWordState.vocabulary.words, 'all');
+  assert.equal(coverageOf(names, new Applicability(everyWordState)), coverageOf(names, new Applicability({ ...everyWordState, vocabulary: { ...everyWordState.vocabulary, words: undefined } })));
+});
+
 test('the state travels in the model file; an older file without it gets only the stateless checks', () => {
   const detector = trainDetector(syntheticCorpus(16, 3), { ...SMALL_TRAIN_OPTIONS, extensions: defaultTrainingExtensions() });
   const state = detector.metadata.extensions.applicability as ApplicabilityState;
