@@ -17,6 +17,8 @@ import {
   tokensOf,
   type ApplicabilityState,
 } from '../src/detect/applicability.js';
+import { APPLICABILITY_STYLE_FEATURES } from '../src/model/applicability.js';
+import { STYLE_FEATURES } from '../src/features/stylometry.js';
 import { detectText } from '../src/detect/detect.js';
 import { scoreRows } from '../src/detect/lines.js';
 import { formatDetection } from '../src/cli/format.js';
@@ -118,6 +120,28 @@ test('vocabulary coverage counts lower-case words: unseen names keep a text fami
   const everyWordState = fitApplicability(news, { quantile: 0.01, vocabularyWords: 'all' });
   assert.equal(everyWordState.vocabulary.words, 'all');
   assert.equal(coverageOf(names, new Applicability(everyWordState)), coverageOf(names, new Applicability({ ...everyWordState, vocabulary: { ...everyWordState.vocabulary, words: undefined } })));
+});
+
+test('style distance reads genre features only: house style (parentheses, dashes) leaves it unchanged; an older state reads all features', () => {
+  const news = syntheticCorpus(120, 5);
+  const state = fitApplicability(news, { quantile: 0.01 });
+  assert.deepEqual(state.style.features, [...APPLICABILITY_STYLE_FEATURES]);
+  assert.ok(!APPLICABILITY_STYLE_FEATURES.includes('parenthesis_rate') && APPLICABILITY_STYLE_FEATURES.includes('first_person_rate'));
+  const fitted = new Applicability(state);
+  const base = syntheticCorpus(40, 99).reduce((a, b) => (b.text.length > a.text.length ? b : a)).text;
+  // Parentheses around single words change no word, sentence or person count.
+  const bracketed = base.split(' ').map((w, i) => (i % 4 === 2 && /^[a-z]+$/.test(w) ? `(${w})` : w)).join(' ');
+  const distance = (text: string, check = fitted) => check.measure(tokensOf(text), text).style_distance!;
+  assert.ok(Math.abs(distance(bracketed) - distance(base)) < 1e-9, `${distance(bracketed)} vs ${distance(base)}`);
+  const firstPerson = base.replace(/\bthe\b/g, 'I');
+  assert.ok(distance(firstPerson) > distance(base) + 1, 'first person moves it');
+  // All features, stored as an older file stores them (no `features`), give the same distance as naming them all.
+  const every = fitApplicability(news, { quantile: 0.01, styleFeatures: STYLE_FEATURES });
+  const { features: _absent, ...olderStyle } = every.style;
+  const older = new Applicability({ ...every, style: olderStyle });
+  assert.equal(distance(bracketed, older), distance(bracketed, new Applicability(every)));
+  assert.ok(Math.abs(distance(bracketed, older) - distance(base, older)) > 1e-6, 'every feature: parentheses count');
+  assert.throws(() => new Applicability({ ...state, style: { ...state.style, features: ['no_such_feature' as never] } }), /unknown style feature "no_such_feature"/);
 });
 
 test('the state travels in the model file; an older file without it gets only the stateless checks', () => {
