@@ -1,13 +1,14 @@
 // Research script: trains like `copydesk train` (leave-one-source-out folds, no sentence extension)
 // and writes every text's held-out score: raw decision value, calibrated probability, whether the
-// held-out applicability check judged it, and its dataset/domain/generator/variant, as JSON lines.
+// held-out applicability check judged it, its length in words (PreparedDocument.words), and its dataset/domain/generator/variant, as JSON lines.
 // Used to design the default-threshold rule (reports/threshold-rule.md).
 //   npm run build && CAP=0 OUT=/tmp/oof.jsonl [L2=1e-4] node scripts/oof-dump.mjs
 import { writeFileSync } from 'node:fs';
 import { readAllDocuments } from '../dist/index.js';
 import { trainDetector } from '../dist/model/train.js';
 import { calibrate } from '../dist/model/calibration.js';
-import { fitUncertainty } from '../dist/model/applicability.js';
+import { fitUncertainty, tokensOf } from '../dist/model/applicability.js';
+import { countWords } from '../dist/text/tokenize.js';
 
 const t0 = Date.now();
 const log = (...a) => console.error(`[${((Date.now() - t0) / 1000).toFixed(0)}s]`, ...a);
@@ -23,7 +24,7 @@ const dump = {
   name: 'oof-dump',
   onFold(scoreText, heldOut, _model, training) {
     const uncertain = fitUncertainty(training);
-    for (const d of heldOut) rows.set(d, { raw: scoreText(d.text), judged: !uncertain(d) });
+    for (const d of heldOut) rows.set(d, { raw: scoreText(d.text), words: countWords(tokensOf(d.text)), judged: !uncertain(d) });
     log('fold done', heldOut[0]?.dataset, heldOut.length);
   },
   finish(detector) {
@@ -31,8 +32,8 @@ const dump = {
     for (const [d, r] of rows) {
       out.push(JSON.stringify({
         id: d.id, dataset: d.dataset, domain: d.domain, label: d.label, generator: d.generator,
-        variant: d.extra?.variant ?? null, words: d.text.split(/\s+/).length,
-        raw: r.raw, p: calibrate(detector.metadata.calibration, r.raw), judged: r.judged,
+        variant: d.extra?.variant ?? null, words: r.words,
+        raw: r.raw, p: calibrate(detector.metadata.calibration, r.raw, r.words), judged: r.judged,
       }));
     }
     writeFileSync(process.env.OUT ?? '/tmp/oof.jsonl', out.join('\n') + '\n');

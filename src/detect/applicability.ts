@@ -42,7 +42,7 @@ export interface Judgement {
 /** Probability, reasons and verdict of a text: the detection hot path (tokenises once for both). */
 export function judge(detector: Detector, text: string): Judgement {
   const document = detector.featurizer.prepare(text);
-  return judgeProbability(detector, detector.probabilityFromScore(detector.score(document)), assessDocument(detector, document));
+  return judgeProbability(detector, detector.probability(document), assessDocument(detector, document));
 }
 
 /** `{ reasons }` for an uncertain verdict, `{}` otherwise: what JSON results spread in, so judged results keep their old shape. */

@@ -29,7 +29,7 @@ export function detectText(detector: Detector, text: string, options: ScoreOptio
   // Checked on the normalised text prepare made: isEmptyText would normalise a short text a second time.
   assertScorable(text, id ?? 'text', document.normalized);
   // The applicability checks (uncertain) read the same tokens.
-  const prediction = judgeProbability(detector, detector.probabilityFromScore(detector.score(document)), assessDocument(detector, document));
+  const prediction = judgeProbability(detector, detector.probability(document), assessDocument(detector, document));
   const result: DetectionResult = {
     ...(id === undefined ? {} : { id }),
     machine_probability: round6(prediction.machine_probability),

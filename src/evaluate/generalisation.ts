@@ -1,8 +1,10 @@
 import type { LabeledDocument } from '../corpus/types.js';
 import { groupBySourceComponents, seededUnit, splitByStory, storyKey } from '../corpus/split.js';
-import { fitUncertainty } from '../model/applicability.js';
+import { fitUncertainty, tokensOf } from '../model/applicability.js';
 import { fitBaseline, type BaselineOptions } from '../model/baseline.js';
-import { calibrate, fitPlatt, type PlattCalibration } from '../model/calibration.js';
+import { calibrate, type PlattCalibration } from '../model/calibration.js';
+import { fitDocumentCalibration } from '../model/length-calibration.js';
+import { countWords } from '../text/tokenize.js';
 import { balancedWeights, chooseThreshold, DEFAULT_TRAIN_OPTIONS, fitScorer, type TrainOptions, type UncertaintyFit } from '../model/train.js';
 import { auroc, tprAtFpr, type BinaryLabel } from '../model/metrics.js';
 import { formatTable } from './breakdown.js';
@@ -120,16 +122,17 @@ export function generalisationReport(documents: LabeledDocument[], options: Part
     const train = without(labeled, test);
     const scorer = fitScorer(train, opts.train);
     const uncertain = opts.uncertainty?.(train);
-    for (const d of test) heldOut.set(d, { score: scorer(d.text), uncertain: uncertain?.(d) ?? false });
+    for (const d of test) heldOut.set(d, heldOutScore(scorer, d, uncertain));
     // Scores, not the fitted baseline: keeping nine models alive is what ran the first full report out of memory.
     const baseline = parts.has('source') ? fitBaseline(train, opts.baseline) : null;
     sourceTests.push([source, test, baseline ? test.map((d) => baseline(d.text)) : []]);
   }
   const targetFpr = opts.train.targetFpr ?? DEFAULT_TRAIN_OPTIONS.targetFpr;
   const exclude = opts.train.thresholdExclude ?? DEFAULT_TRAIN_OPTIONS.thresholdExclude;
+  const lengthAware = opts.train.lengthCalibration ?? DEFAULT_TRAIN_OPTIONS.lengthCalibration;
   if (parts.has('source')) {
     for (const [source, test, baselineScores] of sourceTests) {
-      const operating = operatingPoint(without(labeled, test), heldOut, targetFpr, exclude);
+      const operating = operatingPoint(without(labeled, test), heldOut, targetFpr, exclude, lengthAware);
       sourceRows.push(row(source, test, test.map((d) => heldOut.get(d)!), operating, baselineScores));
     }
   }
@@ -141,9 +144,9 @@ export function generalisationReport(documents: LabeledDocument[], options: Part
       if (!hasBothLabels(train)) continue;
       const scorer = fitScorer(train, opts.train);
       const uncertain = opts.uncertainty?.(train);
-      const scores = test.map((d) => ({ score: scorer(d.text), uncertain: uncertain?.(d) ?? false }));
+      const scores = test.map((d) => heldOutScore(scorer, d, uncertain));
       const baseline = fitBaseline(train, opts.baseline);
-      domainRows.push(row(domain, test, scores, operatingPoint(train, heldOut, targetFpr, exclude), test.map((d) => baseline(d.text))));
+      domainRows.push(row(domain, test, scores, operatingPoint(train, heldOut, targetFpr, exclude, lengthAware), test.map((d) => baseline(d.text))));
     }
   }
   const generatorRows: GeneralisationRow[] = [];
@@ -169,16 +172,23 @@ export function generalisationReport(documents: LabeledDocument[], options: Part
 
 interface HeldOutScore {
   score: number;
+  /** Words (PreparedDocument.words), for a length-aware calibration. */
+  words: number;
   uncertain: boolean;
 }
 
+function heldOutScore(scorer: (text: string) => number, document: LabeledDocument, uncertain: ((d: LabeledDocument) => boolean) | undefined): HeldOutScore {
+  return { score: scorer(document.text), words: countWords(tokensOf(document.text)), uncertain: uncertain?.(document) ?? false };
+}
+
 /** Platt calibration and default threshold fitted, by the product's rule, on the held-out scores of `reference` only. */
-function operatingPoint(reference: LabeledDocument[], heldOut: Map<LabeledDocument, HeldOutScore>, targetFpr: number, exclude: readonly string[]): { calibration: PlattCalibration; threshold: number } {
+function operatingPoint(reference: LabeledDocument[], heldOut: Map<LabeledDocument, HeldOutScore>, targetFpr: number, exclude: readonly string[], lengthAware: boolean): { calibration: PlattCalibration; threshold: number } {
   const scored = reference.filter((d) => heldOut.has(d));
   const scores = scored.map((d) => heldOut.get(d)!.score);
+  const words = scored.map((d) => heldOut.get(d)!.words);
   const labels = scored.map((d) => (d.label === 'machine' ? 1 : 0));
-  const calibration = fitPlatt(scores, labels, balancedWeights(scored));
-  const probabilities = scores.map((s) => calibrate(calibration, s));
+  const { calibration } = fitDocumentCalibration(scores, labels, balancedWeights(scored), words, lengthAware);
+  const probabilities = scores.map((s, i) => calibrate(calibration, s, words[i]));
   const { threshold } = chooseThreshold(scored, probabilities, targetFpr, (i) => !heldOut.get(scored[i])!.uncertain, exclude);
   return { calibration, threshold };
 }
@@ -194,7 +204,7 @@ function row(
     const members = scores.filter((_, i) => test[i].label === label);
     return members.length === 0 ? null : members.filter(predicate).length / members.length;
   };
-  const flagged = (s: HeldOutScore) => !s.uncertain && calibrate(operating.calibration, s.score) >= operating.threshold;
+  const flagged = (s: HeldOutScore) => !s.uncertain && calibrate(operating.calibration, s.score, s.words) >= operating.threshold;
   return {
     held_out: name,
     ...classCounts(test),

@@ -93,7 +93,7 @@ export function scoreMixture(detector: Detector, mixture: Mixture, level: number
     mixture,
     sentences,
     p_values: analysis.mixture.p_values,
-    document_probability: detector.probabilityFromScore(documentScore),
+    document_probability: detector.probabilityFromScore(documentScore, document.words),
   };
 }
 

@@ -1,6 +1,6 @@
 import { normalize } from '../text/normalize.js';
 import { splitSentences, type SentenceSpan } from '../text/sentences.js';
-import { tokenBuffers, tokenizeInto, TokenKind, type Tokens } from '../text/tokenize.js';
+import { countWords, tokenBuffers, tokenizeInto, TokenKind, type Tokens } from '../text/tokenize.js';
 import { hashNgrams, UnitBuffers, type FeatureFamily } from './families.js';
 import { styleVector } from './stylometry.js';
 
@@ -25,6 +25,8 @@ export interface PreparedDocument {
    * reused.
    */
   readonly style: Float64Array;
+  /** Non-punctuation tokens (countWords): the length the calibration and `too_short` read. */
+  readonly words: number;
   readonly families: readonly FeatureFamily[];
   /** ngrams[f]: the 32-bit hash of family f's n-grams in order; ngramCounts[f] of them are valid. */
   readonly ngrams: readonly Uint32Array[];
@@ -75,7 +77,7 @@ export class DocumentPreparer {
       if (sentences.length > 0) alignTokens(text, normalized, tokens, sentences, tokenSentence);
       else tokenSentence.fill(0, 0, tokens.count);
     }
-    return { text, normalized, tokens, style: styleVector(tokens), families: this.families, ngrams: this.ngrams, ngramCounts, sentences, tokenSentence };
+    return { text, normalized, tokens, style: styleVector(tokens), words: countWords(tokens), families: this.families, ngrams: this.ngrams, ngramCounts, sentences, tokenSentence };
   }
 }
 

@@ -115,15 +115,17 @@ export class Featurizer {
     texts: readonly string[],
     config: FeaturizerConfig = DEFAULT_FEATURIZER_CONFIG,
     onProgress?: (done: number) => void,
-  ): { featurizer: Featurizer; vectors: SparseVector[] } {
+  ): { featurizer: Featurizer; vectors: SparseVector[]; words: number[] } {
     const k = STYLE_FEATURES.length;
     const identity = new Featurizer({ config, styleMean: new Array(k).fill(0), styleStd: new Array(k).fill(1) });
     const sum = new Float64Array(k);
     const sumSq = new Float64Array(k);
     const raw: Float64Array[] = [];
     const vectors: SparseVector[] = [];
+    const words: number[] = [];
     for (const text of texts) {
       const document = identity.prepare(text);
+      words.push(document.words);
       const style = document.style;
       for (let j = 0; j < k; j++) {
         sum[j] += style[j];
@@ -140,7 +142,7 @@ export class Featurizer {
         for (let j = 0, at = vector.values.length - k; j < k; j++) vector.values[at + j] = scaled[j];
       });
     }
-    return { featurizer, vectors };
+    return { featurizer, vectors, words };
   }
 
   state(): FeaturizerState {

@@ -10,6 +10,27 @@ export interface PlattCalibration {
   kind: 'platt';
   a: number;
   b: number;
+  /**
+   * Length-aware Platt scaling (model/length-calibration.ts): with it,
+   * P(machine) = sigmoid((a + slope·u)·score + b + offset·u), u = ln(words / reference)
+   * with words clipped to [min, max]. Absent in older model files and in
+   * fits where it did not apply: then P = sigmoid(a·score + b).
+   */
+  length?: LengthTerm;
+}
+
+export interface LengthTerm {
+  kind: 'log_words';
+  reference: number;
+  min: number;
+  max: number;
+  slope: number;
+  offset: number;
+}
+
+/** u = ln(words / reference), words clipped to the term's range. */
+export function lengthPosition(term: LengthTerm, words: number): number {
+  return Math.log(Math.min(term.max, Math.max(term.min, words)) / term.reference);
 }
 
 /** A fitted calibration and what is wrong with it, in words for the model file and the person training. */
@@ -108,8 +129,20 @@ export function fitPlatt(scores: ArrayLike<number>, labels: ArrayLike<number>, w
   return fitCalibration(scores, labels, weights).calibration;
 }
 
-export function calibrate(calibration: PlattCalibration, score: number): number {
-  return sigmoid(calibration.a * score + calibration.b);
+/**
+ * Calibrated P(machine) of a score. `words` (non-punctuation tokens of the
+ * normalised text, PreparedDocument.words) is required when the calibration
+ * has a length term: leaving it out there is a programming error, not bad input.
+ */
+export function calibrate(calibration: PlattCalibration, score: number, words?: number): number {
+  return sigmoid(calibrationSlope(calibration, words) * score + calibration.b + (calibration.length ? calibration.length.offset * lengthPosition(calibration.length, words!) : 0));
+}
+
+/** d logit / d score for a text of `words` words: how much one unit of raw score moves its log-odds. */
+export function calibrationSlope(calibration: PlattCalibration, words?: number): number {
+  if (!calibration.length) return calibration.a;
+  if (words === undefined || !Number.isFinite(words)) throw new Error('calibrate: this calibration depends on length; pass the word count');
+  return calibration.a + calibration.length.slope * lengthPosition(calibration.length, words);
 }
 
 interface Params {

@@ -4,7 +4,7 @@ import { STYLE_DESCRIPTIONS, type StyleFeature } from '../features/stylometry.js
 import type { Label } from '../corpus/types.js';
 import type { BreakdownRow, VerdictRow } from './breakdown.js';
 import type { EvaluationSummary } from './metrics.js';
-import { calibrate, type PlattCalibration } from './calibration.js';
+import { calibrate, calibrationSlope, type PlattCalibration } from './calibration.js';
 import { decisionFunction, type LogisticModel } from './logistic.js';
 
 /** Everything about a trained detector except its weights; stored in the model file's header. */
@@ -102,14 +102,22 @@ export class Detector {
     return this.model.bias + this.featurizer.dot(input, this.model.weights);
   }
 
-  /** Calibrated P(machine) from an uncalibrated score. */
-  probabilityFromScore(score: number): number {
-    return calibrate(this.metadata.calibration, score);
+  /**
+   * Calibrated P(machine) from an uncalibrated score and the text's length in
+   * words (PreparedDocument.words; the calibration may depend on it).
+   */
+  probabilityFromScore(score: number, words: number): number {
+    return calibrate(this.metadata.calibration, score, words);
+  }
+
+  /** Calibrated probability that the document was machine-written (equal priors). */
+  probability(document: PreparedDocument): number {
+    return this.probabilityFromScore(this.score(document), document.words);
   }
 
   /** Calibrated probability that the text was machine-written (equal priors). */
   predictProba(text: string): number {
-    return this.probabilityFromScore(this.score(text));
+    return this.probability(this.featurizer.prepare(text));
   }
 
   predict(text: string): Prediction {
@@ -127,8 +135,8 @@ export class Detector {
   explain(input: string | PreparedDocument, supporting = 4, opposing = 2): Evidence[] {
     const document = typeof input === 'string' ? this.featurizer.prepare(input) : input;
     const vector = this.featurizer.transform(document);
-    const slope = this.metadata.calibration.a;
-    const towardsMachine = this.verdictFor(this.probabilityFromScore(this.scoreVector(vector))).verdict === 'machine';
+    const slope = calibrationSlope(this.metadata.calibration, document.words);
+    const towardsMachine = this.verdictFor(this.probabilityFromScore(this.scoreVector(vector), document.words)).verdict === 'machine';
     const agrees = (weight: number) => weight > 0 === towardsMachine;
     // Name a generous shortlist only: shape-only patterns are dropped after naming. The shortlist is
     // the strongest contributions each way, strongest first (ties in vector order), picked in one pass

@@ -5,7 +5,8 @@ import { summarize, thresholdForFpr, type BinaryLabel } from './metrics.js';
 import { DEFAULT_FEATURIZER_CONFIG, Featurizer, type FeaturizerConfig, type SparseVector } from '../features/featurizer.js';
 import { UserError } from '../util/errors.js';
 import { COPYDESK_VERSION } from '../version.js';
-import { calibrate, fitCalibration } from './calibration.js';
+import { calibrate } from './calibration.js';
+import { fitDocumentCalibration } from './length-calibration.js';
 import { Detector, type TrainingSummary } from './detector.js';
 import { decisionFunction, DEFAULT_LOGISTIC_OPTIONS, fitLogistic, type LogisticModel } from './logistic.js';
 import { MODEL_FORMAT_VERSION } from './model-file.js';
@@ -38,6 +39,11 @@ export interface TrainOptions {
    */
   thresholdExclude: readonly string[];
   seed: number;
+  /**
+   * Length-aware calibration (model/length-calibration.ts): the calibration
+   * slope and intercept move with ln(words). false: plain Platt scaling.
+   */
+  lengthCalibration: boolean;
   /**
    * Further components to fit alongside the document model, each stored under
    * its name in the model file (the CLI's `train` and `eval-mixtures` pass the
@@ -84,6 +90,7 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   targetFpr: 0.01,
   thresholdExclude: [],
   seed: 13,
+  lengthCalibration: true,
   extensions: [],
   uncertainty: fitUncertainty,
 };
@@ -130,8 +137,8 @@ export function trainDetector(documents: LabeledDocument[], options: Partial<Tra
     }
     for (const extension of extensions) extension.onFold(scoreText, heldOutDocuments, model, training);
   }
-  const { calibration, warnings } = fitCalibration(outOfFold, labels, weights);
-  const probabilities = Array.from(outOfFold, (s) => calibrate(calibration, s));
+  const { calibration, warnings } = fitDocumentCalibration(outOfFold, labels, weights, prepared.words, opts.lengthCalibration);
+  const probabilities = Array.from(outOfFold, (s, i) => calibrate(calibration, s, prepared.words[i]));
   const { threshold, rule } = chooseThreshold(labeled, probabilities, opts.targetFpr, (i) => judged[i] === 1, opts.thresholdExclude);
   warnings.push(...thresholdWarnings(labeled, probabilities, threshold, opts.targetFpr, opts.thresholdExclude, (i) => judged[i] === 1));
 
@@ -212,19 +219,21 @@ interface PreparedTraining {
   weights: Float64Array;
   featurizer: Featurizer;
   vectors: SparseVector[];
+  /** Words per document (PreparedDocument.words), for the length-aware calibration. */
+  words: number[];
 }
 
 function prepareTraining(documents: LabeledDocument[], opts: TrainOptions): PreparedTraining {
   const labeled = requireBothLabels(documents);
   const labels = labeled.map((d) => (d.label === 'machine' ? 1 : 0) as BinaryLabel);
   const weights = balancedWeights(labeled);
-  const { featurizer, vectors } = Featurizer.fitTransform(
+  const { featurizer, vectors, words } = Featurizer.fitTransform(
     labeled.map((d) => d.text),
     opts.featurizer,
     (done) => opts.onProgress?.('featurize', done, labeled.length),
   );
   opts.onProgress?.('featurize', labeled.length, labeled.length);
-  return { labeled, labels, weights, featurizer, vectors };
+  return { labeled, labels, weights, featurizer, vectors, words };
 }
 
 function fitRows(prepared: PreparedTraining, rows: number[], opts: TrainOptions): LogisticModel {

@@ -17,6 +17,13 @@ export const enum TokenKind {
   Number = 4,
 }
 
+/** Words of a text: its non-punctuation tokens (numbers count). What the length rules read: `too_short` and the length-aware calibration. */
+export function countWords(tokens: Tokens): number {
+  let words = 0;
+  for (let i = 0; i < tokens.count; i++) if (tokens.kinds[i] !== TokenKind.Punctuation) words++;
+  return words;
+}
+
 /** A word token: not punctuation, not a number (what the vocabulary checks and the news gate count). */
 export function isWordKind(kind: number): boolean {
   return kind !== TokenKind.Punctuation && kind !== TokenKind.Number;
