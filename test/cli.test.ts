@@ -119,6 +119,11 @@ test('train writes a model that eval scores, with a plot', () => {
   const excluding = join(dir, 'excluding.cdm');
   assert.equal(copydesk(['train', '--data', data, '--out', excluding, '--folds', '2', '--iterations', '10', '--quiet', '--threshold-exclude', 'train']).code, 0);
   assert.match(loadDetector(excluding).metadata.threshold_rule, /left out: train\)$/);
+  assert.equal(loadDetector(excluding).metadata.calibration.length?.kind, 'log_words', 'length-aware calibration by default');
+  const plain = join(dir, 'plain.cdm');
+  assert.equal(copydesk(['train', '--data', data, '--out', plain, '--folds', '2', '--iterations', '10', '--quiet', '--no-length-calibration']).code, 0);
+  assert.equal(loadDetector(plain).metadata.calibration.length, undefined, '--no-length-calibration: plain Platt scaling');
+  assert.equal(loadDetector(plain).metadata.training.options.lengthCalibration, false);
   assert.match(trained.stderr, /featurize/, 'progress is shown on stderr');
   const plot = join(dir, 'roc.svg');
   const evaluated = copydesk(['eval', '--data', test, '--model', model, '--json', '--plot', plot]);

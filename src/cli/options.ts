@@ -102,3 +102,8 @@ export function thresholdExcludeOption(): Option {
     'human groups (dataset, or dataset:domain) the default-threshold rule leaves out, e.g. ones whose "human" labels are suspect; they still train the model',
   ).default([]);
 }
+
+/** `--no-length-calibration`, shared by `train` and `report`: plain Platt scaling instead of the length-aware calibration. */
+export function lengthCalibrationOption(): Option {
+  return new Option('--no-length-calibration', "plain Platt scaling: one calibration slope for every length (the default's slope grows with ln(words): model/length-calibration.ts)");
+}

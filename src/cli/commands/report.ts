@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Option, type Command } from 'commander';
 import { formatGeneralisationMarkdown, formatGeneralisationText, generalisationReport } from '../../evaluate/generalisation.js';
-import { readLabeled, thresholdExcludeOption } from '../options.js';
+import { lengthCalibrationOption, readLabeled, thresholdExcludeOption } from '../options.js';
 import { UserError } from '../../util/errors.js';
 
 /**
@@ -32,6 +32,7 @@ interface ReportFlags {
   parts: string;
   maxPerGroup?: string;
   thresholdExclude: string[];
+  lengthCalibration: boolean;
 }
 
 export function registerReport(program: Command): void {
@@ -45,6 +46,7 @@ export function registerReport(program: Command): void {
     .option('--max-per-group <n>', 'at most n documents per (dataset, label) — per (dataset, label, generator) for leave-one-generator-out — sampled by story (the full data takes hours on two cores)')
     .addOption(new Option('--parts <list>', 'comma-separated: source, domain, generator').default('source,domain,generator'))
     .addOption(thresholdExcludeOption())
+    .addOption(lengthCalibrationOption())
     .action(async (flags: ReportFlags) => {
       await assertOutputsNotInputs([flags.out, flags.json], flags.data);
       const documents = await readLabeled(flags);
@@ -54,7 +56,7 @@ export function registerReport(program: Command): void {
       }
       const started = Date.now();
       const report = generalisationReport(documents, {
-        train: { thresholdExclude: flags.thresholdExclude },
+        train: { thresholdExclude: flags.thresholdExclude, lengthCalibration: flags.lengthCalibration },
         parts: parts as Array<'source' | 'domain' | 'generator'>,
         maxPerGroup: flags.maxPerGroup === undefined ? undefined : positiveInteger(flags.maxPerGroup, '--max-per-group'),
         onProgress: (message, done, total) => process.stderr.write(`${reportProgressLine(message, done, total, (Date.now() - started) / 1000)}\n`),

@@ -7,7 +7,7 @@ import type { TrainingEvaluation } from '../../model/detector.js';
 import { UserError } from '../../util/errors.js';
 import { assertOutputsNotInputs } from '../../corpus/paths.js';
 import { createProgress, type Progress } from '../../util/progress.js';
-import { parsePositiveInt, parsePositiveNumber, parseProbability, readLabeled, thresholdExcludeOption, warnAboutModel } from '../options.js';
+import { parsePositiveInt, parsePositiveNumber, parseProbability, lengthCalibrationOption, readLabeled, thresholdExcludeOption, warnAboutModel } from '../options.js';
 
 interface TrainFlags {
   data: string[];
@@ -19,6 +19,7 @@ interface TrainFlags {
   iterations: number;
   targetFpr: number;
   thresholdExclude: string[];
+  lengthCalibration: boolean;
   seed: number;
   quiet?: boolean;
 }
@@ -35,6 +36,7 @@ export function registerTrain(program: Command): void {
     .option('--iterations <n>', 'maximum L-BFGS iterations per fit', parsePositiveInt('--iterations'), DEFAULT_TRAIN_OPTIONS.maxIterations)
     .option('--target-fpr <rate>', 'false-positive rate the default threshold must keep on every human dataset', parseProbability('--target-fpr'), DEFAULT_TRAIN_OPTIONS.targetFpr)
     .addOption(thresholdExcludeOption())
+    .addOption(lengthCalibrationOption())
     .addOption(new Option('--fold-by <how>', 'held-out scores for calibration').choices(['auto', 'source', 'story']).default(DEFAULT_TRAIN_OPTIONS.foldBy))
     .option('--seed <n>', 'seed for the story folds', parsePositiveInt('--seed'), DEFAULT_TRAIN_OPTIONS.seed)
     .option('--quiet', 'no progress output')
@@ -50,6 +52,7 @@ export function registerTrain(program: Command): void {
         maxIterations: flags.iterations,
         targetFpr: flags.targetFpr,
         thresholdExclude: flags.thresholdExclude,
+        lengthCalibration: flags.lengthCalibration,
         seed: flags.seed,
         extensions: defaultTrainingExtensions(),
         onProgress(stage, done, total) {
