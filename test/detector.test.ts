@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { trainDetector, balancedWeights } from '../src/model/train.js';
-import { deserializeDetector, serializeDetector, loadDetector, DEFAULT_MODEL_PATH } from '../src/model/model-file.js';
+import { deserializeDetector, serializeDetector, loadDetector, parseHeader, DEFAULT_MODEL_PATH } from '../src/model/model-file.js';
 import { fitLogistic, decisionFunction } from '../src/model/logistic.js';
 import { fitPlatt, calibrate } from '../src/model/calibration.js';
 import { UserError } from '../src/util/errors.js';
 import { syntheticCorpus, SMALL_TRAIN_OPTIONS } from './fixtures/core/synthetic.js';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { DEFAULT_FEATURIZER_CONFIG, Featurizer } from '../src/features/featurizer.js';
 
 const corpus = syntheticCorpus(60, 1);
@@ -114,4 +114,28 @@ test('training prepares each text once: fitTransform equals fit then transform, 
   const reference = Featurizer.fit(texts, config);
   assert.deepEqual(featurizer.state(), reference.state());
   texts.forEach((text, i) => assert.deepEqual(vectors[i], reference.transform(text)));
+});
+
+test('a model header reads its extensions lazily, and reads back as JSON.parse reads it', () => {
+  const bytes = readFileSync(DEFAULT_MODEL_PATH);
+  const headerBytes = bytes.subarray(48, 48 + bytes.readUInt32LE(44));
+  const header = parseHeader(headerBytes);
+  const extensions = header.metadata.extensions;
+  assert.deepEqual(Object.keys(extensions), ['sentences', 'applicability']);
+  for (const name of Object.keys(extensions)) assert.equal(typeof Object.getOwnPropertyDescriptor(extensions, name)?.get, 'function', `${name} is not parsed yet`);
+  // training.options also has an "extensions" member: only metadata's own is deferred.
+  assert.deepEqual(JSON.parse(JSON.stringify(header)), JSON.parse(headerBytes.toString('utf8')));
+  assert.equal(Object.getOwnPropertyDescriptor(extensions, 'sentences')?.value, extensions.sentences, 'parsed once, then a plain value');
+  extensions.applicability = { replaced: true };
+  assert.deepEqual(extensions.applicability, { replaced: true });
+  // Other shapes are parsed whole; escapes and non-ASCII names and values survive.
+  for (const text of [
+    '{"metadata":{"a":1,"extensions":{}},"bias":0}',
+    '{"metadata":{"extensions":{"x\\"y":{"s":"}\\\\","t":[1,{"u":"é"}]},"é":null,"n":-1.5e-7}},"bias":0,"weight_count":2}',
+    ' { "metadata" : { "extensions" : { "a" : [ 1 , 2 ] , "b" : true } , "w" : "x" } } ',
+    '{"metadata":{"extensions":[1,2]}}',
+    '{"bias":1}',
+  ]) {
+    assert.deepEqual(JSON.parse(JSON.stringify(parseHeader(Buffer.from(text)))), JSON.parse(text), text);
+  }
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalize, NORMALIZE_GUARDS } from '../src/text/normalize.js';
+import { normalize, NORMALIZE_GUARDS, WHITESPACE_RUN } from '../src/text/normalize.js';
 import { DEFAULT_FEATURIZER_CONFIG, Featurizer } from '../src/features/featurizer.js';
 
 const featurizer = new Featurizer({
@@ -83,4 +83,30 @@ test('each normalisation guard matches exactly when one of the patterns it stand
     for (let c = 0; c <= 0xffff; c++) texts.push(`a${String.fromCharCode(c)}b`);
     for (const text of texts) assert.equal(guard.test(text), plain.some((p) => p.test(text)), `guard ${patterns.map(String).join(" ")} on ${JSON.stringify(text)}`);
   }
+});
+
+/** Every string of up to `length` characters over `alphabet`. */
+function* strings(alphabet: string, length: number): Generator<string> {
+  yield '';
+  let level = [''];
+  for (let n = 1; n <= length; n++) {
+    level = level.flatMap((s) => [...alphabet].map((c) => s + c));
+    yield* level;
+  }
+}
+
+test('the stop guards match exactly when their patterns do, on every short string of stops, quotes, spaces and letters', () => {
+  const guards = NORMALIZE_GUARDS.slice(2);
+  assert.equal(guards.length, 2);
+  for (const text of strings('.!?"\'( \n\u00a0\u2028aAZ', 5)) {
+    for (const [guard, patterns] of guards) {
+      const plain = patterns.map((p) => new RegExp(p.source, p.flags.replace('g', '')));
+      assert.equal(guard.test(text), plain.some((p) => p.test(text)), `guard ${patterns.map(String).join(' ')} on ${JSON.stringify(text)}`);
+    }
+  }
+});
+
+test('WHITESPACE_RUN replaces exactly what the plain collapse pattern does', () => {
+  const plain = /[ \t\n\r\f\v]{2,}|[\t\n\r\f\v]/g;
+  for (const text of strings(' \t\n\r\f\va\u00a0', 6)) assert.equal(text.replace(WHITESPACE_RUN, '_'), text.replace(plain, '_'), JSON.stringify(text));
 });

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { splitSentences } from '../src/text/sentences.ts';
+import { isLetterOrDot, splitSentences } from '../src/text/sentences.ts';
 
 function texts(input: string): string[] {
   const spans = splitSentences(input);
@@ -83,4 +83,8 @@ test('edge cases: empty text, no final punctuation, ellipsis, question and excla
   assert.deepEqual(texts('   \n\n  '), []);
   assert.deepEqual(texts('No punctuation at all'), ['No punctuation at all']);
   assert.deepEqual(texts('Wait... They came back. Really?! Yes.'), ['Wait...', 'They came back.', 'Really?!', 'Yes.']);
+});
+
+test('isLetterOrDot answers as the plain /[\\p{L}.]/u test does, for every UTF-16 code unit', () => {
+  for (let c = 0; c <= 0xffff; c++) assert.equal(isLetterOrDot(c), /[\p{L}.]/u.test(String.fromCharCode(c)), `U+${c.toString(16)}`);
 });

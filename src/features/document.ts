@@ -64,10 +64,11 @@ export class DocumentPreparer {
     const tokens = (this.tokens = tokenizeInto(normalized, this.tokens));
     const streams = this.units.streams(tokens, this.families);
     const ngramCounts = new Int32Array(this.families.length);
-    this.families.forEach((family, f) => {
+    for (let f = 0; f < this.families.length; f++) {
+      const family = this.families[f];
       this.ngrams[f] = hashNgrams(streams.get(family.stream)!, tokens.count, family, this.ngrams[f]);
       ngramCounts[f] = Math.max(0, tokens.count - family.n + 1);
-    });
+    }
     let sentences: SentenceSpan[] | null = null;
     let tokenSentence: Uint32Array | null = null;
     if (options.sentences || options.spans) {

@@ -90,10 +90,13 @@ export function featureFamilies(config: FamilyConfig): FeatureFamily[] {
 /** Scratch for the unit streams of one document (reused across documents). */
 export class UnitBuffers {
   private buffers = new Map<StreamName, Uint32Array>();
+  /** The answer, reused: valid until the next call. */
+  private readonly out = new Map<StreamName, Uint32Array>();
 
-  /** Each stream's unit hashes for these tokens, computed once per document. */
-  streams(tokens: Tokens, families: readonly FeatureFamily[]): Map<StreamName, Uint32Array> {
-    const out = new Map<StreamName, Uint32Array>();
+  /** Each stream's unit hashes for these tokens, computed once per document (valid until the next call). */
+  streams(tokens: Tokens, families: readonly FeatureFamily[]): ReadonlyMap<StreamName, Uint32Array> {
+    const out = this.out;
+    out.clear();
     for (const { stream } of families) {
       if (out.has(stream)) continue;
       let buffer = this.buffers.get(stream);

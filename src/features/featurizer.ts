@@ -223,10 +223,7 @@ export class Featurizer {
         total += sum / Math.sqrt(count);
         continue;
       }
-      const counter = this.counter;
-      counter.reset(count);
-      for (let i = 0; i < count; i++) counter.add(hashes[i] & mask);
-      total += counter.sublinearDot(weights);
+      total += this.counter.sublinearDot(hashes, count, mask, weights);
     }
     if (this.config.useStyle) {
       const style = this.scaleStyle(document.style, this.styleScratch);

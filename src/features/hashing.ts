@@ -63,65 +63,59 @@ const LOG1P = Float64Array.from({ length: LOG1P_TABLE_SIZE }, (_, c) => Math.fro
 export class BucketCounter {
   /** Per slot: stamp, key, count. */
   private table = new Uint32Array(3 * 1024);
+  /** The slots in use, in order of first occurrence. */
   private order = new Uint32Array(1024);
   private stamp = 0;
-  private shift = 22;
-  private mask = 1023;
-  size = 0;
 
-  reset(capacity: number): void {
-    const slots = 2 ** Math.max(4, Math.ceil(Math.log2(capacity * 2 + 1)));
+  /**
+   * One family's contribution with sublinear weighting: Σ w[bucket]·log(1+count)
+   * over the distinct buckets of `hashes[0..count) & mask`, in order of first
+   * occurrence, divided by the family's length. Values are rounded to float32
+   * as Featurizer.transform stores them, so every path gives the same score.
+   * Counting and summing in one method with the table in locals (issue 10:
+   * 50 → 46 µs per real article for the four families against a reset/add/sum
+   * protocol of three methods; same operations in the same order, same sums).
+   */
+  sublinearDot(hashes: Uint32Array, count: number, mask: number, weights: Float32Array): number {
+    const slots = 2 ** Math.max(4, Math.ceil(Math.log2(count * 2 + 1)));
     if (this.table.length < 3 * slots) {
       this.table = new Uint32Array(3 * slots);
       this.order = new Uint32Array(slots);
       this.stamp = 0;
     }
-    this.mask = slots - 1;
-    this.shift = 32 - Math.log2(slots);
-    this.stamp++;
-    this.size = 0;
-  }
-
-  add(key: number): void {
     const table = this.table;
-    const stamp = this.stamp;
-    let slot = Math.imul(key, 0x9e3779b1) >>> this.shift;
-    while (table[3 * slot] === stamp) {
-      if (table[3 * slot + 1] === key) {
-        table[3 * slot + 2]++;
-        return;
+    const order = this.order;
+    const slotMask = slots - 1;
+    const shift = 32 - Math.log2(slots);
+    const stamp = ++this.stamp;
+    let size = 0;
+    for (let i = 0; i < count; i++) {
+      const key = hashes[i] & mask;
+      let slot = Math.imul(key, 0x9e3779b1) >>> shift;
+      for (;;) {
+        const at = 3 * slot;
+        if (table[at] !== stamp) {
+          table[at] = stamp;
+          table[at + 1] = key;
+          table[at + 2] = 1;
+          order[size++] = slot;
+          break;
+        }
+        if (table[at + 1] === key) {
+          table[at + 2]++;
+          break;
+        }
+        slot = (slot + 1) & slotMask;
       }
-      slot = (slot + 1) & this.mask;
     }
-    table[3 * slot] = stamp;
-    table[3 * slot + 1] = key;
-    table[3 * slot + 2] = 1;
-    this.order[this.size++] = slot;
-  }
-
-  /** The k-th distinct key, in order of first occurrence. */
-  keyAt(k: number): number {
-    return this.table[3 * this.order[k] + 1];
-  }
-
-  countAt(k: number): number {
-    return this.table[3 * this.order[k] + 2];
-  }
-
-  /**
-   * The family's contribution with sublinear weighting: Σ w[bucket]·log(1+count)
-   * over the counted buckets, divided by the family's length. Values are
-   * rounded to float32 as Featurizer.transform stores them, so every path
-   * gives the same score.
-   */
-  sublinearDot(weights: Float32Array): number {
     let sum = 0;
     let norm = 0;
-    for (let k = 0; k < this.size; k++) {
-      const count = this.countAt(k);
+    for (let k = 0; k < size; k++) {
+      const at = 3 * order[k];
+      const c = table[at + 2];
       // A table lookup for the usual small counts (measured: log1p was a third of the dot product).
-      const v = count < LOG1P_TABLE_SIZE ? LOG1P[count] : Math.fround(Math.log1p(count));
-      sum += weights[this.keyAt(k)] * v;
+      const v = c < LOG1P_TABLE_SIZE ? LOG1P[c] : Math.fround(Math.log1p(c));
+      sum += weights[table[at + 1]] * v;
       norm += v * v;
     }
     return norm > 0 ? sum / Math.sqrt(norm) : 0;

@@ -79,7 +79,7 @@ export function deserializeDetector(bytes: Buffer, path = '<buffer>'): Detector 
     throw new UserError(`${path} is truncated or corrupted (checksum mismatch); re-download or retrain it`);
   }
   const headerLength = bytes.readUInt32LE(44);
-  const header = JSON.parse(bytes.subarray(PREFIX, PREFIX + headerLength).toString('utf8')) as StoredHeader;
+  const header = parseHeader(bytes.subarray(PREFIX, PREFIX + headerLength));
   const weightStart = PREFIX + headerLength;
   if (bytes.length - weightStart !== header.weight_count * 4) {
     throw new UserError(`${path} is truncated: expected ${header.weight_count} weights`);
@@ -89,6 +89,117 @@ export function deserializeDetector(bytes: Buffer, path = '<buffer>'): Detector 
   Buffer.from(weights.buffer).set(bytes.subarray(weightStart));
   const version = `${header.metadata.copydesk_version}/${expected.toString('hex').slice(0, 12)}`;
   return new Detector({ weights, bias: header.bias }, header.metadata, version);
+}
+
+/**
+ * The header, with each of `metadata.extensions` parsed when first read.
+ * Measured (issue 10): the extensions are 1.9 MB of the 1.95 MB header —
+ * the sentence tables alone 1.6 MB, read only with --sentences — and
+ * decoding and parsing them were most of a model load (each scoring thread
+ * loads the model). A scan for JSON's structural characters (~2 ms) finds
+ * each extension's JSON; the rest is parsed at once. A header whose
+ * extensions cannot be found this way is parsed whole.
+ */
+export function parseHeader(bytes: Uint8Array): StoredHeader {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Latin-1, one character per byte, so positions are byte offsets: JSON's structural characters are
+  // ASCII and never occur inside a multi-byte UTF-8 sequence, so they are found at the same places.
+  const spans = extensionSpans(buffer.toString('latin1'));
+  if (!spans) return JSON.parse(buffer.toString('utf8')) as StoredHeader;
+  const header = JSON.parse(`${buffer.toString('utf8', 0, spans.start)}{}${buffer.toString('utf8', spans.end)}`) as StoredHeader;
+  const extensions = header.metadata.extensions;
+  // A copy of the extensions' bytes only, so the model file's buffer can be collected.
+  const kept = Buffer.from(buffer.subarray(spans.start, spans.end));
+  for (const [name, from, to] of spans.members) {
+    const define = (value: unknown) => Object.defineProperty(extensions, name, { value, enumerable: true, configurable: true, writable: true });
+    Object.defineProperty(extensions, name, {
+      enumerable: true,
+      configurable: true,
+      get: () => define(JSON.parse(kept.toString('utf8', from - spans.start, to - spans.start)))[name],
+      set: define,
+    });
+  }
+  return header;
+}
+
+/**
+ * Where `metadata.extensions` lies in the header ([start, end)) and each
+ * extension's name and value span; null when the header does not have that
+ * shape. Values are delimited, not checked: JSON.parse checks each when it
+ * is read.
+ */
+function extensionSpans(text: string): { start: number; end: number; members: Array<[name: string, from: number, to: number]> } | null {
+  try {
+    const metadata = objectMembers(text, skipSpace(text, 0)).find(([name]) => name === 'metadata');
+    const extensions = metadata && objectMembers(text, metadata[1]).find(([name]) => name === 'extensions');
+    if (!extensions || text.charCodeAt(extensions[1]) !== 123) return null;
+    return { start: extensions[1], end: extensions[2], members: objectMembers(text, extensions[1]) };
+  } catch {
+    return null;
+  }
+}
+
+/** The members of the object at `at`: name and value span. Throws on anything but an object. */
+function objectMembers(text: string, at: number): Array<[name: string, from: number, to: number]> {
+  if (text.charCodeAt(at) !== 123) throw new SyntaxError('not an object');
+  const members: Array<[string, number, number]> = [];
+  let i = skipSpace(text, at + 1);
+  if (text.charCodeAt(i) === 125) return members;
+  for (;;) {
+    if (text.charCodeAt(i) !== 34) throw new SyntaxError('expected a name');
+    const nameEnd = stringEnd(text, i);
+    const name = JSON.parse(Buffer.from(text.slice(i, nameEnd), 'latin1').toString('utf8')) as string;
+    i = skipSpace(text, nameEnd);
+    if (text.charCodeAt(i) !== 58) throw new SyntaxError('expected :');
+    const from = skipSpace(text, i + 1);
+    const to = valueEnd(text, from);
+    members.push([name, from, to]);
+    i = skipSpace(text, to);
+    if (text.charCodeAt(i) === 125) return members;
+    if (text.charCodeAt(i) !== 44) throw new SyntaxError('expected , or }');
+    i = skipSpace(text, i + 1);
+  }
+}
+
+const SPACE = /[^ \t\n\r]/g;
+const STRUCTURE = /["{}[\]]/g;
+
+function skipSpace(text: string, i: number): number {
+  SPACE.lastIndex = i;
+  return SPACE.test(text) ? SPACE.lastIndex - 1 : text.length;
+}
+
+/** The end of the string whose opening quote is at `at`. */
+function stringEnd(text: string, at: number): number {
+  for (let i = text.indexOf('"', at + 1); i !== -1; i = text.indexOf('"', i + 1)) {
+    let backslashes = 0;
+    while (text.charCodeAt(i - 1 - backslashes) === 92) backslashes++;
+    if (backslashes % 2 === 0) return i + 1;
+  }
+  throw new SyntaxError('unterminated string');
+}
+
+/** The end of the JSON value at `at`. */
+function valueEnd(text: string, at: number): number {
+  const c = text.charCodeAt(at);
+  if (c === 34) return stringEnd(text, at);
+  if (c !== 123 && c !== 91) {
+    // A number, true, false or null.
+    let i = at;
+    while (i < text.length && ',}] \t\n\r'.indexOf(text[i]) === -1) i++;
+    if (i === at) throw new SyntaxError('expected a value');
+    return i;
+  }
+  let depth = 0;
+  STRUCTURE.lastIndex = at;
+  while (STRUCTURE.test(text)) {
+    const i = STRUCTURE.lastIndex - 1;
+    const d = text.charCodeAt(i);
+    if (d === 34) STRUCTURE.lastIndex = stringEnd(text, i);
+    else if (d === 123 || d === 91) depth++;
+    else if (--depth === 0) return i + 1;
+  }
+  throw new SyntaxError('unterminated value');
 }
 
 function lengthBytes(n: number): Buffer {

@@ -171,8 +171,20 @@ function isGlued(text: string, runStart: number, runEnd: number, k: number): boo
 /** The letters and inner dots right before position `dot`, e.g. "U.S" or "Mr". */
 function wordBefore(text: string, dot: number): string {
   let j = dot;
-  while (j > 0 && /[\p{L}.]/u.test(text[j - 1])) j--;
+  while (j > 0 && isLetterOrDot(text.charCodeAt(j - 1))) j--;
   return text.slice(j, dot);
+}
+
+const LETTER_OR_DOT = /[\p{L}.]/u;
+
+/**
+ * LETTER_OR_DOT.test(String.fromCharCode(c)), with ASCII answered without
+ * building a string (issue 10: wordBefore was 3% of --sentences; pinned for
+ * every code unit by test/sentences.test.ts).
+ */
+export function isLetterOrDot(c: number): boolean {
+  if (c < 128) return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 46;
+  return LETTER_OR_DOT.test(String.fromCharCode(c));
 }
 
 function isAbbreviation(word: string): boolean {
