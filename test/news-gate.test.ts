@@ -4,8 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Applicability, describeReasons, fitApplicability, tokensOf, REASONS } from '../src/detect/applicability.js';
-import { fitNewsGate, NewsGate, newsVector, type GateExample } from '../src/model/news-gate.js';
+import { Applicability, describeReasons, fitApplicability, readText, tokensOf, REASONS } from '../src/detect/applicability.js';
+import { fitNewsGate, NewsGate, newsVector, newsVectorOfWords, wordHashes, type GateExample } from '../src/model/news-gate.js';
+import { isWordKind } from '../src/text/tokenize.js';
 import { chooseThreshold, trainDetector } from '../src/model/train.js';
 import { verdictBreakdown } from '../src/model/breakdown.js';
 import { decodeInt16, quantiseInt16 } from '../src/util/int16.js';
@@ -161,5 +162,34 @@ test('news gate fast path equals its plain definition (features built, then the 
     const tokens = tokensOf(text);
     const plain = gate.logitOf(newsVector(tokens, state.bits));
     assert.ok(Math.abs(gate.logit(tokens) - plain) < 1e-6, `${text.slice(0, 30)}: ${gate.logit(tokens)} vs ${plain}`);
+  }
+});
+
+test('training reads each text once: measures, reasons, news vector and logit from a reading equal those from the tokens', () => {
+  const state = fitApplicability([...syntheticCorpus(80, 5), ...reviewCorpus(100, 7)], { quantile: 0.01 });
+  assert.ok(state.news, 'gate fitted');
+  assert.equal(state.vocabulary.words, 'lower');
+  // The vocabulary of every word, as older model files count it.
+  const everyWord = new Applicability(fitApplicability([...syntheticCorpus(80, 5), ...reviewCorpus(100, 7)], { quantile: 0.01, vocabularyWords: 'all' }));
+  const fitted = new Applicability(state);
+  const gate = new NewsGate(state.news);
+  const texts = [...syntheticCorpus(5, 51), ...reviewCorpus(5, 53)].map((d) => d.text);
+  texts.push('', '...', 'The the the THE the.', 'Le chat est sur la table { x = 1 } 2024', 'NASA and the BBC said Paris', texts[0]);
+  for (const text of texts) {
+    const tokens = tokensOf(text);
+    const reading = readText(tokens, text);
+    assert.deepEqual(fitted.measureReading(reading), fitted.measure(tokens, text), text.slice(0, 30));
+    assert.deepEqual(fitted.assessReading(reading), fitted.assess(tokens, text));
+    assert.deepEqual(everyWord.measureReading(reading), everyWord.measure(tokens, text), `every word: ${text.slice(0, 30)}`);
+    assert.equal(gate.logitOfHashes(reading.wordHashes, reading.wordHashes.length, null), gate.logit(tokens));
+    // newsVector by its plain definition: the distinct word buckets, ascending, each 1/√(how many).
+    const mask = 2 ** 16 - 1;
+    const buckets = new Set<number>();
+    for (let i = 0; i < tokens.count; i++) if (isWordKind(tokens.kinds[i])) buckets.add(tokens.hashes[i] & mask);
+    const indices = [...buckets].sort((a, b) => a - b);
+    const vector = newsVectorOfWords(wordHashes(tokens), 16);
+    assert.deepEqual(Array.from(vector.indices), indices);
+    assert.deepEqual(Array.from(vector.values), indices.map(() => Math.fround(1 / Math.sqrt(indices.length))));
+    assert.deepEqual(newsVector(tokens, 16), vector);
   }
 });

@@ -3,7 +3,8 @@ import { kFoldByStory, storyKey } from '../corpus/split.js';
 import type { TrainingExtension } from '../model/train.js';
 import type { Detector } from '../model/detector.js';
 import { fitLogistic1d } from '../model/calibration.js';
-import { fitLogistic, type LogisticModel } from '../model/logistic.js';
+import { DEFAULT_LOGISTIC_OPTIONS, packRows, type LogisticModel } from '../model/logistic.js';
+import { defaultFitThreads, fitPackedRowsMany } from '../model/fit-threads.js';
 import { balancedGroupWeights } from '../model/weights.js';
 import { createApplicabilityExtension } from '../model/applicability.js';
 import { Featurizer, type SparseVector } from '../features/featurizer.js';
@@ -151,16 +152,18 @@ export function createSentenceExtension(options: Partial<SentenceExtensionOption
       }
       const humans: HeldOutHuman[] = [];
       const machineScores: number[] = [];
-      for (const fold of plan) {
-        const model = fitWindowModel(fold.training, windowsOf, opts);
+      // Every window model at once (each fold's and the final one: independent fits, on threads when large).
+      const models = fitWindowModels([...plan.map((fold) => fold.training), documents], windowsOf, opts);
+      const final = models.pop()!;
+      plan.forEach((fold, k) => {
+        const model = models[k];
         for (const document of fold.heldOut) {
           const w = windowScores(sentencePass(featurizer.prepare(document.text, { sentences: true }), model), model, opts.radius);
           if (w.scores.length === 0) continue;
           if (document.label === 'human') humans.push({ ...w, dataset: document.dataset });
           else for (const s of w.scores) machineScores.push(s);
         }
-      }
-      const final = fitWindowModel(documents, windowsOf, opts);
+      });
       const calibration = withTestOptions(calibrateFromHeldOut(humans, machineScores, opts.radius, opts.primary, final.stored), opts);
       calibration.held_out.method = `${method}: every window score comes from a window model that did not see the document or its story`;
       calibration.held_out.seconds = Math.round((Date.now() - started) / 100) / 10;
@@ -198,22 +201,33 @@ export function trainingWindows(
   return centres.slice(0, take).map((s) => ({ vector: windowVector(pass, s, opts.radius), label, group, order: random() }));
 }
 
-/** A window model on the windows of `documents`: each (dataset, label) group the same total weight, at most maxWindows windows. */
-export function fitWindowModel(documents: LabeledDocument[], windowsOf: Map<LabeledDocument, TrainingWindow[]>, opts: SentenceExtensionOptions): WindowModel {
-  let rows = documents.flatMap((d) => windowsOf.get(d) ?? []);
-  if (rows.length > opts.maxWindows) rows = [...rows].sort((a, b) => a.order - b.order).slice(0, opts.maxWindows);
-  const weights = balancedGroupWeights(
-    rows.map((r) => r.group),
-    rows.map((r) => r.label),
+/**
+ * A window model on the windows of each document set: each (dataset, label)
+ * group the same total weight, at most maxWindows windows (the first by
+ * their seeded order). The fits are independent and run on threads when
+ * their windows are many (model/fit-threads.ts: the same models either way).
+ */
+export function fitWindowModels(sets: LabeledDocument[][], windowsOf: Map<LabeledDocument, TrainingWindow[]>, opts: SentenceExtensionOptions): WindowModel[] {
+  const chosen = sets.map((documents) => {
+    const rows = documents.flatMap((d) => windowsOf.get(d) ?? []);
+    return rows.length > opts.maxWindows ? [...rows].sort((a, b) => a.order - b.order).slice(0, opts.maxWindows) : rows;
+  });
+  let nonZeros = 0;
+  for (const rows of chosen) for (const r of rows) nonZeros += r.vector.indices.length;
+  const threads = defaultFitThreads(nonZeros);
+  const jobs = chosen.map((rows) => ({
+    packed: packRows(rows.map((r) => r.vector), 2 ** opts.hashBits, threads > 1),
+    subset: null,
+    ys: Float64Array.from(rows, (r) => r.label),
+    weights: balancedGroupWeights(
+      rows.map((r) => r.group),
+      rows.map((r) => r.label),
+    ),
+    options: { ...DEFAULT_LOGISTIC_OPTIONS, l2: opts.l2, maxIterations: opts.maxIterations },
+  }));
+  return fitPackedRowsMany(jobs, threads).map((fitted, k) =>
+    WindowModel.fromFloat(fitted.weights, fitted.bias, opts.hashBits, { windows: chosen[k].length, documents: sets[k].length, l2: opts.l2 }),
   );
-  const fitted = fitLogistic(
-    rows.map((r) => r.vector),
-    rows.map((r) => r.label),
-    weights,
-    2 ** opts.hashBits,
-    { l2: opts.l2, maxIterations: opts.maxIterations },
-  );
-  return WindowModel.fromFloat(fitted.weights, fitted.bias, opts.hashBits, { windows: rows.length, documents: documents.length, l2: opts.l2 });
 }
 
 export interface HeldOutHuman {

@@ -56,10 +56,27 @@ const NEWS = 'news';
 
 /** The gate's features: which word buckets a text uses, each 1/√(distinct buckets). */
 export function newsVector(tokens: Tokens, bits: number): SparseVector {
+  return newsVectorOfWords(wordHashes(tokens), bits);
+}
+
+/** The hashes of a text's word tokens (isWordKind), in order: all the gate and the vocabulary check read of its tokens. */
+export function wordHashes(tokens: Tokens): Uint32Array {
+  let words = 0;
+  for (let i = 0; i < tokens.count; i++) if (isWordKind(tokens.kinds[i])) words++;
+  const out = new Uint32Array(words);
+  for (let i = 0, at = 0; i < tokens.count; i++) if (isWordKind(tokens.kinds[i])) out[at++] = tokens.hashes[i];
+  return out;
+}
+
+/** newsVector from wordHashes(tokens). */
+export function newsVectorOfWords(words: Uint32Array, bits: number): SparseVector {
   const mask = 2 ** bits - 1;
-  const seen = new Set<number>();
-  for (let i = 0; i < tokens.count; i++) if (isWordKind(tokens.kinds[i])) seen.add(tokens.hashes[i] & mask);
-  const indices = Int32Array.from([...seen].sort((a, b) => a - b));
+  const buckets = new Int32Array(words.length);
+  for (let i = 0; i < words.length; i++) buckets[i] = words[i] & mask;
+  buckets.sort();
+  let distinct = 0;
+  for (let i = 0; i < buckets.length; i++) if (i === 0 || buckets[i] !== buckets[i - 1]) buckets[distinct++] = buckets[i];
+  const indices = buckets.slice(0, distinct);
   const value = indices.length > 0 ? 1 / Math.sqrt(indices.length) : 0;
   return { indices, values: new Float32Array(indices.length).fill(value) };
 }
@@ -124,6 +141,15 @@ export class NewsGate {
    * document; test/news-gate.test.ts pins it to the plain definition).
    */
   logit(tokens: Tokens): number {
+    return this.logitOfHashes(tokens.hashes, tokens.count, tokens.kinds);
+  }
+
+  /**
+   * `logit` over the first `count` token hashes, those of word kind when
+   * `kinds` is given (else all: a wordHashes array): each distinct bucket
+   * once. The int16 weights sum exactly, so the order does not matter.
+   */
+  logitOfHashes(hashes: Uint32Array, count: number, kinds: Uint8Array | null): number {
     if (++this.generation === 0x7fffffff) {
       this.stamp.fill(0);
       this.generation = 1;
@@ -132,9 +158,9 @@ export class NewsGate {
     const mask = this.weights.length - 1;
     let sum = 0;
     let distinct = 0;
-    for (let i = 0; i < tokens.count; i++) {
-      if (!isWordKind(tokens.kinds[i])) continue;
-      const b = tokens.hashes[i] & mask;
+    for (let i = 0; i < count; i++) {
+      if (kinds && !isWordKind(kinds[i])) continue;
+      const b = hashes[i] & mask;
       if (this.stamp[b] === generation) continue;
       this.stamp[b] = generation;
       distinct++;

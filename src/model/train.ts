@@ -8,7 +8,8 @@ import { COPYDESK_VERSION } from '../version.js';
 import { calibrate } from './calibration.js';
 import { fitDocumentCalibration } from './length-calibration.js';
 import { Detector, type TrainingSummary } from './detector.js';
-import { decisionFunction, DEFAULT_LOGISTIC_OPTIONS, fitLogistic, type LogisticModel } from './logistic.js';
+import { decisionFunction, DEFAULT_LOGISTIC_OPTIONS, fitPackedRows, packRows, type LogisticModel, type PackedRows } from './logistic.js';
+import { defaultFitThreads, fitPackedRowsMany } from './fit-threads.js';
 import { MODEL_FORMAT_VERSION } from './model-file.js';
 import { balancedGroupWeights } from './weights.js';
 import { fitUncertainty, type UncertaintyFit } from './applicability.js';
@@ -67,6 +68,12 @@ export interface TrainOptions {
   uncertainty?: UncertaintyFit;
   /** Reports stage progress: (stage, done, total). */
   onProgress?: (stage: string, done: number, total: number) => void;
+  /**
+   * Threads the fold fits and the final fit run on (model/fit-threads.ts);
+   * the model is the same whatever the count. Default: defaultFitThreads
+   * (one per core when the feature matrix is large enough to be worth it).
+   */
+  threads?: number;
 }
 
 /**
@@ -129,9 +136,10 @@ export function trainDetector(documents: LabeledDocument[], options: Partial<Tra
   const { folds, count: foldCount, method } = assignFolds(labeled, opts);
   const outOfFold = new Float64Array(labeled.length);
   const judged = new Uint8Array(labeled.length).fill(1);
+  // Every fit at once (they are independent): fold k leaves out fold k, the last fits everything.
+  const fitted = fitFolds(prepared, Array.from({ length: foldCount + 1 }, (_, k) => (k < foldCount ? indicesWhere(folds, (f) => f !== k) : null)), opts);
   for (let k = 0; k < foldCount; k++) {
-    opts.onProgress?.('fit folds', k, foldCount + 1);
-    const model = fitRows(prepared, indicesWhere(folds, (f) => f !== k), opts);
+    const model = fitted[k];
     const heldOut = indicesWhere(folds, (f) => f === k);
     for (const i of heldOut) outOfFold[i] = decisionFunction(model, vectors[i]);
     const scoreText = (text: string) => decisionFunction(model, featurizer.transform(text));
@@ -149,9 +157,7 @@ export function trainDetector(documents: LabeledDocument[], options: Partial<Tra
   const { threshold, rule } = chooseThreshold(labeled, probabilities, opts.targetFpr, (i) => judged[i] === 1, opts.thresholdExclude);
   warnings.push(...thresholdWarnings(labeled, probabilities, threshold, opts.targetFpr, opts.thresholdExclude, (i) => judged[i] === 1));
 
-  opts.onProgress?.('fit folds', foldCount, foldCount + 1);
-  const model = fitRows(prepared, labeled.map((_, i) => i), opts);
-  opts.onProgress?.('fit folds', foldCount + 1, foldCount + 1);
+  const model = fitted[foldCount];
 
   const multiDomain = multiDomainDatasets(labeled);
   const evaluation = {
@@ -228,6 +234,9 @@ interface PreparedTraining {
   vectors: SparseVector[];
   /** Words per document (PreparedDocument.words), for the length-aware calibration. */
   words: number[];
+  /** The vectors packed for fitting (shared with fitting threads when there are several). */
+  packed: PackedRows;
+  threads: number;
 }
 
 function prepareTraining(documents: LabeledDocument[], opts: TrainOptions): PreparedTraining {
@@ -240,17 +249,24 @@ function prepareTraining(documents: LabeledDocument[], opts: TrainOptions): Prep
     (done) => opts.onProgress?.('featurize', done, labeled.length),
   );
   opts.onProgress?.('featurize', labeled.length, labeled.length);
-  return { labeled, labels, weights, featurizer, vectors, words };
+  let nonZeros = 0;
+  for (const v of vectors) nonZeros += v.indices.length;
+  const threads = opts.threads ?? defaultFitThreads(nonZeros);
+  const packed = packRows(vectors, featurizer.dimension, threads > 1);
+  return { labeled, labels, weights, featurizer, vectors, words, packed, threads };
 }
 
-function fitRows(prepared: PreparedTraining, rows: number[], opts: TrainOptions): LogisticModel {
-  return fitLogistic(
-    rows.map((i) => prepared.vectors[i]),
-    rows.map((i) => prepared.labels[i]),
-    rows.map((i) => prepared.weights[i]),
-    prepared.featurizer.dimension,
-    { l2: opts.l2, maxIterations: opts.maxIterations, tolerance: DEFAULT_LOGISTIC_OPTIONS.tolerance },
-  );
+function fitOptions(opts: TrainOptions) {
+  return { l2: opts.l2, maxIterations: opts.maxIterations, tolerance: DEFAULT_LOGISTIC_OPTIONS.tolerance };
+}
+
+/** One fit per row subset (ascending rows; null: all), on `prepared.threads` threads, in order. */
+function fitFolds(prepared: PreparedTraining, subsets: Array<number[] | null>, opts: TrainOptions): LogisticModel[] {
+  const { packed, weights } = prepared;
+  const ys = Float64Array.from(prepared.labels);
+  const jobs = subsets.map((rows) => ({ packed, subset: rows ? Int32Array.from(rows) : null, ys, weights, options: fitOptions(opts) }));
+  opts.onProgress?.('fit folds', 0, jobs.length);
+  return fitPackedRowsMany(jobs, prepared.threads, (done) => opts.onProgress?.('fit folds', done, jobs.length));
 }
 
 /**
@@ -260,7 +276,7 @@ function fitRows(prepared: PreparedTraining, rows: number[], opts: TrainOptions)
 export function fitScorer(documents: LabeledDocument[], options: Partial<TrainOptions> = {}): (text: string) => number {
   const opts = { ...DEFAULT_TRAIN_OPTIONS, ...options };
   const prepared = prepareTraining(documents, opts);
-  const model = fitRows(prepared, prepared.labeled.map((_, i) => i), opts);
+  const model = fitPackedRows(prepared.packed, null, prepared.labels, prepared.weights, fitOptions(opts));
   return (text) => decisionFunction(model, prepared.featurizer.transform(text));
 }
 
@@ -393,7 +409,8 @@ function trainingSummary(documents: LabeledDocument[], opts: TrainOptions, secon
     entry[d.label as 'human' | 'machine']++;
     if (d.label === 'machine') generators[d.generator ?? 'unknown'] = (generators[d.generator ?? 'unknown'] ?? 0) + 1;
   }
-  const { onProgress: _ignored, extensions, ...rest } = opts;
+  // How many threads fitted it is not part of what was trained (the model is the same).
+  const { onProgress: _ignored, threads: _threads, extensions, ...rest } = opts;
   const options = { ...rest, extensions: extensions.map((e) => e.name) };
   return {
     n_documents: documents.length,

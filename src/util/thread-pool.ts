@@ -41,7 +41,7 @@ interface Thread<Request, Reply> {
   started: { resolve: () => void; reject: (error: Error) => void };
 }
 
-interface ThreadError {
+export interface ThreadError {
   message: string;
   stack?: string;
   /** Set when the thread threw a UserError. */
@@ -198,22 +198,22 @@ export function defaultWorkerCount(): number {
  * parent's loader hooks to workers (`execArgv: ['--import', 'tsx']` does not
  * reach them), so a tiny bootstrap registers tsx inside the thread first.
  */
-function startThread(entry: URL, workerData: unknown): Worker {
+export function startThread(entry: URL, workerData: unknown, transferList?: TransferListItem[]): Worker {
   const fromSource = entry.pathname.endsWith('.ts') || !import.meta.url.endsWith('.js');
-  if (!fromSource) return new Worker(entry, { workerData });
+  if (!fromSource) return new Worker(entry, { workerData, transferList });
   const source = entry.href.replace(/\.js$/, '.ts');
   const tsx = import.meta.resolve('tsx/esm/api');
   const bootstrap = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(source)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData });
+  return new Worker(bootstrap, { eval: true, workerData, transferList });
 }
 
-function toThreadError(error: unknown): ThreadError {
+export function toThreadError(error: unknown): ThreadError {
   if (error instanceof UserError) return { message: error.message, exitCode: error.exitCode };
   if (error instanceof Error) return { message: error.message, stack: error.stack };
   return { message: String(error) };
 }
 
-function fromThread(error: ThreadError, name: string): Error {
+export function fromThread(error: ThreadError, name: string): Error {
   if (error.exitCode !== undefined) return new UserError(error.message, error.exitCode);
   const wrapped = new Error(`${name} failed: ${error.message}`);
   wrapped.stack = `Error: ${name} failed: ${error.stack ?? error.message}`;
