@@ -37,6 +37,13 @@ export interface FitThreadData {
 export type FitReply = { kind: 'ready' } | { kind: 'fitted'; index: number; model: LogisticModel } | { kind: 'error'; index: number; error: ThreadError };
 
 const START_TIMEOUT_MS = 120_000;
+/**
+ * Longest wait for any reply once fitting has begun. The caller is blocked in
+ * Atomics.wait, so a thread that dies without throwing (out of memory) sends
+ * no 'exit' event it could see; without this limit training would wait
+ * forever. One fit on all of ../shared/data takes 15–40 s on two loaded cores.
+ */
+const STALL_TIMEOUT_MS = 30 * 60_000;
 
 /**
  * Fewest non-zeros (all jobs' rows together) before the default fits on
@@ -77,11 +84,13 @@ export function fitPackedRowsMany(jobs: readonly FitJob[], threads: number, onFi
       next++;
     };
     const started = Date.now();
+    let lastReply = started;
     while (done < jobs.length) {
       const seen = Atomics.load(signal, 0);
       for (const thread of pool) {
         for (let message = receiveMessageOnPort(thread.port); message; message = receiveMessageOnPort(thread.port)) {
           const reply = message.message as FitReply;
+          lastReply = Date.now();
           if (reply.kind === 'error') throw fromThread(reply.error, 'fitting thread');
           if (reply.kind === 'ready') thread.ready = true;
           else {
@@ -94,6 +103,7 @@ export function fitPackedRowsMany(jobs: readonly FitJob[], threads: number, onFi
       }
       if (done >= jobs.length) break;
       if (pool.some((thread) => !thread.ready) && Date.now() - started > START_TIMEOUT_MS) throw new Error(`a fitting thread did not start within ${START_TIMEOUT_MS / 1000} s`);
+      if (Date.now() - lastReply > STALL_TIMEOUT_MS) throw new Error(`no fitting thread has answered for ${STALL_TIMEOUT_MS / 60_000} min: one may have died (out of memory?); retry with fewer threads or more memory`);
       Atomics.wait(signal, 0, seen, 1000);
     }
     return models;
