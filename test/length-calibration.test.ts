@@ -9,20 +9,9 @@ import assert from 'node:assert/strict';
 import { calibrate, calibrationSlope, fitCalibration, lengthPosition } from '../src/model/calibration.js';
 import { fitLengthCalibration, LENGTH_MAX_WORDS, LENGTH_MIN_WORDS, LENGTH_REFERENCE_WORDS } from '../src/model/length-calibration.js';
 import { countWords } from '../src/text/tokenize.js';
-import { tokensOf } from '../src/model/applicability.js';
+import { Applicability, tokensOf } from '../src/model/applicability.js';
 import { Featurizer, DEFAULT_FEATURIZER_CONFIG } from '../src/features/featurizer.js';
-
-/** Seeded uniform numbers (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { random } from './fixtures/core/random.js';
 
 /** Scores whose separation grows with length: label ±1 times sqrt(words)/10 plus unit noise. */
 function lengthDependentScores(n: number, seed: number): { scores: number[]; labels: number[]; words: number[] } {
@@ -83,6 +72,7 @@ test('the words a prepared document counts are the words the applicability check
   for (const text of ['Officials said on Tuesday that 14 people, including two children, were hurt.', '“Yes,” she said — twice. 3.5% of 1,200!', '']) {
     const document = featurizer.prepare(text);
     assert.equal(document.words, countWords(tokensOf(text)));
+    assert.equal(document.words, new Applicability(null).measure(tokensOf(text), text).words);
   }
   assert.equal(countWords(tokensOf('Three small words, and a number: 42.')), 7);
 });

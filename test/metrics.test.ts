@@ -19,21 +19,10 @@ import {
 } from '../src/model/metrics.js';
 import { breakdown, breakdownAgainstHumans } from '../src/model/breakdown.js';
 import { formatSummaryTable, formatTable } from '../src/evaluate/breakdown.js';
+import { random } from './fixtures/core/random.js';
 
 const close = (actual: number, expected: number, tolerance = 1e-12) =>
   assert.ok(Math.abs(actual - expected) <= tolerance, `expected ${expected}, got ${actual}`);
-
-/** Deterministic pseudo-random numbers (mulberry32) so property tests are reproducible. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Noisy, tie-heavy scores (rounded to 2 decimals) where machine text scores higher on average. */
 function noisyDataset(n: number, seed: number): { labels: BinaryLabel[]; scores: number[] } {

@@ -59,9 +59,9 @@ export interface CalibrationFit {
  * small positive value (one standard deviation of score moves the log-odds
  * by 0.05: practically the base rate for every text) and a warning says so.
  */
-const PRIOR_PRECISION = 0.01;
+export const PRIOR_PRECISION = 0.01;
 export const MIN_STANDARDISED_SLOPE = 0.05;
-const MAX_ITERATIONS = 100;
+export const MAX_ITERATIONS = 100;
 
 /**
  * Fits Platt scaling by damped Newton's method (backtracking line search on
@@ -82,28 +82,11 @@ export function fitCalibration(scores: ArrayLike<number>, labels: ArrayLike<numb
     if (!(w >= 0) || !Number.isFinite(w) || !Number.isFinite(scores[i])) throw new RangeError('fitCalibration: scores and weights must be finite, weights non-negative');
     total += w;
   }
-  const scale = total > 0 ? n / total : 0;
-  const w = Float64Array.from({ length: n }, (_, i) => (weights ? weights[i] : 1) * scale);
-
-  let positives = 0;
-  let negatives = 0;
-  let mean = 0;
-  for (let i = 0; i < n; i++) {
-    if (labels[i] === 1) positives += w[i];
-    else negatives += w[i];
-    mean += w[i] * scores[i];
-  }
+  const { w, positives, negatives, mean, sd, targets } = plattData(scores, labels, weights, total);
   if (positives === 0 || negatives === 0) {
     warnings.push(`calibration saw only ${positives === 0 ? 'human' : 'machine'} examples: probabilities are not calibrated`);
     return { calibration: { kind: 'platt', a: 1, b: 0 }, warnings };
   }
-  mean /= n;
-  let variance = 0;
-  for (let i = 0; i < n; i++) variance += w[i] * (scores[i] - mean) ** 2;
-  const sd = Math.sqrt(variance / n);
-  const hi = (positives + 1) / (positives + 2);
-  const lo = 1 / (negatives + 2);
-  const targets = Float64Array.from({ length: n }, (_, i) => (labels[i] === 1 ? hi : lo));
   const z = Float64Array.from({ length: n }, (_, i) => (sd > 0 ? (scores[i] - mean) / sd : 0));
 
   let { alpha, beta } = newton(z, targets, w, { alpha: 1, beta: 0 }, false);
@@ -122,6 +105,39 @@ export function fitCalibration(scores: ArrayLike<number>, labels: ArrayLike<numb
   const a = sd > 0 ? alpha / sd : MIN_STANDARDISED_SLOPE;
   const b = beta - a * mean;
   return { calibration: { kind: 'platt', a, b }, warnings };
+}
+
+/** What every Platt-style fit works on: weights rescaled to a mean of 1, class weights, the weighted score mean and sd, Platt's smoothed targets. */
+export interface PlattData {
+  w: Float64Array;
+  positives: number;
+  negatives: number;
+  mean: number;
+  sd: number;
+  targets: Float64Array;
+}
+
+/** PlattData of validated inputs; `total` is the sum of the weights (n without weights). */
+export function plattData(scores: ArrayLike<number>, labels: ArrayLike<number>, weights: ArrayLike<number> | undefined, total: number): PlattData {
+  const n = scores.length;
+  const scale = total > 0 ? n / total : 0;
+  const w = Float64Array.from({ length: n }, (_, i) => (weights ? weights[i] : 1) * scale);
+  let positives = 0;
+  let negatives = 0;
+  let mean = 0;
+  for (let i = 0; i < n; i++) {
+    if (labels[i] === 1) positives += w[i];
+    else negatives += w[i];
+    mean += w[i] * scores[i];
+  }
+  mean /= n;
+  let variance = 0;
+  for (let i = 0; i < n; i++) variance += w[i] * (scores[i] - mean) ** 2;
+  const sd = Math.sqrt(variance / n);
+  const hi = (positives + 1) / (positives + 2);
+  const lo = 1 / (negatives + 2);
+  const targets = Float64Array.from({ length: n }, (_, i) => (labels[i] === 1 ? hi : lo));
+  return { w, positives, negatives, mean, sd, targets };
 }
 
 /** Platt scaling parameters only; see fitCalibration for the fit and its warnings. */

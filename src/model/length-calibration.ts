@@ -1,5 +1,6 @@
 import { sigmoid } from './logistic.js';
-import { fitCalibration, MIN_STANDARDISED_SLOPE, type CalibrationFit, type LengthTerm } from './calibration.js';
+// Same weak prior and iteration cap as Platt scaling (calibration.ts), on the standardised parameters.
+import { fitCalibration, lengthPosition, MAX_ITERATIONS, MIN_STANDARDISED_SLOPE, plattData, PRIOR_PRECISION, type CalibrationFit, type LengthTerm } from './calibration.js';
 
 /**
  * Length-aware Platt scaling: the slope and intercept of the calibration
@@ -26,10 +27,6 @@ export const LENGTH_REFERENCE_WORDS = 200;
 export const LENGTH_MIN_WORDS = 20;
 export const LENGTH_MAX_WORDS = 2000;
 
-/** Same weak prior as Platt scaling (calibration.ts), on the standardised parameters. */
-const PRIOR_PRECISION = 0.01;
-const MAX_ITERATIONS = 100;
-
 /**
  * Platt scaling first (with all its checks: one class only, constant or
  * inverted scores); when that fit is sound, the length term is fitted
@@ -50,35 +47,19 @@ export function fitLengthCalibration(
   const n = scores.length;
   let total = 0;
   for (let i = 0; i < n; i++) total += weights ? weights[i] : 1;
-  const w = Float64Array.from({ length: n }, (_, i) => ((weights ? weights[i] : 1) * n) / total);
-  let positives = 0;
-  let negatives = 0;
-  let mean = 0;
-  for (let i = 0; i < n; i++) {
-    if (labels[i] === 1) positives += w[i];
-    else negatives += w[i];
-    mean += w[i] * scores[i];
-  }
-  mean /= n;
-  let variance = 0;
-  for (let i = 0; i < n; i++) variance += w[i] * (scores[i] - mean) ** 2;
-  const sd = Math.sqrt(variance / n);
-  const hi = (positives + 1) / (positives + 2);
-  const lo = 1 / (negatives + 2);
+  const { w, mean, sd, targets } = plattData(scores, labels, weights, total);
   const term: LengthTerm = { kind: 'log_words', reference: LENGTH_REFERENCE_WORDS, min: LENGTH_MIN_WORDS, max: LENGTH_MAX_WORDS, slope: 0, offset: 0 };
-  const position = (words: number) => Math.log(Math.min(term.max, Math.max(term.min, words)) / term.reference);
   // Design rows [z, z·u, u, 1] on standardised scores z.
   const rows = Array.from({ length: n }, (_, i) => {
     const z = (scores[i] - mean) / sd;
-    const u = position(words[i]);
+    const u = lengthPosition(term, words[i]);
     return [z, z * u, u, 1];
   });
-  const targets = Float64Array.from({ length: n }, (_, i) => (labels[i] === 1 ? hi : lo));
   const alpha0 = base.calibration.a * sd;
   const beta0 = base.calibration.b + base.calibration.a * mean;
   const [alpha, gamma, delta, beta] = newton(rows, targets, w, [alpha0, 0, 0, beta0]);
   const slopeAt = (u: number) => alpha + gamma * u;
-  if (Math.min(slopeAt(position(term.min)), slopeAt(position(term.max))) < MIN_STANDARDISED_SLOPE) return base;
+  if (Math.min(slopeAt(lengthPosition(term, term.min)), slopeAt(lengthPosition(term, term.max))) < MIN_STANDARDISED_SLOPE) return base;
   // Back from standardised scores: (α + γu)(s − m)/sd + δu + β.
   const a = alpha / sd;
   const slope = gamma / sd;
