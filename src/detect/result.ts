@@ -56,6 +56,36 @@ export class SentenceBudgetExceeded extends Error {
   }
 }
 
+/** What the HTTP service reads of a result besides its JSON: the audit trail's fields and the verdict it counts. */
+export type ResultSummary = Pick<DetectionResult, 'machine_probability' | 'verdict' | 'model_version'>;
+
+/**
+ * Results serialised where they were scored: each result's resultJson and
+ * its summary. Measured (issue 10): a scoring thread's results crossed to
+ * the event loop as objects (structured clone of every sentence and piece
+ * of evidence) and were serialised there; the event loop is what limits
+ * `serve` on a small machine, and a string crosses for a copy.
+ */
+export interface SerializedResults {
+  json: string[];
+  summaries: ResultSummary[];
+}
+
+export function serializeResults(results: readonly DetectionResult[]): SerializedResults {
+  return {
+    json: results.map((result) => resultJson(result)),
+    summaries: results.map(({ machine_probability, verdict, model_version }) => ({ machine_probability, verdict, model_version })),
+  };
+}
+
+/**
+ * The HTTP reply to a batch from its results' resultJson: the same bytes as
+ * resultJson({ model_version, results }) (test/result-json.test.ts).
+ */
+export function batchJson(modelVersion: string, json: readonly string[]): string {
+  return `{"model_version":${JSON.stringify(modelVersion)},"results":[${json.join(',')}]}`;
+}
+
 /** A whole result as JSON (HTTP bodies; the CLI's --json with `indent` 2). */
 export function resultJson(result: DetectionResult | DetectionResult[] | object, indent?: number): string {
   return JSON.stringify(result, null, indent);

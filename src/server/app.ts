@@ -15,6 +15,7 @@ import { HttpError } from './http-error.js';
 import { openApiInfo, routeSchemas, sharedSchemas } from './schemas.js';
 import { registerWeb } from './web.js';
 import { isEmptyText } from '../text/empty.js';
+import { batchJson } from '../detect/result.js';
 
 export { DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, type RateLimitOptions, type ServiceLimits } from './limits.js';
 import { DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, type RateLimitOptions, type ServiceLimits } from './limits.js';
@@ -225,7 +226,7 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
       let results;
       try {
         results = await withTimeout(
-          scheduler.submit(clientKey(request), chars, () => engine.detect(texts, options), controller.signal),
+          scheduler.submit(clientKey(request), chars, () => engine.detectSerialized(texts, options), controller.signal),
           limits.scoreTimeoutMs,
           controller,
         );
@@ -237,10 +238,10 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
         }
         throw error;
       }
-      await audit?.record(texts, results);
-      for (const result of results) metrics.observeVerdict(result.verdict);
+      await audit?.record(texts, results.summaries);
+      for (const summary of results.summaries) metrics.observeVerdict(summary.verdict);
       reply.type('application/json; charset=utf-8');
-      return JSON.stringify(batch ? { model_version: detector.version, results } : results[0]);
+      return batch ? batchJson(detector.version, results.json) : results.json[0];
     },
   );
 
