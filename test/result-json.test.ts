@@ -4,6 +4,7 @@
  * definition, JSON.stringify of the results the service used to send.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -32,9 +33,17 @@ describe('serialised results', () => {
 
   test('each result is its JSON.stringify, a batch is JSON.stringify({ model_version, results })', () => {
     const results = textsResults(detectTexts(detector, TEXTS, OPTIONS));
-    const serialized = serializeResults(results);
+    const serialized = serializeResults(TEXTS, results);
     assert.deepEqual(serialized.json, results.map((r) => JSON.stringify(r)));
-    assert.deepEqual(serialized.summaries, results.map((r) => ({ machine_probability: r.machine_probability, verdict: r.verdict, model_version: r.model_version })));
+    assert.deepEqual(
+      serialized.summaries,
+      results.map((r, i) => ({
+        machine_probability: r.machine_probability,
+        verdict: r.verdict,
+        model_version: r.model_version,
+        sha256: createHash('sha256').update(Buffer.from(TEXTS[i], 'utf8')).digest('hex'),
+      })),
+    );
     for (const version of [detector.version, 'a "quoted"\\ version\u2028']) {
       assert.equal(batchJson(version, serialized.json), JSON.stringify({ model_version: version, results }));
     }
@@ -43,8 +52,10 @@ describe('serialised results', () => {
 
   test('on a scoring thread and on the calling thread, the same bytes as the results serialised here', async () => {
     const expected = textsResults(detectTexts(detector, TEXTS, OPTIONS)).map((r) => JSON.stringify(r));
-    assert.deepEqual((await pool.detectSerialized(TEXTS, OPTIONS)).json, expected);
-    assert.deepEqual((await new InlineScorer(detector).detectSerialized(TEXTS, OPTIONS)).json, expected);
+    const threaded = await pool.detectSerialized(TEXTS, OPTIONS);
+    const inline = await new InlineScorer(detector).detectSerialized(TEXTS, OPTIONS);
+    assert.deepEqual(threaded.json, expected);
+    assert.deepEqual(inline, threaded);
   });
 
   test('over the sentence budget, nothing is scored and the thread says so', async () => {

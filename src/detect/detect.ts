@@ -90,7 +90,7 @@ export type SerializedTextsReply = { serialized: SerializedResults } | { overBud
 
 export function detectTextsSerialized(detector: Detector, texts: readonly string[], options: ScoreOptions): SerializedTextsReply {
   const reply = detectTexts(detector, texts, options);
-  return 'overBudget' in reply ? reply : { serialized: serializeResults(reply.results) };
+  return 'overBudget' in reply ? reply : { serialized: serializeResults(texts, reply.results) };
 }
 
 /** The serialised results of a SerializedTextsReply, or SentenceBudgetExceeded. */

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -134,7 +133,7 @@ export class AuditStore {
     const iso = time.toISOString();
     return texts.map((text, i) => [
       iso,
-      createHash('sha256').update(text, 'utf8').digest('hex'),
+      results[i].sha256,
       text.length,
       results[i].model_version,
       results[i].machine_probability,
