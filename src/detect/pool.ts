@@ -71,6 +71,8 @@ export interface ScoringPoolOptions {
    * thread's stack, not a user error.
    */
   replaceDead?: boolean;
+  /** Requests each thread holds at once (ThreadPoolOptions.depth; default 1). */
+  depth?: number;
 }
 
 export class ScoringPool implements Scorer {
@@ -79,7 +81,7 @@ export class ScoringPool implements Scorer {
   /** Starts `size` threads loading `modelPath`; a bad model file fails here, as a UserError. */
   static async start(modelPath: string, size: number, options: ScoringPoolOptions = {}): Promise<ScoringPool> {
     const entry = new URL('./worker.js', import.meta.url);
-    return new ScoringPool(await ThreadPool.start(entry, { modelPath }, size, { name: 'scoring thread', replaceDead: options.replaceDead }));
+    return new ScoringPool(await ThreadPool.start(entry, { modelPath }, size, { name: 'scoring thread', replaceDead: options.replaceDead, depth: options.depth }));
   }
 
   get threads(): number {

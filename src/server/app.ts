@@ -7,7 +7,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest }
 import type { Detector } from '../model/detector.js';
 import { COPYDESK_VERSION } from '../version.js';
 import type { AuditStore } from './audit.js';
-import { InlineEngine, SentenceBudgetExceeded, supportsSentences, type Engine } from './engine.js';
+import { InlineEngine, SentenceBudgetExceeded, supportsSentences, THREAD_DEPTH, type Engine } from './engine.js';
 import { Busy, Cancellation, FairScheduler } from './scheduler.js';
 import { Metrics } from './metrics.js';
 import { registerJsonBody } from './body.js';
@@ -82,7 +82,8 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const detector = options.detector;
   const engine = options.engine ?? new InlineEngine(detector);
-  const scheduler = new FairScheduler({ concurrency: engine.threads, maxClientChars: limits.maxClientPendingChars, maxChars: limits.maxPendingChars });
+  // One task per thread, plus the one waiting in its port (THREAD_DEPTH); one at a time on the event loop.
+  const scheduler = new FairScheduler({ concurrency: engine.threads * THREAD_DEPTH, maxClientChars: limits.maxClientPendingChars, maxChars: limits.maxPendingChars });
   const audit = options.audit;
   const metrics = new Metrics();
   const started = Date.now();
