@@ -12,10 +12,11 @@
  *   most `maxChars` (503 beyond), so the work held in memory has a ceiling
  *   whatever the number of clients.
  * - Round-robin between clients: at most `concurrency` tasks are handed to
- *   the engine at once (one per scoring thread, so the engine's own queue
+ *   the engine at once (two per scoring thread: the one it scores and the
+ *   one waiting in its port, engine.ts THREAD_DEPTH; the engine's own queue
  *   stays empty and the order is decided here), and a freed slot goes to the
  *   client served least recently among those waiting. A small request from
- *   a new client therefore waits for at most one task per thread, not for
+ *   a new client therefore waits for at most two tasks per thread, not for
  *   every task queued before it.
  *
  * Hand-written: rate limiters (@fastify/rate-limit) count requests over
