@@ -1,7 +1,7 @@
 /** The fair scheduler in front of the scoring engine: round-robin between clients, admission by characters, cancellation. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Busy, FairScheduler } from '../src/server/scheduler.js';
+import { Busy, Cancellation, FairScheduler } from '../src/server/scheduler.js';
 
 /** Tasks that finish only when released, so the order is decided by the scheduler alone. */
 function gate() {
@@ -84,4 +84,37 @@ test('a waiting task whose request times out or whose client leaves is dropped, 
   await first;
   await tick();
   assert.deepEqual(g.started, ['A0']);
+});
+
+test('a Cancellation (the service\'s cheap AbortController) drops a waiting task, and does nothing to one that started', async () => {
+  const s = new FairScheduler({ concurrency: 1, maxClientChars: 1e9, maxChars: 1e9 });
+  const g = gate();
+  const runningCancel = new Cancellation();
+  const first = s.submit('A', 10, g.task('A0'), runningCancel);
+  const waitingCancel = new Cancellation();
+  const second = s.submit('A', 10, g.task('A1'), waitingCancel);
+  const third = s.submit('A', 10, g.task('A2'), new Cancellation());
+  waitingCancel.abort(new Error('gone'));
+  waitingCancel.abort(new Error('twice'));
+  await assert.rejects(second, /gone/);
+  assert.equal(waitingCancel.reason instanceof Error && waitingCancel.reason.message, 'gone');
+  // A0 is running: cancelling it now is not heard (its listener was removed when it started).
+  runningCancel.abort(new Error('late'));
+  assert.deepEqual(s.stats(), { running: 1, queued: 1, chars: 20, clients: 1 });
+  g.release('A0');
+  assert.equal(await first, 'A0');
+  await tick();
+  g.release('A2');
+  assert.equal(await third, 'A2');
+  assert.deepEqual(g.started, ['A0', 'A2']);
+  await assert.rejects(s.submit('A', 10, g.task('A3'), runningCancel), /late/);
+});
+
+test('a Cancellation takes one listener', () => {
+  const cancel = new Cancellation();
+  const listener = () => {};
+  cancel.addEventListener('abort', listener);
+  assert.throws(() => cancel.addEventListener('abort', () => {}), /one listener/);
+  cancel.removeEventListener('abort', listener);
+  cancel.addEventListener('abort', listener);
 });

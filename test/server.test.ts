@@ -354,7 +354,12 @@ describe('work budget, fair scheduling and the memory ceiling', () => {
     const gate = new Promise<void>((resolve) => (open = resolve));
     const inline = new InlineEngine(detector);
     // An engine that holds every request until the gate opens: what is admitted is decided by the limits alone.
-    const engine: Engine = { threads: 4, detect: async (texts, options) => (await gate, inline.detect(texts, options)), close: async () => {} };
+    const engine: Engine = {
+      threads: 4,
+      detect: async (texts, options) => (await gate, inline.detect(texts, options)),
+      detectSerialized: async (texts, options) => (await gate, inline.detectSerialized(texts, options)),
+      close: async () => {},
+    };
     const s = await start({ audit: null, engine, limits: { maxClientPendingChars: 25_000, maxPendingChars: 45_000 } });
     try {
       const text = 'x'.repeat(19_995) + ' end.';

@@ -104,3 +104,32 @@ test('close rejects what is still pending and refuses later requests', async () 
   await assert.rejects(pool.run({ echo: 2 }), /test thread pool closed/);
   assert.equal(pool.size, 0);
 });
+
+test('with depth 2 a thread holds two requests and answers them in order; each reply goes to its request', async () => {
+  const pool = await start(2, { depth: 2 });
+  try {
+    // The first request sent to a thread is the slowest: the one behind it must still get its own answer.
+    const delays = [60, 40, 0, 0, 30, 10, 0, 5];
+    const replies = await Promise.all(delays.map((delayMs, echo) => pool.run({ echo, delayMs })));
+    assert.deepEqual(replies.map((r) => r.echo), delays.map((_, i) => i));
+    assert.equal(new Set(replies.map((r) => r.threadId)).size, 2, 'both threads worked');
+  } finally {
+    await pool.close();
+  }
+});
+
+test('with depth 2 and replacement, a thread that dies fails only the request it was on; the one behind it is answered', async () => {
+  const pool = await start(1, { depth: 2, replaceDead: true });
+  try {
+    const crashed = pool.run({ crash: 'out of memory', delayMs: 20 }).catch((e: unknown) => e);
+    const behind = pool.run({ echo: 5 });
+    const error = await crashed;
+    assert.ok(error instanceof Error);
+    assert.match(error.message, /test thread crashed: .*out of memory/);
+    const reply = await behind;
+    assert.equal(reply.echo, 5);
+    assert.equal(pool.size, 1);
+  } finally {
+    await pool.close();
+  }
+});

@@ -86,13 +86,28 @@ export function parseWholeNumber(name: string) {
 
 /**
  * `--workers` for detect, batch, serve and worker: one parser and one default
- * (all cores). `zero` says what 0 means where the command can score without
- * threads; elsewhere 0 is refused.
+ * (all cores; `serve`: all but one, see serveWorkerCount). `zero` says what 0
+ * means where the command can score without threads; elsewhere 0 is refused.
  */
-export function workersOption(what: string, zero?: string): Option {
+export function workersOption(what: string, zero?: string, defaults: { count: number; description: string } = { count: defaultWorkerCount(), description: 'all cores' }): Option {
   return new Option('--workers <n>', zero ? `${what} (0: ${zero})` : what)
     .argParser(zero ? parseWholeNumber('--workers') : parsePositiveInt('--workers'))
-    .default(defaultWorkerCount(), `all cores, ${defaultWorkerCount()} here`);
+    .default(defaults.count, `${defaults.description}, ${defaults.count} here`);
+}
+
+/**
+ * `serve`'s scoring threads by default: every core but one, which the event
+ * loop keeps busy (HTTP, JSON, the audit log: about two thirds of a scoring
+ * thread's CPU per request), and at least one. Measured on the 2-vCPU dev
+ * machine (issue 10, bench/README.md): 1 thread served more requests per
+ * second than 2, at lower CPU per request and p99, in 5 of 5 alternating
+ * pairs; scoring on the event loop (0) matched its throughput but left new
+ * connections waiting seconds to be accepted (libuv accepts one connection
+ * per event-loop turn, and a turn lasts as long as the scoring of every
+ * request read in it).
+ */
+export function serveWorkerCount(): number {
+  return Math.max(1, defaultWorkerCount() - 1);
 }
 
 /** `--threshold-exclude`, shared by `train` and `report` so both apply the same default-threshold rule. */

@@ -4,7 +4,7 @@ import { UserError } from '../util/errors.js';
 import { round6 } from '../util/numeric.js';
 import { assessDocument, judgeProbability, reasonsPart } from './applicability.js';
 import { splitSentences, type SentenceSpan } from '../text/sentences.js';
-import { SentenceBudgetExceeded, type DetectionResult, type ScoreOptions } from './result.js';
+import { SentenceBudgetExceeded, serializeResults, type DetectionResult, type ScoreOptions, type SerializedResults } from './result.js';
 import { analyzeSentences } from './sentences.js';
 
 export type { DetectionResult, ScoreOptions, Verdict } from './result.js';
@@ -83,4 +83,18 @@ export function detectTexts(detector: Detector, texts: readonly string[], option
 export function textsResults(reply: TextsReply): DetectionResult[] {
   if ('overBudget' in reply) throw new SentenceBudgetExceeded(reply.overBudget.sentences, reply.overBudget.limit);
   return reply.results;
+}
+
+/** detectTexts with the results serialised (on the scoring thread, for the HTTP service). */
+export type SerializedTextsReply = { serialized: SerializedResults } | { overBudget: { sentences: number; limit: number } };
+
+export function detectTextsSerialized(detector: Detector, texts: readonly string[], options: ScoreOptions): SerializedTextsReply {
+  const reply = detectTexts(detector, texts, options);
+  return 'overBudget' in reply ? reply : { serialized: serializeResults(texts, reply.results) };
+}
+
+/** The serialised results of a SerializedTextsReply, or SentenceBudgetExceeded. */
+export function serializedResults(reply: SerializedTextsReply): SerializedResults {
+  if ('overBudget' in reply) throw new SentenceBudgetExceeded(reply.overBudget.sentences, reply.overBudget.limit);
+  return reply.serialized;
 }

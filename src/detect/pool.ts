@@ -1,9 +1,9 @@
 import type { TransferListItem } from 'node:worker_threads';
 import type { Detector } from '../model/detector.js';
 import { ThreadPool } from '../util/thread-pool.js';
-import { detectTexts, textsResults, type TextsReply } from './detect.js';
+import { detectTexts, detectTextsSerialized, serializedResults, textsResults, type SerializedTextsReply, type TextsReply } from './detect.js';
 import { scoreRows, type JsonlChunk, type RowOptions, type RowSource, type ScoredRows } from './lines.js';
-import type { DetectionResult, ScoreOptions } from './result.js';
+import type { DetectionResult, ScoreOptions, SerializedResults } from './result.js';
 
 /**
  * Where documents are scored: on the calling thread (InlineScorer) or on a
@@ -22,13 +22,18 @@ export interface Scorer {
   scoreRows(rows: RowSource, options: RowOptions, bytes?: boolean): Promise<ScoredRows>;
   /** Texts to results, in order; rejects with SentenceBudgetExceeded over `options.maxSentences` (see detectTexts). */
   detect(texts: readonly string[], options: ScoreOptions): Promise<DetectionResult[]>;
+  /** As detect, with each result already serialised (resultJson) where it was scored: what the HTTP service sends. */
+  detectSerialized(texts: readonly string[], options: ScoreOptions): Promise<SerializedResults>;
   close(): Promise<void>;
 }
 
 /** What a scoring thread is sent. */
 export type ScoringRequest =
   | { kind: 'rows'; rows: RowSource; options: RowOptions; bytes?: boolean }
-  | { kind: 'texts'; texts: readonly string[]; options: ScoreOptions };
+  | { kind: 'texts'; texts: readonly string[]; options: ScoreOptions; serialized?: boolean };
+
+/** What a scoring thread answers. */
+export type ScoringReply = ScoredRows | TextsReply | SerializedTextsReply;
 
 export class InlineScorer implements Scorer {
   readonly threads = 0;
@@ -38,6 +43,9 @@ export class InlineScorer implements Scorer {
   }
   async detect(texts: readonly string[], options: ScoreOptions): Promise<DetectionResult[]> {
     return textsResults(detectTexts(this.detector, texts, options));
+  }
+  async detectSerialized(texts: readonly string[], options: ScoreOptions): Promise<SerializedResults> {
+    return serializedResults(detectTextsSerialized(this.detector, texts, options));
   }
   async close(): Promise<void> {}
 }
@@ -63,15 +71,17 @@ export interface ScoringPoolOptions {
    * thread's stack, not a user error.
    */
   replaceDead?: boolean;
+  /** Requests each thread holds at once (ThreadPoolOptions.depth; default 1). */
+  depth?: number;
 }
 
 export class ScoringPool implements Scorer {
-  private constructor(private readonly pool: ThreadPool<ScoringRequest, ScoredRows | TextsReply>) {}
+  private constructor(private readonly pool: ThreadPool<ScoringRequest, ScoringReply>) {}
 
   /** Starts `size` threads loading `modelPath`; a bad model file fails here, as a UserError. */
   static async start(modelPath: string, size: number, options: ScoringPoolOptions = {}): Promise<ScoringPool> {
     const entry = new URL('./worker.js', import.meta.url);
-    return new ScoringPool(await ThreadPool.start(entry, { modelPath }, size, { name: 'scoring thread', replaceDead: options.replaceDead }));
+    return new ScoringPool(await ThreadPool.start(entry, { modelPath }, size, { name: 'scoring thread', replaceDead: options.replaceDead, depth: options.depth }));
   }
 
   get threads(): number {
@@ -88,6 +98,10 @@ export class ScoringPool implements Scorer {
 
   async detect(texts: readonly string[], options: ScoreOptions): Promise<DetectionResult[]> {
     return textsResults((await this.pool.run({ kind: 'texts', texts, options })) as TextsReply);
+  }
+
+  async detectSerialized(texts: readonly string[], options: ScoreOptions): Promise<SerializedResults> {
+    return serializedResults((await this.pool.run({ kind: 'texts', texts, options, serialized: true })) as SerializedTextsReply);
   }
 
   close(): Promise<void> {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Evidence } from '../model/detector.js';
 import type { MixtureResult, SentenceResult } from './sentences.js';
 import type { Reason, Verdict } from './applicability.js';
@@ -54,6 +55,44 @@ export class SentenceBudgetExceeded extends Error {
   ) {
     super(`the texts have ${sentences} sentences together; the limit per request is ${limit}`);
   }
+}
+
+/** What the HTTP service reads of a result besides its JSON: the audit trail's fields and the verdict it counts. */
+export type ResultSummary = Pick<DetectionResult, 'machine_probability' | 'verdict' | 'model_version'> & {
+  /** SHA-256 of the text as UTF-8, hex: hashed where the text is scored (~10 µs a 3 kB article), not on the event loop. */
+  sha256: string;
+};
+
+/**
+ * Results serialised where they were scored: each result's resultJson and
+ * its summary. Measured (issue 10): a scoring thread's results crossed to
+ * the event loop as objects (structured clone of every sentence and piece
+ * of evidence) and were serialised there; the event loop is what limits
+ * `serve` on a small machine, and a string crosses for a copy.
+ */
+export interface SerializedResults {
+  json: string[];
+  summaries: ResultSummary[];
+}
+
+/** `results` of `texts` (same order), serialised. */
+export function serializeResults(texts: readonly string[], results: readonly DetectionResult[]): SerializedResults {
+  return {
+    json: results.map((result) => resultJson(result)),
+    summaries: results.map(({ machine_probability, verdict, model_version }, i) => ({ machine_probability, verdict, model_version, sha256: sha256Hex(texts[i]) })),
+  };
+}
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/**
+ * The HTTP reply to a batch from its results' resultJson: the same bytes as
+ * resultJson({ model_version, results }) (test/result-json.test.ts).
+ */
+export function batchJson(modelVersion: string, json: readonly string[]): string {
+  return `{"model_version":${JSON.stringify(modelVersion)},"results":[${json.join(',')}]}`;
 }
 
 /** A whole result as JSON (HTTP bodies; the CLI's --json with `indent` 2). */

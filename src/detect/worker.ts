@@ -1,9 +1,9 @@
 import { workerData, type TransferListItem } from 'node:worker_threads';
 import { loadDetector } from '../model/model-file.js';
 import { serveRequests } from '../util/thread-pool.js';
-import { detectTexts, type TextsReply } from './detect.js';
+import { detectTexts, detectTextsSerialized } from './detect.js';
 import { scoreRows, type ScoredRows } from './lines.js';
-import { encodeReply, type ScoringRequest } from './pool.js';
+import { encodeReply, type ScoringReply, type ScoringRequest } from './pool.js';
 
 /**
  * The one scoring-thread entry (detect --jsonl, batch, worker, serve): loads
@@ -14,9 +14,11 @@ const detector = loadDetector((workerData as { modelPath: string }).modelPath);
 /** Replies whose output was encoded here, and the buffers to move with them. */
 const moving = new WeakMap<object, TransferListItem[]>();
 
-serveRequests<ScoringRequest, ScoredRows | TextsReply>(
+serveRequests<ScoringRequest, ScoringReply>(
   (request) => {
-    if (request.kind === 'texts') return detectTexts(detector, request.texts, request.options);
+    if (request.kind === 'texts') {
+      return request.serialized ? detectTextsSerialized(detector, request.texts, request.options) : detectTexts(detector, request.texts, request.options);
+    }
     const scored = scoreRows(detector, request.rows, request.options);
     if (!request.bytes) return scored;
     const { reply, transfer } = encodeReply(scored);

@@ -7,14 +7,15 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest }
 import type { Detector } from '../model/detector.js';
 import { COPYDESK_VERSION } from '../version.js';
 import type { AuditStore } from './audit.js';
-import { InlineEngine, SentenceBudgetExceeded, supportsSentences, type Engine } from './engine.js';
-import { Busy, FairScheduler } from './scheduler.js';
+import { InlineEngine, SentenceBudgetExceeded, supportsSentences, THREAD_DEPTH, type Engine } from './engine.js';
+import { Busy, Cancellation, FairScheduler } from './scheduler.js';
 import { Metrics } from './metrics.js';
 import { registerJsonBody } from './body.js';
 import { HttpError } from './http-error.js';
 import { openApiInfo, routeSchemas, sharedSchemas } from './schemas.js';
 import { registerWeb } from './web.js';
 import { isEmptyText } from '../text/empty.js';
+import { batchJson } from '../detect/result.js';
 
 export { DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, type RateLimitOptions, type ServiceLimits } from './limits.js';
 import { DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, type RateLimitOptions, type ServiceLimits } from './limits.js';
@@ -81,7 +82,8 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const detector = options.detector;
   const engine = options.engine ?? new InlineEngine(detector);
-  const scheduler = new FairScheduler({ concurrency: engine.threads, maxClientChars: limits.maxClientPendingChars, maxChars: limits.maxPendingChars });
+  // One task per thread, plus the one waiting in its port (THREAD_DEPTH); one at a time on the event loop.
+  const scheduler = new FairScheduler({ concurrency: engine.threads * THREAD_DEPTH, maxClientChars: limits.maxClientPendingChars, maxChars: limits.maxPendingChars });
   const audit = options.audit;
   const metrics = new Metrics();
   const started = Date.now();
@@ -218,16 +220,16 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
       }
       const options = { evidence: body.evidence ?? true, sentences, maxSentences: limits.maxRequestSentences, maxSentencesPerText: limits.maxSentencesPerText };
       // Queued work is dropped when the deadline passes or the client hangs up before its turn.
-      const controller = new AbortController();
+      const cancel = new Cancellation();
       reply.raw.once('close', () => {
-        if (!reply.raw.writableFinished) controller.abort(new HttpError(499, 'client_closed', 'the client closed the connection'));
+        if (!reply.raw.writableFinished) cancel.abort(new HttpError(499, 'client_closed', 'the client closed the connection'));
       });
       let results;
       try {
         results = await withTimeout(
-          scheduler.submit(clientKey(request), chars, () => engine.detect(texts, options), controller.signal),
+          scheduler.submit(clientKey(request), chars, () => engine.detectSerialized(texts, options), cancel),
           limits.scoreTimeoutMs,
-          controller,
+          cancel,
         );
       } catch (error) {
         if (error instanceof SentenceBudgetExceeded) throw new HttpError(422, 'too_many_sentences', `${error.message} (split it into several requests)`, field);
@@ -237,10 +239,10 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
         }
         throw error;
       }
-      await audit?.record(texts, results);
-      for (const result of results) metrics.observeVerdict(result.verdict);
+      await audit?.record(texts, results.summaries);
+      for (const summary of results.summaries) metrics.observeVerdict(summary.verdict);
       reply.type('application/json; charset=utf-8');
-      return JSON.stringify(batch ? { model_version: detector.version, results } : results[0]);
+      return batch ? batchJson(detector.version, results.json) : results.json[0];
     },
   );
 
@@ -387,15 +389,24 @@ function sha256(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, controller: AbortController): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
+/** `promise`, or a 503 after `ms` (which also cancels the work if it is still waiting for its turn); whichever comes first. */
+function withTimeout<T>(promise: Promise<T>, ms: number, cancel: Cancellation): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
       const error = new HttpError(503, 'timeout', `the request was not scored within ${ms} ms (waiting for its turn included); the server is overloaded, retry later`);
-      controller.abort(error);
+      cancel.abort(error);
       reject(error);
     }, ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 

@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { DetectionResult } from '../detect/detect.js';
+import type { ResultSummary } from '../detect/result.js';
 import { UserError } from '../util/errors.js';
 
 /** One recorded verdict, as `GET /v1/audit` lists it. */
@@ -96,7 +95,7 @@ export class AuditStore {
   }
 
   /** Records the verdicts for these texts (same order); resolves once they are committed. */
-  record(texts: readonly string[], results: readonly DetectionResult[], time = new Date()): Promise<void> {
+  record(texts: readonly string[], results: readonly ResultSummary[], time = new Date()): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the audit store is closed'));
     this.pending.push(...this.rows(texts, results, time));
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
@@ -108,7 +107,7 @@ export class AuditStore {
   }
 
   /** Records synchronously, in one transaction of its own. */
-  recordNow(texts: readonly string[], results: readonly DetectionResult[], time = new Date()): void {
+  recordNow(texts: readonly string[], results: readonly ResultSummary[], time = new Date()): void {
     this.insertMany(this.rows(texts, results, time));
   }
 
@@ -130,11 +129,11 @@ export class AuditStore {
     for (const w of waiters) w.resolve();
   }
 
-  private rows(texts: readonly string[], results: readonly DetectionResult[], time: Date): unknown[][] {
+  private rows(texts: readonly string[], results: readonly ResultSummary[], time: Date): unknown[][] {
     const iso = time.toISOString();
     return texts.map((text, i) => [
       iso,
-      createHash('sha256').update(text, 'utf8').digest('hex'),
+      results[i].sha256,
       text.length,
       results[i].model_version,
       results[i].machine_probability,

@@ -17,6 +17,9 @@ export { InlineScorer as InlineEngine };
 export { SentenceBudgetExceeded } from '../detect/result.js';
 export { supportsSentences } from '../detect/sentences.js';
 
+/** Requests each scoring thread holds at once (ThreadPoolOptions.depth): the next is waiting when it answers one. */
+export const THREAD_DEPTH = 2;
+
 export const PoolEngine = {
-  start: (modelPath: string, size: number): Promise<ScoringPool> => ScoringPool.start(modelPath, size, { replaceDead: true }),
+  start: (modelPath: string, size: number): Promise<ScoringPool> => ScoringPool.start(modelPath, size, { replaceDead: true, depth: THREAD_DEPTH }),
 };

@@ -21,6 +21,16 @@ export interface ThreadPoolOptions {
   name?: string;
   /** Start a new thread in place of one that dies after it was ready. */
   replaceDead?: boolean;
+  /**
+   * Requests a thread is sent before it has answered the first (default 1).
+   * With 2, a thread that answers finds its next request already waiting
+   * in its port, instead of idling until this side has read the answer and
+   * sent another: measured (issue 10) on a 2-vCPU machine, where this side
+   * (an HTTP event loop) and the threads take turns on the cores. A thread
+   * answers its requests in order; when one dies, only the request it was
+   * on fails, and the ones sent after it go back to the front of the queue.
+   */
+  depth?: number;
 }
 
 interface Job<Request, Reply> {
@@ -35,7 +45,8 @@ interface Thread<Request, Reply> {
   worker: Worker;
   /** Has loaded and called `serveRequests`; only a ready thread gets requests or is replaced. */
   ready: boolean;
-  job?: Job<Request, Reply>;
+  /** Requests sent and not yet answered, in the order sent (= the order of the answers). */
+  jobs: Array<Job<Request, Reply>>;
   /** The uncaught error it died of, reported on exit. */
   error?: unknown;
   started: { resolve: () => void; reject: (error: Error) => void };
@@ -56,6 +67,7 @@ export class ThreadPool<Request, Reply> {
   private failure: Error | undefined;
   private closed = false;
   private readonly name: string;
+  private readonly depth: number;
 
   private constructor(
     private readonly entry: URL,
@@ -63,6 +75,7 @@ export class ThreadPool<Request, Reply> {
     private readonly options: ThreadPoolOptions,
   ) {
     this.name = options.name ?? 'worker thread';
+    this.depth = Math.max(1, options.depth ?? 1);
   }
 
   /**
@@ -108,7 +121,7 @@ export class ThreadPool<Request, Reply> {
 
   private spawn(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const thread: Thread<Request, Reply> = { worker: startThread(this.entry, this.workerData), ready: false, started: { resolve, reject } };
+      const thread: Thread<Request, Reply> = { worker: startThread(this.entry, this.workerData), ready: false, jobs: [], started: { resolve, reject } };
       this.threads.add(thread);
       thread.worker.on('message', (message: FromThread<Reply>) => this.receive(thread, message));
       thread.worker.on('error', (error) => (thread.error ??= error));
@@ -117,15 +130,18 @@ export class ThreadPool<Request, Reply> {
   }
 
   private dispatch(): void {
-    for (const thread of this.threads) {
-      if (this.queue.length === 0) return;
-      if (!thread.ready || thread.job) continue;
-      const job = this.queue.shift()!;
-      try {
-        thread.worker.postMessage(job.request, job.transfer);
-        thread.job = job;
-      } catch (error) {
-        job.reject(error as Error); // not cloneable: the caller's bug, the thread is still idle
+    // Idle threads first, then a second request to each, and so on up to the depth.
+    for (let held = 0; held < this.depth; held++) {
+      for (const thread of this.threads) {
+        if (this.queue.length === 0) return;
+        if (!thread.ready || thread.jobs.length > held) continue;
+        const job = this.queue.shift()!;
+        try {
+          thread.worker.postMessage(job.request, job.transfer);
+          thread.jobs.push(job);
+        } catch (error) {
+          job.reject(error as Error); // not cloneable: the caller's bug, the thread is untouched
+        }
       }
     }
   }
@@ -135,8 +151,7 @@ export class ThreadPool<Request, Reply> {
       thread.ready = true;
       thread.started.resolve();
     } else {
-      const job = thread.job;
-      thread.job = undefined;
+      const job = thread.jobs.shift();
       if (message.kind === 'reply') job?.resolve(message.value);
       else job?.reject(fromThread(message.error, this.name));
     }
@@ -148,10 +163,15 @@ export class ThreadPool<Request, Reply> {
     if (this.closed) return;
     const error = deathError(thread.error, code, this.name);
     thread.started.reject(error);
-    thread.job?.reject(error);
+    // The first request sent is the one it died on; the later ones never started.
+    const [current, ...unstarted] = thread.jobs;
+    thread.jobs = [];
+    current?.reject(error);
+    this.queue.unshift(...unstarted);
     if (this.options.replaceDead && thread.ready) {
       // Keep serving: queued requests wait for the new thread (or go to the others).
       this.spawn().catch(() => {});
+      this.dispatch();
     } else if (!this.options.replaceDead || this.threads.size === 0) {
       this.failure ??= error;
       this.failAll(this.failure);
@@ -161,8 +181,7 @@ export class ThreadPool<Request, Reply> {
   private failAll(error: Error): void {
     for (const job of this.queue.splice(0)) job.reject(error);
     for (const thread of this.threads) {
-      thread.job?.reject(error);
-      thread.job = undefined;
+      for (const job of thread.jobs.splice(0)) job.reject(error);
     }
   }
 }
@@ -177,13 +196,18 @@ export function serveRequests<Request, Reply>(handle: (request: Request) => Repl
   const port = parentPort;
   if (!port) throw new Error('serveRequests() runs inside a worker thread');
   const post = (message: FromThread<Reply>, transfer?: TransferListItem[]) => port.postMessage(message, transfer);
-  port.on('message', async (request: Request) => {
+  const answer = async (request: Request) => {
     try {
       const value = await handle(request);
       post({ kind: 'reply', value }, transferOf?.(value));
     } catch (error) {
       post({ kind: 'error', error: toThreadError(error) });
     }
+  };
+  // One request at a time, in the order received: the pool matches answers to requests by order (ThreadPoolOptions.depth).
+  let previous: Promise<void> = Promise.resolve();
+  port.on('message', (request: Request) => {
+    previous = previous.then(() => answer(request));
   });
   post({ kind: 'ready' });
 }

@@ -3,7 +3,7 @@ import { DEFAULT_LIMITS, DEFAULT_RATE_LIMIT } from '../../server/limits.js';
 import type { Engine } from '../../server/engine.js';
 import { DEFAULT_MODEL_PATH } from '../../model/model-file.js';
 import { UserError } from '../../util/errors.js';
-import { MODEL_HELP, modelFrom, parsePositiveInt, parseWholeNumber, workersOption } from '../options.js';
+import { MODEL_HELP, modelFrom, parsePositiveInt, parseWholeNumber, serveWorkerCount, workersOption } from '../options.js';
 
 interface ServeFlags {
   port: number;
@@ -38,7 +38,7 @@ export function registerServe(program: Command): void {
     .option('--model <file>', MODEL_HELP)
     .option('--db <file>', 'audit database (SQLite, created if missing)', DEFAULT_DB_PATH)
     .option('--store-text', 'keep the text of every scored document in the audit database (default: only its SHA-256 and length)')
-    .addOption(workersOption('scoring threads', 'score on the event loop'))
+    .addOption(workersOption('scoring threads', 'score on the event loop', { count: serveWorkerCount(), description: 'all cores but one' }))
     .option('--max-body-bytes <n>', 'largest request body accepted', parsePositiveInt('--max-body-bytes'), DEFAULT_LIMITS.maxBodyBytes)
     .option('--max-text-chars <n>', 'longest text accepted, in characters', parsePositiveInt('--max-text-chars'), DEFAULT_LIMITS.maxTextChars)
     .option('--max-batch <n>', 'most texts in one request', parsePositiveInt('--max-batch'), DEFAULT_LIMITS.maxBatch)
