@@ -53,12 +53,24 @@ test('too_short: below MIN_WORDS words, not at or above it', () => {
   assert.match(describeReasons(['too_short'], SHORT_ENGLISH)[0], new RegExp(`^text too short to judge \\(11 words; needs ≥ ${MIN_WORDS}\\)$`));
 });
 
-test('not_english: French, German, Spanish, Chinese, code and tables; English passes', () => {
-  for (const [name, text] of Object.entries({ FRENCH, GERMAN, SPANISH, CHINESE, CODE, TABLE })) {
+test('not_english: French, German, Spanish, Chinese; not_prose: code and tables; English prose passes both', () => {
+  for (const [name, text] of Object.entries({ FRENCH, GERMAN, SPANISH, CHINESE })) {
     assert.ok(reasonsOf(text).includes('not_english'), `${name} should be not_english (reasons ${reasonsOf(text).join(',')})`);
+    assert.ok(!reasonsOf(text).includes('not_prose'), `${name} is prose, in another language`);
   }
-  assert.ok(!reasonsOf(LONG_ENGLISH).includes('not_english'));
-  assert.ok(!reasonsOf(SHORT_ENGLISH).includes('not_english'));
+  for (const [name, text] of Object.entries({ CODE, TABLE })) {
+    assert.ok(reasonsOf(text).includes('not_prose'), `${name} should be not_prose (reasons ${reasonsOf(text).join(',')})`);
+  }
+  // An English news page with its markup left in: the words are English, the text is not prose.
+  const page = `<div class="story"><p>${LONG_ENGLISH.split('. ').join('.</p> <p>')}</p></div>`;
+  const pageReasons = reasonsOf(page);
+  assert.ok(pageReasons.includes('not_prose'), `markup should be not_prose (reasons ${pageReasons.join(',')})`);
+  assert.ok(!pageReasons.includes('not_english'), 'English with markup is not "not English"');
+  for (const text of [LONG_ENGLISH, SHORT_ENGLISH]) {
+    assert.ok(!reasonsOf(text).includes('not_english'));
+    assert.ok(!reasonsOf(text).includes('not_prose'));
+  }
+  assert.match(describeReasons(['not_prose'])[0], /markup, code or a table/);
   assert.deepEqual(reasonsOf('Short note. Two sentences.'), ['too_short'], 'too few words to read a language from');
   assert.equal(nonLatinShare('abc'), 0);
   assert.equal(nonLatinShare('中文'), 1);
@@ -195,7 +207,7 @@ test('eval rates: coverage, FPR counting only machine verdicts, reasons', () => 
   assert.equal(r.fpr, 1 / 4);
   assert.equal(r.fpr_judged, 1 / 2);
   assert.equal(r.recall, 1 / 3);
-  assert.deepEqual(r.reasons, { too_short: 2, not_english: 1, not_news: 1, unlike_training_data: 1 });
+  assert.deepEqual(r.reasons, { too_short: 2, not_english: 1, not_prose: 0, not_news: 1, unlike_training_data: 1 });
 });
 
 test('length curve: every bucket holds the same texts cut short', () => {

@@ -114,6 +114,7 @@ const VERDICT_WORDS = {
 const REASON_WORDS = {
   too_short: 'It is too short: below the length at which the detector was measured to be reliable. Paste a longer passage.',
   not_english: 'It does not look like English, the only language the detector was trained on.',
+  not_prose: 'It looks like markup, code or a table (HTML, JSON, columns of figures) rather than running prose. Paste the text of the article without it.',
   not_news: 'It does not read like news (an abstract, a review, fiction …); the detector is built and calibrated for news, so its score is not reliable here.',
   unlike_training_data: 'It is unlike the texts the detector was trained on (its style or vocabulary), so its score is not reliable here.',
 };

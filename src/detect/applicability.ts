@@ -63,6 +63,7 @@ export function describeReasons(reasons: readonly Reason[], text?: string): stri
       return `text too short to judge (${words === null ? '' : `${words} words; `}needs ≥ ${MIN_WORDS})`;
     }
     if (reason === 'not_english') return 'the text does not look like English, the only language the detector was trained on';
+    if (reason === 'not_prose') return 'the text looks like markup, code or a table rather than running prose: score the prose without it';
     if (reason === 'not_news') return 'the text does not read like news (an abstract, a review, fiction …): the detector is built and calibrated for news';
     return 'the text is unlike anything the detector was trained on (its style or vocabulary lies outside the training data)';
   });

@@ -16,7 +16,7 @@ export interface DetectionResult {
   id?: string;
   machine_probability: number;
   verdict: Verdict;
-  /** Why the verdict is `uncertain` (present only then): `too_short`, `not_english`, `not_news`, `unlike_training_data` (detect/applicability.ts). */
+  /** Why the verdict is `uncertain` (present only then): `too_short`, `not_english`, `not_prose`, `not_news`, `unlike_training_data` (detect/applicability.ts). */
   reasons?: Reason[];
   threshold: number;
   model_version: string;

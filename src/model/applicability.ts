@@ -16,7 +16,7 @@ import { DEFAULT_NEWS_GATE_OPTIONS, fitNewsGate, NewsGate, newsVectorOfWords, wo
  */
 
 /** Machine-readable reasons for `uncertain`, in this order. */
-export const REASONS = ['too_short', 'not_english', 'not_news', 'unlike_training_data'] as const;
+export const REASONS = ['too_short', 'not_english', 'not_prose', 'not_news', 'unlike_training_data'] as const;
 export type Reason = (typeof REASONS)[number];
 
 /**
@@ -168,6 +168,7 @@ export class Applicability {
     const reasons: Reason[] = [];
     if (Applicability.tooShort(m)) reasons.push('too_short');
     if (Applicability.notEnglish(m)) reasons.push('not_english');
+    if (Applicability.notProse(m)) reasons.push('not_prose');
     if (this.state && Applicability.unlike(m, this.state, 'news')) reasons.push('not_news');
     if (this.state && Applicability.unlike(m, this.state, 'style')) reasons.push('unlike_training_data');
     else if (this.state && Applicability.unlike(m, this.state, 'vocabulary')) reasons.push('unlike_training_data');
@@ -181,7 +182,21 @@ export class Applicability {
   static notEnglish(m: Measures): boolean {
     if (m.non_latin_share > MAX_NON_LATIN_SHARE) return true;
     // Rates over a handful of words say nothing ("Short note. Two sentences." has no function word).
-    return m.words >= MIN_WORDS_FOR_RATES && (m.function_word_rate < MIN_FUNCTION_WORD_RATE || m.symbol_share > MAX_SYMBOL_SHARE);
+    return m.words >= MIN_WORDS_FOR_RATES && m.function_word_rate < MIN_FUNCTION_WORD_RATE;
+  }
+
+  /**
+   * Markup, code or a table rather than running prose (many { } = < > | …).
+   * Until 2026-12-02 this was part of not_english; among the human "news" of
+   * ../shared/data it fires on scraped pages in English (HTML and JSON
+   * fragments: 3 of llmfake's 8 not_english texts, 3 of SheepDog's 6), for
+   * which "not English" was the wrong thing to tell a reader. The same
+   * texts are uncertain as before. English tables with few function words
+   * and few symbols (bill-status and poll tables) still read as not_english:
+   * the function-word rate cannot tell them from Welsh.
+   */
+  static notProse(m: Measures): boolean {
+    return m.words >= MIN_WORDS_FOR_RATES && m.symbol_share > MAX_SYMBOL_SHARE;
   }
 
   /** Whether one of the fitted checks puts the text outside the training data. */
