@@ -535,24 +535,26 @@ function invert(matrix: Float64Array, k: number): Float64Array {
 }
 
 /**
- * Fits the applicability state alongside every trained model (each training
- * document is held out in exactly one fold). Shaped as a TrainingExtension
+ * Fits the applicability state alongside every trained model, on every
+ * fold's held-out documents (each training document is held out in exactly
+ * one fold), while the document models fit. Shaped as a TrainingExtension
  * without importing its type, so model/train.ts can register it without a
  * circle.
  */
 export function createApplicabilityExtension(): {
   name: string;
-  onFold(score: unknown, heldOut: LabeledDocument[]): void;
+  prepare(folds: ReadonlyArray<{ heldOut: LabeledDocument[] }>): void;
   finish(): ApplicabilityState;
 } {
-  const documents: LabeledDocument[] = [];
+  let state: ApplicabilityState | undefined;
   return {
     name: 'applicability',
-    onFold(_score, heldOut) {
-      documents.push(...heldOut);
+    prepare(folds) {
+      state = fitApplicability(folds.flatMap((fold) => fold.heldOut));
     },
     finish() {
-      return fitApplicability(documents);
+      if (!state) throw new Error('the applicability extension was finished without being prepared');
+      return state;
     },
   };
 }
