@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fitLogisticPlain, fitPackedRows, packRows, type LogisticModel } from '../src/model/logistic.js';
-import { fitPackedRowsMany, startFits } from '../src/model/fit-threads.js';
+import { fitPackedRowsMany } from '../src/model/fit-threads.js';
 import { trainDetector } from '../src/model/train.js';
 import type { SparseVector } from '../src/features/featurizer.js';
 import { syntheticCorpus, SMALL_TRAIN_OPTIONS } from './fixtures/core/synthetic.js';
@@ -71,12 +71,6 @@ test('fits on threads sharing the rows equal the same fits one after another, in
   threaded.forEach((model, k) => assertSameModel(model, sequential[k], `job ${k}`));
   // Without a progress callback too (each fit still counts towards the end).
   fitPackedRowsMany(jobsOn(true), 2).forEach((model, k) => assertSameModel(model, sequential[k], `job ${k}, no callback`));
-  // Started, then waited for after other work on the calling thread (as training does); or closed unwaited.
-  const inFlight = startFits(jobsOn(true), 2);
-  const meanwhile = fitPackedRowsMany(jobsOn(false).slice(0, 1), 1)[0];
-  assertSameModel(meanwhile, sequential[0], 'a fit on the calling thread meanwhile');
-  inFlight.wait().forEach((model, k) => assertSameModel(model, sequential[k], `job ${k}, waited for later`));
-  startFits(jobsOn(true), 2).close();
   assertSameModel(sequential[4], fitLogisticPlain(other.xs, other.ys, other.weights, 200, OPTIONS), 'own rows, plain');
   assertSameModel(sequential[5], fitLogisticPlain(xs, ys, weights, 400, OPTIONS), 'all rows, plain');
 });

@@ -115,20 +115,6 @@ test('training registers the sentence calibration with its window model, and it 
   assert.ok(marked.startsWith(`[M]${result.sentences![0].text}[/M]`));
 });
 
-test('the sentence calibration from passes kept while featurising equals the one from preparing every text again', () => {
-  const documents = corpus();
-  const kept = trainDetector(documents, small());
-  // Without `watch` the extension sees no prepared text and prepares each document itself (the plain path).
-  const { watch, ...plain } = createSentenceExtension();
-  assert.ok(watch?.sentences, 'the extension asks for sentences while featurising');
-  const again = trainDetector(documents, { ...small(), extensions: [plain] });
-  const a = kept.metadata.extensions[SENTENCE_EXTENSION] as SentenceCalibration;
-  const b = again.metadata.extensions[SENTENCE_EXTENSION] as SentenceCalibration;
-  assert.ok(a.held_out.human_sentences > 0 && a.held_out.machine_sentences > 0);
-  assert.deepEqual({ ...a, held_out: { ...a.held_out, seconds: 0 } }, { ...b, held_out: { ...b.held_out, seconds: 0 } });
-  assert.deepEqual(kept.model.weights, again.model.weights, 'splitting sentences while featurising changes no document vector');
-});
-
 test('mixtures replace a contiguous run of human sentences by machine sentences of the same story', () => {
   const docs = corpus();
   const pairs = pairsOf(docs);

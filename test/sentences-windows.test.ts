@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { DEFAULT_FEATURIZER_CONFIG, Featurizer } from '../src/features/featurizer.ts';
 import { decisionFunction } from '../src/model/logistic.ts';
-import { rescorePass, sentencePass, WindowModel, windowScores, windowVector } from '../src/detect/windows.ts';
+import { sentencePass, WindowModel, windowScores, windowVector } from '../src/detect/windows.ts';
 
 const TEXT =
   'The council met on Tuesday night. Residents complained about the noise from the new road. “One man said he had not slept for weeks,” a neighbour said. ' +
@@ -30,21 +30,6 @@ test('window scores from the per-sentence sums equal the window model applied to
       assert.ok(words[s] > 0);
     }
   }
-});
-
-test('a collected pass rescored with a window model equals the pass made with that model, bit for bit', () => {
-  const featurizer = Featurizer.fit([TEXT], { ...DEFAULT_FEATURIZER_CONFIG, hashBits: 14 });
-  const model = WindowModel.fromFloat(seeded(2 ** 12, 5), -0.5, 12, { windows: 0, documents: 0, l2: 0 });
-  const collected = sentencePass(featurizer.prepare(TEXT, { sentences: true }), { mask: model.mask, weights: new Int16Array(0) }, true);
-  assert.ok(collected.sums.every((x) => x === 0), 'collecting scores nothing');
-  const direct = sentencePass(featurizer.prepare(TEXT, { sentences: true }), model);
-  const rescored = rescorePass(collected, model);
-  assert.ok(rescored.sums.some((x) => x !== 0));
-  assert.deepEqual(rescored.sums, direct.sums);
-  assert.deepEqual(rescored.counts, direct.counts);
-  assert.deepEqual(windowScores(rescored, model, 1), windowScores(direct, model, 1));
-  const other = WindowModel.fromFloat(seeded(2 ** 13, 5), 0, 13, { windows: 0, documents: 0, l2: 0 });
-  assert.throws(() => rescorePass(collected, other), /mask/, 'buckets taken with another mask');
 });
 
 test('one prepared document gives the same document score as the vector, for both term weightings', () => {

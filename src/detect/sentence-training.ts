@@ -1,17 +1,18 @@
 import type { LabeledDocument } from '../corpus/types.js';
 import { kFoldByStory, storyKey } from '../corpus/split.js';
 import type { TrainingExtension } from '../model/train.js';
+import type { Detector } from '../model/detector.js';
 import { fitLogistic1d } from '../model/calibration.js';
 import { DEFAULT_LOGISTIC_OPTIONS, packRows, type LogisticModel } from '../model/logistic.js';
 import { defaultFitThreads, fitPackedRowsMany } from '../model/fit-threads.js';
 import { balancedGroupWeights } from '../model/weights.js';
 import { createApplicabilityExtension } from '../model/applicability.js';
-import { Featurizer, type FeaturizerState, type SparseVector } from '../features/featurizer.js';
+import { Featurizer, type SparseVector } from '../features/featurizer.js';
 import { hashString } from '../features/hashing.js';
 import { lowerBound } from '../util/numeric.js';
 import { empiricalPValue, mixtureStatistics, MIXTURE_TESTS, nullSample, sentenceCountGroup, SENTENCE_COUNT_GROUPS, thin, type MixtureTest, type NullSample } from './mixture.js';
 import { DEFAULT_RADIUS, LENGTH_BUCKETS, lengthBucket, SENTENCE_EXTENSION, type SentenceCalibration } from './sentences.js';
-import { rescorePass, sentencePass, WindowModel, windowScores, windowVector, type DocumentPass, type WindowModelState } from './windows.js';
+import { sentencePass, WindowModel, windowScores, windowVector, type WindowModelState } from './windows.js';
 
 /**
  * Fitting the sentence calibration: the training extension that the CLI's
@@ -119,93 +120,67 @@ interface TrainingWindow {
 /**
  * Fits window models on the training side of held-out folds, scores the
  * held-out documents' windows with them for calibration, and fits the stored
- * window model on all documents. None of it reads the document model, so it
- * is done in `prepare`, while the document models fit.
+ * window model on all documents.
  */
 export function createSentenceExtension(options: Partial<SentenceExtensionOptions> = {}): TrainingExtension {
   const opts = { ...DEFAULT_SENTENCE_OPTIONS, ...options };
-  let calibration: SentenceCalibration | undefined;
-  // Each document's collected pass, taken while training featurises it (its windows to train on and, rescored, its held-out window scores).
-  const passes = new Map<LabeledDocument, DocumentPass>();
-  const collector = windowCollector(opts);
+  const folds: Array<{ heldOut: LabeledDocument[]; training: LabeledDocument[] }> = [];
   return {
     name: SENTENCE_EXTENSION,
-    watch: {
-      sentences: true,
-      each(document, prepared) {
-        passes.set(document, sentencePass(prepared, collector, true));
-      },
+    onFold(_scoreText: (text: string) => number, heldOut: LabeledDocument[], _model: LogisticModel, training: LabeledDocument[]) {
+      folds.push({ heldOut, training });
     },
-    // Needs no fitted document model: all of it runs while the document models fit.
-    prepare(folds, featurizerState) {
-      calibration = fitSentenceCalibration(folds, featurizerState, opts, passes);
-      passes.clear();
-    },
-    finish(): SentenceCalibration {
-      if (!calibration) throw new Error('the sentence extension was finished without being prepared');
+    finish(detector: Detector): SentenceCalibration {
+      const started = Date.now();
+      const documents = [...new Set(folds.flatMap((f) => f.heldOut))];
+      // One featurizer (one set of buffers) prepares every document; nothing keeps a prepared document past its use.
+      const featurizer = new Featurizer(detector.metadata.featurizer);
+      const collector = { mask: 2 ** opts.hashBits - 1, weights: new Int16Array(0) };
+      const windowsOf = new Map<LabeledDocument, TrainingWindow[]>();
+      for (const d of documents) windowsOf.set(d, trainingWindows(featurizer, collector, d, opts));
+
+      let plan = folds;
+      let method = `core training folds (${folds.length})`;
+      const k = Math.min(opts.storyFolds, new Set(documents.map(storyKey)).size);
+      if ((opts.folds === 'story' || folds.length === 0) && k >= 2) {
+        const foldOf = kFoldByStory(documents, k, opts.seed);
+        plan = Array.from({ length: k }, (_, fold) => ({
+          heldOut: documents.filter((_, i) => foldOf[i] === fold),
+          training: documents.filter((_, i) => foldOf[i] !== fold),
+        }));
+        method = `${k}-fold by story`;
+      }
+      const humans: HeldOutHuman[] = [];
+      const machineScores: number[] = [];
+      // Every window model at once (each fold's and the final one: independent fits, on threads when large).
+      const models = fitWindowModels([...plan.map((fold) => fold.training), documents], windowsOf, opts);
+      const final = models.pop()!;
+      plan.forEach((fold, k) => {
+        const model = models[k];
+        for (const document of fold.heldOut) {
+          const w = windowScores(sentencePass(featurizer.prepare(document.text, { sentences: true }), model), model, opts.radius);
+          if (w.scores.length === 0) continue;
+          if (document.label === 'human') humans.push({ ...w, dataset: document.dataset });
+          else for (const s of w.scores) machineScores.push(s);
+        }
+      });
+      const calibration = withTestOptions(calibrateFromHeldOut(humans, machineScores, opts.radius, opts.primary, final.stored), opts);
+      calibration.held_out.method = `${method}: every window score comes from a window model that did not see the document or its story`;
+      calibration.held_out.seconds = Math.round((Date.now() - started) / 100) / 10;
       return calibration;
     },
   };
 }
 
-/** What sentencePass collects window-model buckets with (no weights: nothing is scored). */
-function windowCollector(opts: SentenceExtensionOptions): { mask: number; weights: Int16Array } {
-  return { mask: 2 ** opts.hashBits - 1, weights: new Int16Array(0) };
-}
-
-/** The calibration from every document's collected pass (`passes`; one is made for a document it lacks). */
-function fitSentenceCalibration(
-  folds: ReadonlyArray<{ heldOut: LabeledDocument[]; training: LabeledDocument[] }>,
-  featurizerState: FeaturizerState,
+/** Up to `windowsPerDocument` windows of a document, centres drawn without replacement (seeded by its id). */
+export function trainingWindows(
+  featurizer: Featurizer,
+  window: { mask: number; weights: Int16Array },
+  document: LabeledDocument,
   opts: SentenceExtensionOptions,
-  passes: Map<LabeledDocument, DocumentPass>,
-): SentenceCalibration {
-  const started = Date.now();
-  const documents = [...new Set(folds.flatMap((f) => f.heldOut))];
-  // One featurizer (one set of buffers) prepares any document not seen while featurising; nothing keeps a prepared document past its use.
-  const featurizer = new Featurizer(featurizerState);
-  const collector = windowCollector(opts);
-  const passOf = (d: LabeledDocument): DocumentPass => {
-    let pass = passes.get(d);
-    if (!pass) passes.set(d, (pass = sentencePass(featurizer.prepare(d.text, { sentences: true }), collector, true)));
-    return pass;
-  };
-  const windowsOf = new Map<LabeledDocument, TrainingWindow[]>();
-  for (const d of documents) windowsOf.set(d, d.label === null ? [] : trainingWindows(passOf(d), d, opts));
-
-  let plan = folds;
-  let method = `core training folds (${folds.length})`;
-  const k = Math.min(opts.storyFolds, new Set(documents.map(storyKey)).size);
-  if ((opts.folds === 'story' || folds.length === 0) && k >= 2) {
-    const foldOf = kFoldByStory(documents, k, opts.seed);
-    plan = Array.from({ length: k }, (_, fold) => ({
-      heldOut: documents.filter((_, i) => foldOf[i] === fold),
-      training: documents.filter((_, i) => foldOf[i] !== fold),
-    }));
-    method = `${k}-fold by story`;
-  }
-  const humans: HeldOutHuman[] = [];
-  const machineScores: number[] = [];
-  // Every window model at once (each fold's and the final one: independent fits, on threads when large).
-  const models = fitWindowModels([...plan.map((fold) => fold.training), documents], windowsOf, opts);
-  const final = models.pop()!;
-  plan.forEach((fold, k) => {
-    const model = models[k];
-    for (const document of fold.heldOut) {
-      const w = windowScores(rescorePass(passOf(document), model), model, opts.radius);
-      if (w.scores.length === 0) continue;
-      if (document.label === 'human') humans.push({ ...w, dataset: document.dataset });
-      else for (const s of w.scores) machineScores.push(s);
-    }
-  });
-  const calibration = withTestOptions(calibrateFromHeldOut(humans, machineScores, opts.radius, opts.primary, final.stored), opts);
-  calibration.held_out.method = `${method}: every window score comes from a window model that did not see the document or its story`;
-  calibration.held_out.seconds = Math.round((Date.now() - started) / 100) / 10;
-  return calibration;
-}
-
-/** Up to `windowsPerDocument` windows of a labeled document from its collected pass, centres drawn without replacement (seeded by its id). */
-export function trainingWindows(pass: DocumentPass, document: LabeledDocument, opts: SentenceExtensionOptions): TrainingWindow[] {
+): TrainingWindow[] {
+  if (document.label === null) return [];
+  const pass = sentencePass(featurizer.prepare(document.text, { sentences: true }), window, true);
   const S = pass.spans.length;
   if (S === 0) return [];
   let state = hashString(`${opts.seed}:${document.id}`) || 1;

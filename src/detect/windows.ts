@@ -68,8 +68,6 @@ export interface DocumentPass {
   /** With `collect`: family f's window-model buckets in n-gram order, and the first n-gram of each sentence (S + 1 entries). */
   buckets?: Uint32Array[];
   firstNgram?: Int32Array[];
-  /** With `collect`: the mask the buckets were taken with. */
-  mask?: number;
 }
 
 /**
@@ -92,7 +90,6 @@ export function sentencePass(document: PreparedDocument, window: { mask: number;
   if (collect) {
     pass.buckets = [];
     pass.firstNgram = [];
-    pass.mask = window.mask;
   }
   const firstToken = sentenceFirstTokens(document);
   const { weights, mask } = window;
@@ -115,31 +112,6 @@ export function sentencePass(document: PreparedDocument, window: { mask: number;
     }
   }
   return pass;
-}
-
-/**
- * A pass made with `collect`, with the sums of another window model (same
- * hash bits): equal to sentencePass(document, window) bit for bit (each
- * sentence's sum adds the same weights in the same order), without preparing
- * the document again. Training keeps each document's collected pass from
- * when it featurises it and scores held-out windows with this.
- */
-export function rescorePass(collected: DocumentPass, window: { mask: number; weights: Int16Array }): DocumentPass {
-  const { buckets, firstNgram, families: F } = collected;
-  if (!buckets || !firstNgram || collected.mask !== window.mask) throw new Error('rescorePass needs a pass collected with the window model\'s mask');
-  const S = collected.spans.length;
-  const sums = new Float64Array(F * S);
-  const { weights } = window;
-  for (let f = 0; f < F; f++) {
-    const first = firstNgram[f];
-    const bucketsOf = buckets[f];
-    for (let s = 0, base = f * S; s < S; s++) {
-      let sum = 0;
-      for (let i = first[s], end = first[s + 1]; i < end; i++) sum += weights[bucketsOf[i]];
-      sums[base + s] = sum;
-    }
-  }
-  return { ...collected, sums };
 }
 
 /**

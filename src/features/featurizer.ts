@@ -72,18 +72,6 @@ export interface NamedFeature {
 /** Style measurements are standardised, then clipped to ±5 standard deviations. */
 const STYLE_CLIP = 5;
 
-/**
- * Sees every text fitTransform prepares, in order (index, document): for
- * other work on the same prepared text (training's sentence windows), so it
- * is not prepared again. The document is valid only during the call; it is
- * split into sentences when `sentences` is set (which changes nothing the
- * featurizer reads).
- */
-export interface PreparedWatcher {
-  sentences: boolean;
-  each(index: number, document: PreparedDocument): void;
-}
-
 export class Featurizer {
   readonly config: FeaturizerConfig;
   readonly families: readonly FeatureFamily[];
@@ -135,7 +123,6 @@ export class Featurizer {
     texts: readonly string[],
     config: FeaturizerConfig = DEFAULT_FEATURIZER_CONFIG,
     onProgress?: (done: number) => void,
-    watch?: PreparedWatcher,
   ): { featurizer: Featurizer; vectors: SparseVector[]; words: number[] } {
     const k = STYLE_FEATURES.length;
     const identity = new Featurizer({ config, styleMean: new Array(k).fill(0), styleStd: new Array(k).fill(1) });
@@ -144,10 +131,8 @@ export class Featurizer {
     const raw: Float64Array[] = [];
     const vectors: SparseVector[] = [];
     const words: number[] = [];
-    const prepareOptions = { sentences: watch?.sentences ?? false };
     for (const text of texts) {
-      const document = identity.prepare(text, prepareOptions);
-      watch?.each(vectors.length, document);
+      const document = identity.prepare(text);
       words.push(document.words);
       const style = document.style;
       for (let j = 0; j < k; j++) {

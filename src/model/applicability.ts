@@ -535,26 +535,24 @@ function invert(matrix: Float64Array, k: number): Float64Array {
 }
 
 /**
- * Fits the applicability state alongside every trained model, on every
- * fold's held-out documents (each training document is held out in exactly
- * one fold), while the document models fit. Shaped as a TrainingExtension
+ * Fits the applicability state alongside every trained model (each training
+ * document is held out in exactly one fold). Shaped as a TrainingExtension
  * without importing its type, so model/train.ts can register it without a
  * circle.
  */
 export function createApplicabilityExtension(): {
   name: string;
-  prepare(folds: ReadonlyArray<{ heldOut: LabeledDocument[] }>): void;
+  onFold(score: unknown, heldOut: LabeledDocument[]): void;
   finish(): ApplicabilityState;
 } {
-  let state: ApplicabilityState | undefined;
+  const documents: LabeledDocument[] = [];
   return {
     name: 'applicability',
-    prepare(folds) {
-      state = fitApplicability(folds.flatMap((fold) => fold.heldOut));
+    onFold(_score, heldOut) {
+      documents.push(...heldOut);
     },
     finish() {
-      if (!state) throw new Error('the applicability extension was finished without being prepared');
-      return state;
+      return fitApplicability(documents);
     },
   };
 }

@@ -1,13 +1,9 @@
 import { workerData } from 'node:worker_threads';
 import { toThreadError } from '../util/thread-pool.js';
 import { fitPackedRows } from './logistic.js';
-import type { FitBatch, FitReply, FitThreadData } from './fit-threads.js';
+import type { FitJob, FitReply, FitThreadData } from './fit-threads.js';
 
-/**
- * A fitting thread (model/fit-threads.ts): takes jobs of its batch from the
- * shared counter until none is left, fitting each on the shared rows and
- * posting the model back.
- */
+/** A fitting thread (model/fit-threads.ts): fits each job it is handed on the shared rows and posts the model back. */
 const { port, signal } = workerData as FitThreadData;
 
 function post(reply: FitReply): void {
@@ -16,16 +12,11 @@ function post(reply: FitReply): void {
   Atomics.notify(signal, 0);
 }
 
-port.on('message', ({ jobs, order, next }: FitBatch) => {
-  for (let at = Atomics.add(next, 0, 1); at < order.length; at = Atomics.add(next, 0, 1)) {
-    const index = order[at];
-    const job = jobs[index];
-    try {
-      post({ kind: 'fitted', index, model: fitPackedRows(job.packed, job.subset, job.ys, job.weights, job.options) });
-    } catch (error) {
-      post({ kind: 'error', index, error: toThreadError(error) });
-      return;
-    }
+port.on('message', (job: FitJob & { index: number }) => {
+  try {
+    post({ kind: 'fitted', index: job.index, model: fitPackedRows(job.packed, job.subset, job.ys, job.weights, job.options) });
+  } catch (error) {
+    post({ kind: 'error', index: job.index, error: toThreadError(error) });
   }
 });
 post({ kind: 'ready' });

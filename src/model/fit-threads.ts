@@ -11,14 +11,11 @@ import { fitPackedRows, type LogisticModel, type LogisticOptions, type PackedRow
  * model does not depend on how many threads there were or which finished
  * first (test/logistic.test.ts).
  *
- * startFits hands every thread the whole list at once and the threads take
- * jobs from a shared counter, largest first (so the last job to start is a
- * short one), without the calling thread: it may do other work while they
- * fit (training computes everything that needs no fitted model meanwhile)
- * and then block in `wait` (Atomics.wait) until every fit is back, so
- * training stays a plain function for its callers. A thread that fails to
- * start within START_TIMEOUT_MS, or an exception in a fit, fails the whole
- * call (errors as util/thread-pool.ts marshals them).
+ * Synchronous: the caller blocks (Atomics.wait) until every fit is back,
+ * so training stays a plain function for its callers; the calling thread
+ * only hands out jobs. A thread that fails to start within
+ * START_TIMEOUT_MS, or an exception in a fit, fails the whole call (errors
+ * as util/thread-pool.ts marshals them).
  */
 export interface FitJob {
   packed: PackedRows;
@@ -35,14 +32,6 @@ export interface FitThreadData {
   port: MessagePort;
   /** Incremented (and notified) after every message a thread posts. */
   signal: Int32Array;
-}
-
-/** The one message a fitting thread gets: every job, the order to take them in, and the shared counter that hands them out. */
-export interface FitBatch {
-  jobs: readonly FitJob[];
-  order: Int32Array;
-  /** Atomics.add(next, 0, 1): the position in `order` of the next job nobody has taken. */
-  next: Int32Array;
 }
 
 export type FitReply = { kind: 'ready' } | { kind: 'fitted'; index: number; model: LogisticModel } | { kind: 'error'; index: number; error: ThreadError };
@@ -69,93 +58,59 @@ export function defaultFitThreads(nonZeros: number): number {
   return nonZeros >= MIN_NONZEROS_FOR_THREADS ? defaultWorkerCount() : 1;
 }
 
-/** Fits started by startFits: `wait` returns them in job order; `close` stops the threads (wait closes them too). */
-export interface FitsInFlight {
-  wait(onFitted?: (done: number) => void): LogisticModel[];
-  close(): void;
-}
-
-/** fitPackedRowsMany with the waiting left to the caller (see above). */
-export function startFits(jobs: readonly FitJob[], threads: number): FitsInFlight {
+export function fitPackedRowsMany(jobs: readonly FitJob[], threads: number, onFitted?: (done: number) => void): LogisticModel[] {
+  const models: LogisticModel[] = new Array(jobs.length);
   const count = Math.min(threads, jobs.length);
   if (count <= 1 || jobs.some((job) => !(job.packed.values.buffer instanceof SharedArrayBuffer))) {
-    // One thread: the fits run in `wait`, one after another.
-    return {
-      wait(onFitted) {
-        return jobs.map((job, i) => {
-          const model = fitPackedRows(job.packed, job.subset, job.ys, job.weights, job.options);
-          onFitted?.(i + 1);
-          return model;
-        });
-      },
-      close() {},
-    };
+    jobs.forEach((job, i) => {
+      models[i] = fitPackedRows(job.packed, job.subset, job.ys, job.weights, job.options);
+      onFitted?.(i + 1);
+    });
+    return models;
   }
   const signal = new Int32Array(new SharedArrayBuffer(4));
   const pool: Array<{ worker: Worker; port: MessagePort; ready: boolean }> = [];
-  const close = () => {
-    for (const thread of pool) {
-      thread.port.close();
-      void thread.worker.terminate();
-    }
-    pool.length = 0;
-  };
-  const rowsOf = (job: FitJob) => (job.subset ? job.subset.length : job.packed.rows);
-  const order = Int32Array.from(jobs.keys()).sort((a, b) => rowsOf(jobs[b]) - rowsOf(jobs[a]) || a - b);
-  const batch: FitBatch = { jobs, order, next: new Int32Array(new SharedArrayBuffer(4)) };
   try {
     for (let t = 0; t < count; t++) {
       const { port1, port2 } = new MessageChannel();
       const worker = startThread(new URL('./fit-thread.js', import.meta.url), { port: port2, signal } satisfies FitThreadData, [port2]);
-      port1.postMessage(batch);
       pool.push({ worker, port: port1, ready: false });
     }
-  } catch (error) {
-    close();
-    throw error;
-  }
-  const started = Date.now();
-  return {
-    wait(onFitted) {
-      try {
-        return collect(pool, signal, jobs.length, started, onFitted);
-      } finally {
-        close();
-      }
-    },
-    close,
-  };
-}
-
-/** Reads the threads' replies until every fit is back, blocking between them. */
-function collect(pool: ReadonlyArray<{ port: MessagePort; ready: boolean }>, signal: Int32Array, jobs: number, started: number, onFitted?: (done: number) => void): LogisticModel[] {
-  const models: LogisticModel[] = new Array(jobs);
-  let done = 0;
-  let lastReply = Date.now();
-  while (done < jobs) {
-    const seen = Atomics.load(signal, 0);
-    for (const thread of pool) {
-      for (let message = receiveMessageOnPort(thread.port); message; message = receiveMessageOnPort(thread.port)) {
-        const reply = message.message as FitReply;
-        lastReply = Date.now();
-        if (reply.kind === 'error') throw fromThread(reply.error, 'fitting thread');
-        if (reply.kind === 'ready') thread.ready = true;
-        else {
-          models[reply.index] = reply.model;
-          done++; // not inside onFitted?.(…): without a callback its argument is never evaluated
-          onFitted?.(done);
+    let next = 0;
+    let done = 0;
+    const hand = (port: MessagePort) => {
+      if (next >= jobs.length) return;
+      port.postMessage({ index: next, ...jobs[next] });
+      next++;
+    };
+    const started = Date.now();
+    let lastReply = started;
+    while (done < jobs.length) {
+      const seen = Atomics.load(signal, 0);
+      for (const thread of pool) {
+        for (let message = receiveMessageOnPort(thread.port); message; message = receiveMessageOnPort(thread.port)) {
+          const reply = message.message as FitReply;
+          lastReply = Date.now();
+          if (reply.kind === 'error') throw fromThread(reply.error, 'fitting thread');
+          if (reply.kind === 'ready') thread.ready = true;
+          else {
+            models[reply.index] = reply.model;
+            done++; // not inside onFitted?.(…): without a callback its argument is never evaluated
+            onFitted?.(done);
+          }
+          hand(thread.port);
         }
       }
+      if (done >= jobs.length) break;
+      if (pool.some((thread) => !thread.ready) && Date.now() - started > START_TIMEOUT_MS) throw new Error(`a fitting thread did not start within ${START_TIMEOUT_MS / 1000} s`);
+      if (Date.now() - lastReply > STALL_TIMEOUT_MS) throw new Error(`no fitting thread has answered for ${STALL_TIMEOUT_MS / 60_000} min: one may have died (out of memory?); retry with fewer threads or more memory`);
+      Atomics.wait(signal, 0, seen, 1000);
     }
-    if (done >= jobs) break;
-    if (pool.some((thread) => !thread.ready) && Date.now() - started > START_TIMEOUT_MS) throw new Error(`a fitting thread did not start within ${START_TIMEOUT_MS / 1000} s`);
-    if (Date.now() - lastReply > STALL_TIMEOUT_MS) throw new Error(`no fitting thread has answered for ${STALL_TIMEOUT_MS / 60_000} min: one may have died (out of memory?); retry with fewer threads or more memory`);
-    Atomics.wait(signal, 0, seen, 1000);
+    return models;
+  } finally {
+    for (const thread of pool) {
+      thread.port.close();
+      void thread.worker.terminate();
+    }
   }
-  return models;
-}
-
-/** Runs the fits (on `threads` threads when the rows are shared) and returns them in job order. */
-export function fitPackedRowsMany(jobs: readonly FitJob[], threads: number, onFitted?: (done: number) => void): LogisticModel[] {
-  return startFits(jobs, threads).wait(onFitted);
 }

@@ -2,15 +2,14 @@ import type { LabeledDocument } from '../corpus/types.js';
 import { groupBySourceComponents, kFoldByStory } from '../corpus/split.js';
 import { breakdown, verdictBreakdown } from './breakdown.js';
 import { summarize, thresholdForFpr, type BinaryLabel } from './metrics.js';
-import { DEFAULT_FEATURIZER_CONFIG, Featurizer, type FeaturizerConfig, type FeaturizerState, type SparseVector } from '../features/featurizer.js';
-import type { PreparedDocument } from '../features/document.js';
+import { DEFAULT_FEATURIZER_CONFIG, Featurizer, type FeaturizerConfig, type SparseVector } from '../features/featurizer.js';
 import { UserError } from '../util/errors.js';
 import { COPYDESK_VERSION } from '../version.js';
 import { calibrate } from './calibration.js';
 import { fitDocumentCalibration } from './length-calibration.js';
 import { Detector, type TrainingSummary } from './detector.js';
 import { decisionFunction, DEFAULT_LOGISTIC_OPTIONS, fitPackedRows, packRows, type LogisticModel, type PackedRows } from './logistic.js';
-import { defaultFitThreads, startFits, type FitsInFlight } from './fit-threads.js';
+import { defaultFitThreads, fitPackedRowsMany } from './fit-threads.js';
 import { MODEL_FORMAT_VERSION } from './model-file.js';
 import { balancedGroupWeights } from './weights.js';
 import { fitUncertainty, type UncertaintyFit } from './applicability.js';
@@ -87,26 +86,11 @@ export interface TrainOptions {
 export interface TrainingExtension {
   name: string;
   /**
-   * Sees each training document once, as featurising prepares it (split
-   * into sentences when `sentences` is set), before any fit: work on the
-   * prepared text belongs here, so the text is not prepared again.
-   * `prepared` is valid only during the call.
-   */
-  watch?: { sentences: boolean; each(document: LabeledDocument, prepared: PreparedDocument): void };
-  /**
-   * Called once, while the document models fit (on threads when the corpus
-   * is large), with every fold's held-out and training documents (fold
-   * order; each document is held out in exactly one fold) and the
-   * featurizer the detector will have: work that needs no fitted model
-   * belongs here, where it overlaps the fits instead of following them.
-   */
-  prepare?(folds: ReadonlyArray<{ heldOut: LabeledDocument[]; training: LabeledDocument[] }>, featurizer: FeaturizerState): void;
-  /**
    * @param foldModel the fold's linear model (same featurizer as the final
    *   detector), for extensions that score pieces of text directly.
    * @param training the documents the fold model was trained on.
    */
-  onFold?(scoreText: (text: string) => number, heldOut: LabeledDocument[], foldModel: LogisticModel, training: LabeledDocument[]): void;
+  onFold(scoreText: (text: string) => number, heldOut: LabeledDocument[], foldModel: LogisticModel, training: LabeledDocument[]): void;
   finish(detector: Detector): unknown;
 }
 
@@ -150,35 +134,23 @@ export function trainDetector(documents: LabeledDocument[], options: Partial<Tra
 
   const extensions = opts.extensions;
   const { folds, count: foldCount, method } = assignFolds(labeled, opts);
-  const heldOutRows = Array.from({ length: foldCount }, (_, k) => indicesWhere(folds, (f) => f === k));
-  const foldDocuments = heldOutRows.map((heldOut) => {
-    const heldOutSet = new Set(heldOut);
-    return { heldOut: heldOut.map((i) => labeled[i]), training: labeled.filter((_, i) => !heldOutSet.has(i)) };
-  });
   const outOfFold = new Float64Array(labeled.length);
   const judged = new Uint8Array(labeled.length).fill(1);
   // Every fit at once (they are independent): fold k leaves out fold k, the last fits everything.
-  opts.onProgress?.('fit folds', 0, foldCount + 1);
-  const fits = startFolds(prepared, Array.from({ length: foldCount + 1 }, (_, k) => (k < foldCount ? indicesWhere(folds, (f) => f !== k) : null)), opts);
-  let fitted: LogisticModel[];
-  try {
-    // While the threads fit, whatever needs no fitted model: the applicability check per fold and the extensions' `prepare`.
-    if (opts.uncertainty) {
-      foldDocuments.forEach(({ training }, k) => {
-        const uncertain = opts.uncertainty!(training);
-        for (const i of heldOutRows[k]) judged[i] = uncertain(labeled[i]) ? 0 : 1;
-      });
-    }
-    for (const extension of extensions) extension.prepare?.(foldDocuments, featurizer.state());
-    fitted = fits.wait((done) => opts.onProgress?.('fit folds', done, foldCount + 1));
-  } finally {
-    fits.close();
-  }
+  const fitted = fitFolds(prepared, Array.from({ length: foldCount + 1 }, (_, k) => (k < foldCount ? indicesWhere(folds, (f) => f !== k) : null)), opts);
   for (let k = 0; k < foldCount; k++) {
     const model = fitted[k];
-    for (const i of heldOutRows[k]) outOfFold[i] = decisionFunction(model, vectors[i]);
+    const heldOut = indicesWhere(folds, (f) => f === k);
+    for (const i of heldOut) outOfFold[i] = decisionFunction(model, vectors[i]);
     const scoreText = (text: string) => decisionFunction(model, featurizer.transform(text));
-    for (const extension of extensions) extension.onFold?.(scoreText, foldDocuments[k].heldOut, model, foldDocuments[k].training);
+    const heldOutDocuments = heldOut.map((i) => labeled[i]);
+    const heldOutSet = new Set(heldOut);
+    const training = labeled.filter((_, i) => !heldOutSet.has(i));
+    if (opts.uncertainty) {
+      const uncertain = opts.uncertainty(training);
+      for (const i of heldOut) judged[i] = uncertain(labeled[i]) ? 0 : 1;
+    }
+    for (const extension of extensions) extension.onFold(scoreText, heldOutDocuments, model, training);
   }
   const { calibration, warnings } = fitDocumentCalibration(outOfFold, labels, weights, prepared.words, opts.lengthCalibration);
   const probabilities = Array.from(outOfFold, (s, i) => calibrate(calibration, s, prepared.words[i]));
@@ -271,19 +243,10 @@ function prepareTraining(documents: LabeledDocument[], opts: TrainOptions): Prep
   const labeled = requireBothLabels(documents);
   const labels = labeled.map((d) => (d.label === 'machine' ? 1 : 0) as BinaryLabel);
   const weights = balancedWeights(labeled);
-  const watchers = opts.extensions.flatMap((extension) => (extension.watch ? [extension.watch] : []));
   const { featurizer, vectors, words } = Featurizer.fitTransform(
     labeled.map((d) => d.text),
     opts.featurizer,
     (done) => opts.onProgress?.('featurize', done, labeled.length),
-    watchers.length === 0
-      ? undefined
-      : {
-          sentences: watchers.some((watcher) => watcher.sentences),
-          each: (i, prepared) => {
-            for (const watcher of watchers) watcher.each(labeled[i], prepared);
-          },
-        },
   );
   opts.onProgress?.('featurize', labeled.length, labeled.length);
   let nonZeros = 0;
@@ -297,14 +260,13 @@ function fitOptions(opts: TrainOptions) {
   return { l2: opts.l2, maxIterations: opts.maxIterations, tolerance: DEFAULT_LOGISTIC_OPTIONS.tolerance };
 }
 
-/** Starts one fit per row subset (ascending rows; null: all) on `prepared.threads` threads; `wait` returns them in order. */
-function startFolds(prepared: PreparedTraining, subsets: Array<number[] | null>, opts: TrainOptions): FitsInFlight {
+/** One fit per row subset (ascending rows; null: all), on `prepared.threads` threads, in order. */
+function fitFolds(prepared: PreparedTraining, subsets: Array<number[] | null>, opts: TrainOptions): LogisticModel[] {
   const { packed, weights } = prepared;
   const ys = Float64Array.from(prepared.labels);
-  return startFits(
-    subsets.map((rows) => ({ packed, subset: rows ? Int32Array.from(rows) : null, ys, weights, options: fitOptions(opts) })),
-    prepared.threads,
-  );
+  const jobs = subsets.map((rows) => ({ packed, subset: rows ? Int32Array.from(rows) : null, ys, weights, options: fitOptions(opts) }));
+  opts.onProgress?.('fit folds', 0, jobs.length);
+  return fitPackedRowsMany(jobs, prepared.threads, (done) => opts.onProgress?.('fit folds', done, jobs.length));
 }
 
 /**
