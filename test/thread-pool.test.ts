@@ -9,15 +9,19 @@ const ENTRY = new URL('./fixtures/thread-pool/worker.ts', import.meta.url);
 const start = (size: number, options: ThreadPoolOptions = {}, workerData: object = {}) =>
   ThreadPool.start<Request, Reply>(ENTRY, workerData, size, { name: 'test thread', ...options });
 
+/** Sends one request per delay at once: each must get its own reply, and both of two threads must work. */
+async function assertOwnReplies(pool: ThreadPool<Request, Reply>, delays: number[]): Promise<void> {
+  const replies = await Promise.all(delays.map((delayMs, echo) => pool.run({ echo, delayMs })));
+  assert.deepEqual(replies.map((r) => r.echo), delays.map((_, i) => i));
+  assert.equal(new Set(replies.map((r) => r.threadId)).size, 2, 'both threads worked');
+}
+
 test('concurrent requests each get their own reply, whatever order the threads finish in', async () => {
   const pool = await start(2);
   try {
     assert.equal(pool.size, 2);
     // Later requests finish first; more requests than threads queue up.
-    const delays = [60, 40, 20, 0, 30, 10, 0, 5];
-    const replies = await Promise.all(delays.map((delayMs, echo) => pool.run({ echo, delayMs })));
-    assert.deepEqual(replies.map((r) => r.echo), delays.map((_, i) => i));
-    assert.equal(new Set(replies.map((r) => r.threadId)).size, 2, 'both threads worked');
+    await assertOwnReplies(pool, [60, 40, 20, 0, 30, 10, 0, 5]);
   } finally {
     await pool.close();
   }
@@ -109,10 +113,7 @@ test('with depth 2 a thread holds two requests and answers them in order; each r
   const pool = await start(2, { depth: 2 });
   try {
     // The first request sent to a thread is the slowest: the one behind it must still get its own answer.
-    const delays = [60, 40, 0, 0, 30, 10, 0, 5];
-    const replies = await Promise.all(delays.map((delayMs, echo) => pool.run({ echo, delayMs })));
-    assert.deepEqual(replies.map((r) => r.echo), delays.map((_, i) => i));
-    assert.equal(new Set(replies.map((r) => r.threadId)).size, 2, 'both threads worked');
+    await assertOwnReplies(pool, [60, 40, 0, 0, 30, 10, 0, 5]);
   } finally {
     await pool.close();
   }

@@ -49,8 +49,11 @@ export function detectText(detector: Detector, text: string, options: ScoreOptio
   return result;
 }
 
-/** What detectTexts answers: results, or the sentence count of a call over budget (plain data: it crosses threads). */
-export type TextsReply = { results: DetectionResult[] } | { overBudget: { sentences: number; limit: number } };
+/** A call over the sentence budget: its sentence count (plain data: it crosses threads). */
+export type OverBudget = { overBudget: { sentences: number; limit: number } };
+
+/** What detectTexts answers: results, or OverBudget. */
+export type TextsReply = { results: DetectionResult[] } | OverBudget;
 
 /**
  * Scores texts within the work budget in `options` (the HTTP service's):
@@ -79,14 +82,19 @@ export function detectTexts(detector: Detector, texts: readonly string[], option
   };
 }
 
+/** A reply that is not OverBudget, or SentenceBudgetExceeded: the one place over-budget replies become the error. */
+function withinBudget<T extends object>(reply: T | OverBudget): T {
+  if ('overBudget' in reply) throw new SentenceBudgetExceeded(reply.overBudget.sentences, reply.overBudget.limit);
+  return reply;
+}
+
 /** The results of a TextsReply, or SentenceBudgetExceeded. */
 export function textsResults(reply: TextsReply): DetectionResult[] {
-  if ('overBudget' in reply) throw new SentenceBudgetExceeded(reply.overBudget.sentences, reply.overBudget.limit);
-  return reply.results;
+  return withinBudget(reply).results;
 }
 
 /** detectTexts with the results serialised (on the scoring thread, for the HTTP service). */
-export type SerializedTextsReply = { serialized: SerializedResults } | { overBudget: { sentences: number; limit: number } };
+export type SerializedTextsReply = { serialized: SerializedResults } | OverBudget;
 
 export function detectTextsSerialized(detector: Detector, texts: readonly string[], options: ScoreOptions): SerializedTextsReply {
   const reply = detectTexts(detector, texts, options);
@@ -95,6 +103,5 @@ export function detectTextsSerialized(detector: Detector, texts: readonly string
 
 /** The serialised results of a SerializedTextsReply, or SentenceBudgetExceeded. */
 export function serializedResults(reply: SerializedTextsReply): SerializedResults {
-  if ('overBudget' in reply) throw new SentenceBudgetExceeded(reply.overBudget.sentences, reply.overBudget.limit);
-  return reply.serialized;
+  return withinBudget(reply).serialized;
 }
