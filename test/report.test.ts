@@ -34,6 +34,7 @@ test('the generalisation report holds out each source and each generator, for co
   assert.match(markdown, /### Leave one source out/);
   assert.match(markdown, /### Leave one domain out/);
   assert.match(markdown, /\| outlet_z \|/);
+  assert.match(markdown, /### Leave one generator out\n\n\| held out \|.*\| threshold \| FPR@threshold \| recall@threshold \|/);
 });
 
 test('texts judged uncertain are never counted as false positives, and the threshold rule ignores them', () => {
@@ -65,7 +66,7 @@ test('capPerGroup keeps at most n documents per (dataset, label), the same ones 
   assert.equal(capPerGroup(corpus, undefined, 7), corpus);
 });
 
-test('leave-one-generator-out alone makes no source-held-out fits', () => {
+test('leave-one-generator-out alone fits the source-held-out models its thresholds need, but no source rows or baselines', () => {
   const steps: string[] = [];
   const report = generalisationReport(corpus, {
     train: { ...SMALL_TRAIN_OPTIONS, extensions: [] },
@@ -75,7 +76,19 @@ test('leave-one-generator-out alone makes no source-held-out fits', () => {
     onProgress: (message) => steps.push(message),
   });
   assert.deepEqual(report.leave_one_source_out, []);
-  assert.deepEqual(steps, ['leave-one-generator-out: model-a', 'leave-one-generator-out: model-b', 'done']);
+  assert.deepEqual(
+    steps.filter((s) => !s.startsWith('leave-one-source-out')),
+    ['leave-one-generator-out: model-a', 'leave-one-generator-out: model-b', 'done'],
+  );
+  assert.ok(steps.some((s) => s.startsWith('leave-one-source-out')), 'the threshold needs source-held-out scores');
+  // Every generator row carries what the product would have shipped: a threshold, FPR and recall at it, uncertain shares.
+  for (const row of report.leave_one_generator_out) {
+    assert.ok(row.detector.threshold! >= 0.5 && row.detector.threshold! <= 1, `threshold ${row.detector.threshold}`);
+    for (const key of ['fpr_at_threshold', 'recall_at_threshold', 'uncertain_human', 'uncertain_machine'] as const) {
+      const v = row.detector[key];
+      assert.ok(typeof v === 'number' && v >= 0 && v <= 1, `${row.held_out} ${key} = ${v}`);
+    }
+  }
 });
 
 test('report progress says n of N and estimates time left only once a fit has finished', () => {

@@ -92,10 +92,14 @@ export function domainOf(document: LabeledDocument): string {
  * product's own rule — leave-one-source-out scores, the 1%-FPR threshold on
  * every human dataset, uncertain texts not counted — applied to the
  * leave-one-source-out scores of every *other* source (for a held-out
- * domain: of every text outside that domain). Those scores come from the
- * one set of source-held-out models, so a row costs one fit instead of one
- * nested training; the approximation is that the other sources' scores were
- * made by models that had seen the held-out source (never its own scores).
+ * domain: of every text outside that domain; for a held-out generator: of
+ * its training side, which has none of its texts nor any test story). Those
+ * scores come from the one set of source-held-out models, so a row costs one
+ * fit instead of one nested training; the approximation is that the other
+ * sources' scores were made by models that had seen the held-out source or
+ * generator (never the held-out texts themselves). The threshold rule reads
+ * human texts only, which is why the approximation is tolerable; a
+ * generator's texts do move the calibration a little.
  */
 export function generalisationReport(documents: LabeledDocument[], options: Partial<GeneralisationOptions> = {}): GeneralisationReport {
   const opts = { ...DEFAULT_GENERALISATION_OPTIONS, ...options };
@@ -108,8 +112,8 @@ export function generalisationReport(documents: LabeledDocument[], options: Part
   const generatorPlan = parts.has('generator')
     ? planLeaveOneGeneratorOut(capPerGroup(all, opts.maxPerGroup, opts.seed, (d) => `${d.dataset}\u0000${d.label}\u0000${d.generator ?? ''}`), opts)
     : [];
-  // Source-held-out scores are needed for every threshold, so source or domain rows need them all.
-  const sourcePass = parts.has('source') || parts.has('domain') ? sources : [];
+  // Source-held-out scores are needed for every threshold, so every part needs them all.
+  const sourcePass = sources;
   const total = sourcePass.length + (parts.has('domain') ? domains.length : 0) + generatorPlan.length;
   let done = 0;
   const progress = (message: string) => opts.onProgress?.(message, done++, total);
@@ -153,13 +157,11 @@ export function generalisationReport(documents: LabeledDocument[], options: Part
   for (const plan of generatorPlan) {
     progress(`leave-one-generator-out: ${plan.generator}`);
     const scorer = fitScorer(plan.train, opts.train);
+    const uncertain = opts.uncertainty?.(plan.train);
+    const scores = plan.test.map((d) => heldOutScore(scorer, d, uncertain));
     const baseline = fitBaseline(plan.train, opts.baseline);
-    generatorRows.push({
-      held_out: plan.generator,
-      ...classCounts(plan.test),
-      detector: rankScores(plan.test, plan.test.map((d) => scorer(d.text))),
-      baseline: rankScores(plan.test, plan.test.map((d) => baseline(d.text))),
-    });
+    const operating = operatingPoint(plan.train, heldOut, targetFpr, exclude, lengthAware);
+    generatorRows.push(row(plan.generator, plan.test, scores, operating, plan.test.map((d) => baseline(d.text))));
   }
   opts.onProgress?.('done', total, total);
   return {
@@ -323,16 +325,16 @@ function thresholdCells(r: GeneralisationRow): string[] {
 }
 
 export function formatGeneralisationMarkdown(report: GeneralisationReport): string {
-  const table = (title: string, rows: GeneralisationRow[], withThreshold: boolean) => {
+  const table = (title: string, rows: GeneralisationRow[]) => {
     if (rows.length === 0) return '';
-    const header = withThreshold ? [...RANK_HEADER, ...THRESHOLD_HEADER] : RANK_HEADER;
-    const body = rows.map((r) => (withThreshold ? [...rankCells(r), ...thresholdCells(r)] : rankCells(r)));
+    const header = [...RANK_HEADER, ...THRESHOLD_HEADER];
+    const body = rows.map((r) => [...rankCells(r), ...thresholdCells(r)]);
     return [`### ${title}`, '', `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...body.map((c) => `| ${c.join(' | ')} |`), ''].join('\n');
   };
   return [
-    table('Leave one source out', report.leave_one_source_out, true),
-    table('Leave one domain out', report.leave_one_domain_out, true),
-    table('Leave one generator out', report.leave_one_generator_out, false),
+    table('Leave one source out', report.leave_one_source_out),
+    table('Leave one domain out', report.leave_one_domain_out),
+    table('Leave one generator out', report.leave_one_generator_out),
   ]
     .filter(Boolean)
     .join('\n');
