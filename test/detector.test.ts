@@ -139,3 +139,18 @@ test('a model header reads its extensions lazily, and reads back as JSON.parse r
     assert.deepEqual(JSON.parse(JSON.stringify(parseHeader(Buffer.from(text)))), JSON.parse(text), text);
   }
 });
+
+test('training reports progress through every stage, the silent ones after the fits included', () => {
+  const events: Array<[string, number, number]> = [];
+  const extension = { name: 'probe', onFold() {}, finish: () => ({}) };
+  trainDetector(corpus, { ...SMALL_TRAIN_OPTIONS, extensions: [extension], onProgress: (stage, done, total) => events.push([stage, done, total]) });
+  const stages = [...new Set(events.map(([stage]) => stage))];
+  assert.deepEqual(stages, ['featurize', 'fit folds', 'held-out checks', 'extensions']);
+  for (const stage of stages) {
+    const mine = events.filter(([s]) => s === stage);
+    const [, lastDone, total] = mine[mine.length - 1];
+    assert.equal(lastDone, total, `${stage} ends complete`);
+    assert.ok(mine.every(([, done], i) => i === 0 || done >= mine[i - 1][1]), `${stage} never goes backwards`);
+  }
+  assert.deepEqual(events.filter(([s]) => s === 'held-out checks').map(([, done]) => done), [0, 1, 2], 'one step per fold (2 story folds)');
+});

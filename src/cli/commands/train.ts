@@ -58,7 +58,7 @@ export function registerTrain(program: Command): void {
         onProgress(stage, done, total) {
           let bar = bars.get(stage);
           if (!bar) {
-            bar = createProgress({ label: stage, total, unit: stage === 'featurize' ? 'docs' : 'fits', silent: flags.quiet });
+            bar = createProgress({ label: stage, total, unit: PROGRESS_UNITS[stage] ?? 'steps', silent: flags.quiet });
             bars.set(stage, bar);
           }
           bar.update(done);
@@ -71,6 +71,9 @@ export function registerTrain(program: Command): void {
       warnAboutModel(detector, flags.out);
     });
 }
+
+/** What each training stage counts (model/train.ts onProgress). */
+const PROGRESS_UNITS: Record<string, string> = { featurize: 'docs', 'fit folds': 'fits', 'held-out checks': 'folds', extensions: 'parts' };
 
 function trainingReport(evaluation: TrainingEvaluation, threshold: number, seconds: number, out: string, warnings: string[]): string {
   return [
