@@ -5,6 +5,7 @@
 // (0.5% per judged human group, RAID-ar's news left out) and prints the threshold, FPR and recall
 // per held-out group. In-sample on the out-of-fold scores, like the shipped calibration.
 //   OUT=/tmp/oof.jsonl node scripts/oof-dump.mjs && node scripts/calibration-covariates.mjs /tmp/oof.jsonl
+//   [NESTED=1 (the rule left out source by source)] [VERBOSE=1] [TARGET=0.005 (per-group FPR)] [VARIANTS=shipped,length+vocab,…]
 import { readFileSync } from 'node:fs';
 import { chooseThreshold, balancedWeights } from '../dist/model/train.js';
 import { fitLengthCalibration } from '../dist/model/length-calibration.js';
@@ -32,6 +33,8 @@ const pct = (x) => (x == null ? '—' : `${(100 * x).toFixed(1)}`);
 // NESTED=1: each source's verdicts come from a calibration and threshold fitted without that
 // source (the calibration's own leave-one-source-out), so extra covariates cannot fit the rule.
 const NESTED = process.env.NESTED === '1';
+// TARGET: the threshold rule's per-group FPR (the shipped rule: 0.005).
+const TARGET = Number(process.env.TARGET ?? 0.005);
 function probabilities(v, fitOn) {
   const sub = (a) => fitOn.map((i) => a[i]);
   if (v === 'shipped') {
@@ -50,14 +53,14 @@ for (const v of variants) {
   let threshold;
   if (!NESTED) {
     p = probabilities(v, all);
-    ({ threshold } = chooseThreshold(rows, p, 0.005, judged, exclude));
+    ({ threshold } = chooseThreshold(rows, p, TARGET, judged, exclude));
   } else {
     p = new Array(rows.length);
     const thresholds = [];
     for (const source of new Set(rows.map(sourceOf))) {
       const fitOn = all.filter((i) => sourceOf(rows[i]) !== source);
       const q = probabilities(v, fitOn);
-      const t = chooseThreshold(fitOn.map((i) => rows[i]), fitOn.map((i) => q[i]), 0.005, (j) => rows[fitOn[j]].judged, exclude).threshold;
+      const t = chooseThreshold(fitOn.map((i) => rows[i]), fitOn.map((i) => q[i]), TARGET, (j) => rows[fitOn[j]].judged, exclude).threshold;
       thresholds.push(t);
       if (process.env.VERBOSE) console.log(`    without ${source}: threshold ${t.toFixed(3)}`);
       // Verdicts on the left-out source: compare to its own threshold by shifting into one scale.
