@@ -140,10 +140,12 @@ test('a model header reads its extensions lazily, and reads back as JSON.parse r
   }
 });
 
-test('training reports progress through every stage, the silent ones after the fits included', () => {
+test('training reports progress through every stage, the silent ones after the fits included, and times all of it', () => {
   const events: Array<[string, number, number]> = [];
-  const extension = { name: 'probe', onFold() {}, finish: () => ({}) };
-  trainDetector(corpus, { ...SMALL_TRAIN_OPTIONS, extensions: [extension], onProgress: (stage, done, total) => events.push([stage, done, total]) });
+  // An extension whose finish takes a while: the recorded training time includes it.
+  const extension = { name: 'probe', onFold() {}, finish: () => { const until = Date.now() + 300; while (Date.now() < until); return {}; } };
+  const trained = trainDetector(corpus, { ...SMALL_TRAIN_OPTIONS, extensions: [extension], onProgress: (stage, done, total) => events.push([stage, done, total]) });
+  assert.ok(trained.metadata.training.seconds >= 0.3, `training.seconds ${trained.metadata.training.seconds} includes the extensions`);
   const stages = [...new Set(events.map(([stage]) => stage))];
   assert.deepEqual(stages, ['featurize', 'fit folds', 'held-out checks', 'extensions']);
   for (const stage of stages) {
