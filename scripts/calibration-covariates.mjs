@@ -8,8 +8,8 @@
 //   [NESTED=1 (the rule left out source by source)] [VERBOSE=1] [TARGET=0.005 (per-group FPR)] [VARIANTS=shipped,length+vocab,…]
 import { readFileSync } from 'node:fs';
 import { chooseThreshold, balancedWeights } from '../dist/model/train.js';
-import { fitLengthCalibration } from '../dist/model/length-calibration.js';
-import { calibrate, plattData, PRIOR_PRECISION } from '../dist/model/calibration.js';
+import { fitLengthCalibration, newton } from '../dist/model/length-calibration.js';
+import { calibrate, plattData } from '../dist/model/calibration.js';
 
 const rows = readFileSync(process.argv[2] ?? '/tmp/oof.jsonl', 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 const labels = rows.map((r) => (r.label === 'machine' ? 1 : 0));
@@ -87,28 +87,16 @@ for (const v of variants) {
 //   logit = z·(α + Σ γ_k x_k) + β + Σ δ_k x_k,  z = standardised raw score, x = covariates.
 // Damped Newton with the same weak prior as the shipped calibration, smoothed Platt targets.
 
+// The shipped length-aware calibration's Newton fit, on design rows [z, z·x…, x…, 1].
 function fitCovariateCalibration(scores, labels, weights, covariates) {
   let total = 0;
   for (let i = 0; i < scores.length; i++) total += weights[i];
   const { w, mean, sd, targets } = plattData(scores, labels, weights, total);
   const k = covariates[0].length;
   const design = scores.map((s, i) => { const z = (s - mean) / sd; return [z, ...covariates[i].map((x) => z * x), ...covariates[i], 1]; });
-  let theta = new Array(2 * k + 2).fill(0); theta[0] = 1;
-  const obj = (th) => { let s = 0.5 * PRIOR_PRECISION * th.reduce((a, v) => a + v * v, 0); design.forEach((x, i) => { const u = dot(x, th); s += w[i] * (Math.max(u, 0) + Math.log1p(Math.exp(-Math.abs(u))) - targets[i] * u); }); return s; };
-  let value = obj(theta);
-  for (let it = 0; it < 100; it++) {
-    const n = theta.length;
-    const g = theta.map((v) => PRIOR_PRECISION * v);
-    const h = Array.from({ length: n }, (_, a) => Array.from({ length: n }, (_, b) => (a === b ? PRIOR_PRECISION : 0)));
-    design.forEach((x, i) => { const p = 1 / (1 + Math.exp(-dot(x, theta))); const d = w[i] * (p - targets[i]); const c = w[i] * p * (1 - p); for (let a = 0; a < n; a++) { g[a] += d * x[a]; for (let b = 0; b < n; b++) h[a][b] += c * x[a] * x[b]; } });
-    const step = solve(h, g).map((v) => -v);
-    let size = 1; let next = obj(theta.map((v, a) => v + step[a]));
-    while (!(next <= value) && size > 1e-8) { size /= 2; next = obj(theta.map((v, a) => v + size * step[a])); }
-    if (!(next <= value)) break;
-    theta = theta.map((v, a) => v + size * step[a]);
-    const done = value - next < 1e-10 * Math.max(1, Math.abs(value)); value = next; if (done) break;
-  }
-  return { theta, mean, sd, k };
+  const start = new Array(2 * k + 2).fill(0);
+  start[0] = 1;
+  return { theta: newton(design, targets, w, start), mean, sd, k };
 }
 
 function covariateProbability({ theta, mean, sd, k }, score, x) {
@@ -116,12 +104,4 @@ function covariateProbability({ theta, mean, sd, k }, score, x) {
   let slope = theta[0], bias = theta[2 * k + 1];
   for (let j = 0; j < k; j++) { slope += theta[1 + j] * x[j]; bias += theta[1 + k + j] * x[j]; }
   return 1 / (1 + Math.exp(-(z * slope + bias)));
-}
-
-function dot(x, y) { let s = 0; for (let i = 0; i < x.length; i++) s += x[i] * y[i]; return s; }
-function solve(matrix, rhs) {
-  const k = rhs.length; const m = matrix.map((row, i) => [...row, rhs[i]]);
-  for (let c = 0; c < k; c++) { let p = c; for (let r = c + 1; r < k; r++) if (Math.abs(m[r][c]) > Math.abs(m[p][c])) p = r; [m[c], m[p]] = [m[p], m[c]];
-    for (let r = 0; r < k; r++) { if (r === c) continue; const f = m[r][c] / m[c][c]; for (let j = c; j <= k; j++) m[r][j] -= f * m[c][j]; } }
-  return m.map((row, i) => row[k] / row[i]);
 }

@@ -80,8 +80,11 @@ export function fitDocumentCalibration(
   return lengthAware ? fitLengthCalibration(scores, labels, weights, words) : fitCalibration(scores, labels, weights);
 }
 
-/** Damped Newton on the penalised weighted log loss of a k-parameter logistic model (k = 4: a 4×4 solve per step). */
-function newton(rows: number[][], t: Float64Array, w: Float64Array, start: number[]): number[] {
+/**
+ * Damped Newton on the penalised weighted log loss of a k-parameter logistic model on design
+ * rows (k = 4 here: a 4×4 solve per step); also the fit of scripts/calibration-covariates.mjs.
+ */
+export function newton(rows: number[][], t: Float64Array, w: Float64Array, start: number[]): number[] {
   const k = start.length;
   let theta = [...start];
   let value = objective(rows, t, w, theta);
