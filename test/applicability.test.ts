@@ -15,7 +15,11 @@ import {
   nonLatinShare,
   nonLatinShareByLoop,
   tokensOf,
+  declines,
+  SOFT_REASON_FLOOR,
+  SOFT_REASONS,
   type ApplicabilityState,
+  type Reason,
 } from '../src/detect/applicability.js';
 import { APPLICABILITY_STYLE_FEATURES } from '../src/model/applicability.js';
 import { STYLE_FEATURES } from '../src/features/stylometry.js';
@@ -30,17 +34,53 @@ import { truncateWords, verdictRates, lengthCurve } from '../src/evaluate/applic
 import { syntheticCorpus, SMALL_TRAIN_OPTIONS } from './fixtures/core/synthetic.js';
 import type { LabeledDocument } from '../src/corpus/types.js';
 
-import { CHINESE, CODE, FRENCH, GERMAN, LONG_ENGLISH, SHORT_ENGLISH, SPANISH, TABLE } from './fixtures/core/texts.js';
+import { CHINESE, CODE, FRENCH, GERMAN, LONG_ENGLISH, REVIEW, SHORT_ENGLISH, SPANISH, TABLE } from './fixtures/core/texts.js';
 
 const stateless = new Applicability(null);
 const reasonsOf = (text: string, applicability = stateless) => applicability.assess(tokensOf(text), text);
 
-test('decideVerdict: any reason makes the verdict uncertain, else the threshold decides', () => {
+test('decideVerdict: a hard reason makes the verdict uncertain, else the threshold decides', () => {
   assert.equal(decideVerdict(0.9, 0.5, []), 'machine');
   assert.equal(decideVerdict(0.5, 0.5, []), 'machine');
   assert.equal(decideVerdict(0.49, 0.5, []), 'human');
   assert.equal(decideVerdict(0.9, 0.5, ['too_short']), 'uncertain');
+  assert.equal(decideVerdict(0.01, 0.5, ['not_prose']), 'uncertain');
   assert.equal(decideVerdict(0.1, 0.5, ['not_english', 'unlike_training_data']), 'uncertain');
+});
+
+test('decideVerdict: soft reasons decline from the floor (or a lower threshold) up, and never allow a machine verdict', () => {
+  assert.deepEqual([...SOFT_REASONS].sort(), ['not_news', 'unlike_training_data']);
+  assert.equal(decideVerdict(SOFT_REASON_FLOOR - 0.01, 0.9, ['not_news']), 'human');
+  assert.equal(decideVerdict(SOFT_REASON_FLOOR, 0.9, ['not_news']), 'uncertain');
+  assert.equal(decideVerdict(0.95, 0.9, ['unlike_training_data']), 'uncertain');
+  assert.equal(decideVerdict(0.2, 0.15, ['not_news']), 'uncertain', 'a threshold below the floor: declined from the threshold up');
+  // The promise behind it: over every probability and threshold, a text with reasons is never "machine",
+  // and without soft reasons the verdict is what it was before (any reason declines).
+  for (let t = 0.05; t < 1; t += 0.05) {
+    for (let p = 0; p <= 1; p += 0.01) {
+      for (const reasons of [['not_news'], ['unlike_training_data'], ['not_news', 'unlike_training_data'], ['too_short', 'not_news']] as Reason[][]) {
+        const verdict = decideVerdict(p, t, reasons);
+        assert.notEqual(verdict, 'machine', `p ${p} threshold ${t} ${reasons}`);
+        assert.equal(verdict === 'uncertain', declines(p, t, reasons));
+        assert.equal(verdict, p >= Math.min(SOFT_REASON_FLOOR, t) || reasons.includes('too_short') ? 'uncertain' : 'human');
+      }
+    }
+  }
+});
+
+test('a low-scoring review: verdict human with cautions (not reasons) in JSON, JSONL and CLI text; no machine passage', async () => {
+  const { loadDetector } = await import('../src/model/model-file.js');
+  const detector = loadDetector();
+  const result = detectText(detector, REVIEW, { sentences: true, level: 1 });
+  assert.ok(result.machine_probability < SOFT_REASON_FLOOR, `precondition: the review scores low (${result.machine_probability})`);
+  assert.equal(result.verdict, 'human');
+  assert.deepEqual(result.cautions, ['not_news']);
+  assert.equal('reasons' in result, false, 'reasons stay the reasons for uncertain');
+  assert.equal(result.machine_passage, false, 'machine passages stay withheld on any reason');
+  assert.match(formatDetection(result, 'r.txt'), /^r\.txt: HUMAN-WRITTEN \(.*\n  caution: the text does not read like news .*weaker evidence/);
+  const [line] = scoreRows(detector, [[JSON.stringify({ id: 'r', text: REVIEW }), 1]], { file: 'x.jsonl', dataset: 'x', invalid: 'stop' }).output.trimEnd().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(Object.keys(line), ['id', 'machine_probability', 'verdict', 'cautions']);
+  assert.deepEqual(line.cautions, ['not_news']);
 });
 
 test('too_short: below MIN_WORDS words, not at or above it', () => {
@@ -208,6 +248,10 @@ test('eval rates: coverage, FPR counting only machine verdicts, reasons', () => 
   assert.equal(r.fpr_judged, 1 / 2);
   assert.equal(r.recall, 1 / 3);
   assert.deepEqual(r.reasons, { too_short: 2, not_english: 1, not_prose: 0, not_news: 1, unlike_training_data: 1 });
+  // Cautions on a "human" verdict are not reasons for uncertain.
+  const cautioned = verdictRates([{ label: 0, verdict: 'human', reasons: ['not_news'] }]);
+  assert.equal(cautioned.coverage, 1);
+  assert.equal(cautioned.reasons.not_news, 0);
 });
 
 test('length curve: every bucket holds the same texts cut short', () => {

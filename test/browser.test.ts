@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { loadDetector } from '../src/model/model-file.js';
+import { REVIEW } from './fixtures/core/texts.js';
 import { detectText } from '../src/detect/detect.js';
 import { buildApp } from '../src/server/app.js';
 import { AuditStore } from '../src/server/audit.js';
@@ -204,6 +205,22 @@ describe('web page', { skip }, () => {
     await page.click('#check');
     await page.waitForFunction(() => document.getElementById('verdict')?.textContent !== 'Cannot judge this text');
     assert.equal(await page.isVisible('#reasons'), false);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('a low-scoring review: "human" with its cautions in words, quieter than reasons', async () => {
+    const { page, errors } = await openPage();
+    await page.fill('#text', REVIEW);
+    await page.click('#check');
+    await page.waitForSelector('#result:not([hidden])');
+    assert.equal(await page.textContent('#verdict'), 'Likely human-written');
+    assert.equal(await page.isVisible('#reasons'), true);
+    assert.equal(await page.getAttribute('#reasons', 'aria-label'), 'Cautions about this verdict');
+    assert.match((await page.getAttribute('#reasons', 'class')) ?? '', /\bcautions\b/);
+    const items = await page.$$eval('#reasons li', (list) => list.map((li) => ({ code: li.getAttribute('data-reason'), text: li.textContent })));
+    assert.deepEqual(items.map((i) => i.code), ['not_news']);
+    assert.match(items[0].text ?? '', /does not read like news.*Its score is low/);
     assert.deepEqual(errors, []);
     await page.close();
   });

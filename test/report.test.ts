@@ -43,7 +43,7 @@ test('texts judged uncertain are never counted as false positives, and the thres
     train: SMALL_TRAIN_OPTIONS,
     baseline: { bits: 16, maxIterations: 20 },
     parts: ['source'],
-    uncertainty: () => (d) => d.dataset === 'outlet_y',
+    uncertainty: () => (d) => (d.dataset === 'outlet_y' ? ['too_short'] : []),
   });
   const y = report.leave_one_source_out.find((r) => r.held_out === 'outlet_y')!;
   assert.equal(y.detector.uncertain_human, 1);
@@ -54,6 +54,20 @@ test('texts judged uncertain are never counted as false positives, and the thres
   assert.equal(x.detector.uncertain_human, 0);
   assert.deepEqual(report.leave_one_domain_out, []);
   assert.deepEqual(report.leave_one_generator_out, []);
+});
+
+test('soft reasons: never a false positive or a catch; they decline the texts that lean machine and let low scores be "human"', () => {
+  const report = generalisationReport(corpus, {
+    train: SMALL_TRAIN_OPTIONS,
+    baseline: { bits: 16, maxIterations: 20 },
+    parts: ['source'],
+    uncertainty: () => (d) => (d.dataset === 'outlet_y' ? ['unlike_training_data'] : []),
+  });
+  const y = report.leave_one_source_out.find((r) => r.held_out === 'outlet_y')!;
+  assert.equal(y.detector.fpr_at_threshold, 0);
+  assert.equal(y.detector.recall_at_threshold, 0);
+  assert.ok(y.detector.uncertain_human! < 0.5, `most held-out human texts score low and are judged: ${y.detector.uncertain_human}`);
+  assert.ok(y.detector.uncertain_machine! > 0.5, `most machine texts lean machine and are declined: ${y.detector.uncertain_machine}`);
 });
 
 test('capPerGroup keeps at most n documents per (dataset, label), the same ones every time', () => {

@@ -23,6 +23,7 @@ import { buildApp, registeredRoutes, schedulerOf, type ServiceOptions } from '..
 import { AuditStore } from '../src/server/audit.js';
 import { DETECTION_SCHEMA } from '../src/server/schemas.js';
 import { detectText } from '../src/detect/detect.js';
+import { REVIEW } from './fixtures/core/texts.js';
 import { InlineEngine, PoolEngine, type Engine } from '../src/server/engine.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -135,6 +136,16 @@ describe('POST /v1/detect', () => {
     assert.deepEqual(validate(DETECTION_SCHEMA as unknown as Schema, short, {}), []);
     assert.deepEqual(validate(DETECTION_SCHEMA as unknown as Schema, long, {}), []);
     assert.notDeepEqual(validate(DETECTION_SCHEMA as unknown as Schema, { ...short, reasons: ['bored'] }, {}), [], 'unknown reason codes are outside the schema');
+  });
+
+  test('a low-scoring review: verdict "human" with cautions, per the schema', async () => {
+    const a = await call(`${s.url}/v1/detect`, { json: { text: REVIEW, evidence: false } });
+    assert.equal(a.status, 200, a.raw);
+    assert.equal(a.body.verdict, 'human');
+    assert.deepEqual(a.body.cautions, ['not_news']);
+    assert.equal('reasons' in a.body, false);
+    assert.deepEqual(validate(DETECTION_SCHEMA as unknown as Schema, a.body, {}), []);
+    assert.notDeepEqual(validate(DETECTION_SCHEMA as unknown as Schema, { ...a.body, cautions: ['bored'] }, {}), [], 'unknown caution codes are outside the schema');
   });
 
   test('a batch: one result per text, in order; evidence can be declined', async () => {

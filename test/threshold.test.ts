@@ -30,7 +30,7 @@ test('training fits the applicability check on each fold without its held-out te
       const fitted = new Set(training);
       return (d) => {
         assert.ok(!fitted.has(d), 'a held-out text is never in the training side it is judged against');
-        return false;
+        return [];
       };
     },
   });

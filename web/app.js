@@ -119,18 +119,30 @@ const REASON_WORDS = {
   unlike_training_data: 'It is unlike the texts the detector was trained on (its style or vocabulary), so its score is not reliable here.',
 };
 
+/** A "human" verdict's `cautions`: the score was low, but on such text a low score says less. */
+const CAUTION_WORDS = {
+  not_news: 'It does not read like news (an abstract, a review, fiction …). Its score is low, but the detector is built for news and misses more machine-written text of other kinds.',
+  unlike_training_data: 'It is unlike the texts the detector was trained on (its style or vocabulary). Its score is low, but on such text the detector misses more machine-written text.',
+};
+
 function render(text, r) {
   result.hidden = false;
   const verdict = $('verdict');
   verdict.className = `verdict ${r.verdict === 'uncertain' ? 'uncertain' : r.verdict === 'machine' ? 'machine' : 'human'}`;
   verdict.textContent = VERDICT_WORDS[r.verdict] ?? VERDICT_WORDS.human;
+  // Why it was not judged (uncertain), or what to bear in mind about a "human" verdict (cautions).
+  const uncertain = r.verdict === 'uncertain';
+  const listed = (uncertain ? r.reasons : r.verdict === 'human' ? r.cautions : undefined) ?? [];
+  const words = uncertain ? REASON_WORDS : CAUTION_WORDS;
   const reasons = $('reasons');
-  reasons.hidden = r.verdict !== 'uncertain';
+  reasons.hidden = listed.length === 0;
+  reasons.classList.toggle('cautions', !uncertain);
+  reasons.setAttribute('aria-label', uncertain ? 'Why this text was not judged' : 'Cautions about this verdict');
   reasons.replaceChildren(
-    ...(r.verdict === 'uncertain' ? r.reasons ?? [] : []).map((reason) => {
+    ...listed.map((reason) => {
       const item = document.createElement('li');
       item.dataset.reason = reason;
-      item.textContent = REASON_WORDS[reason] ?? reason;
+      item.textContent = words[reason] ?? reason;
       return item;
     }),
   );

@@ -9,6 +9,7 @@ export function formatDetection(result: DetectionResult, name: string, options: 
     result.verdict === 'uncertain'
       ? [`${name}: UNCERTAIN — ${describeReasons(result.reasons ?? [], options.text).join('; ')} (not judged; ${numbers})`]
       : [`${name}: ${result.verdict === 'machine' ? 'MACHINE-WRITTEN' : 'HUMAN-WRITTEN'} (${numbers})`];
+  if (result.cautions) lines.push(`  caution: ${describeReasons(result.cautions).join('; ')}; a low score on such text is weaker evidence`);
   if (result.sentences && result.mixture) {
     const m = result.mixture;
     const flagged = result.sentences.filter((x) => x.machine_passage).length;

@@ -1,6 +1,5 @@
-import type { Label } from '../corpus/types.js';
 import type { Detector } from '../model/detector.js';
-import { Applicability, MIN_WORDS, tokensOf, type Reason } from '../model/applicability.js';
+import { Applicability, decideVerdict, MIN_WORDS, tokensOf, type Reason, type Verdict } from '../model/applicability.js';
 import type { Tokens } from '../text/tokenize.js';
 import type { PreparedDocument } from '../features/document.js';
 
@@ -12,16 +11,6 @@ import type { PreparedDocument } from '../features/document.js';
  */
 
 export * from '../model/applicability.js';
-
-/** What copydesk says about a document. */
-export type Verdict = Label | 'uncertain';
-export const VERDICTS: readonly Verdict[] = ['human', 'machine', 'uncertain'];
-
-/** The decision, in one place: any reason makes the verdict `uncertain`. */
-export function decideVerdict(probability: number, threshold: number, reasons: readonly Reason[]): Verdict {
-  if (reasons.length > 0) return 'uncertain';
-  return probability >= threshold ? 'machine' : 'human';
-}
 
 /** Reasons not to judge `text` with `detector`. */
 export function assessText(detector: Detector, text: string, tokens: Tokens = tokensOf(text)): Reason[] {
@@ -45,9 +34,14 @@ export function judge(detector: Detector, text: string): Judgement {
   return judgeProbability(detector, detector.probability(document), assessDocument(detector, document));
 }
 
-/** `{ reasons }` for an uncertain verdict, `{}` otherwise: what JSON results spread in, so judged results keep their old shape. */
-export function reasonsPart(judgement: Judgement): { reasons?: Reason[] } {
-  return judgement.reasons.length > 0 ? { reasons: judgement.reasons } : {};
+/**
+ * What JSON results spread in: `{ reasons }` for an uncertain verdict,
+ * `{ cautions }` for a "human" verdict given despite soft reasons
+ * (SOFT_REASONS), `{}` otherwise, so judged results keep their old shape.
+ */
+export function reasonsPart(judgement: Judgement): { reasons?: Reason[]; cautions?: Reason[] } {
+  if (judgement.reasons.length === 0) return {};
+  return judgement.verdict === 'uncertain' ? { reasons: judgement.reasons } : { cautions: judgement.reasons };
 }
 
 /** The verdict for an already computed probability (e.g. from the sentence pass). */

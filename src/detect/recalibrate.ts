@@ -47,8 +47,8 @@ import { docNull } from './sentence-training.js';
  *   misstate it. Unlabeled and human-labelled rows are both taken as human.
  * - A document counts as flagged only when the verdict (detectText, the path
  *   every interface takes) is 'machine'. A document the model declines to
- *   judge ('uncertain', once the model has that verdict) counts in n but is
- *   never flagged; the threshold is chosen among the probabilities of the
+ *   judge ('uncertain'), or judges "human" with cautions, counts in n but is
+ *   never flagged at any threshold (model/applicability.ts declines); the threshold is chosen among the probabilities of the
  *   judged documents, and the achieved FPR is then measured through the
  *   calibrated detector's verdicts.
  * - Sentence-level nulls: the archive's human documents become one more
@@ -200,8 +200,8 @@ export function calibrateToArchive(
     // detectText is the verdict path of every interface; with sentences it also gives the mixture statistics detect --sentences reports.
     const result = detectText(detector, d.text, { sentences: sentences !== undefined });
     if (result.verdict === 'machine') flaggedBefore++;
-    // A document the model declines to judge ('uncertain', where it has that verdict) is never flagged, whatever the threshold.
-    if ((result.verdict as string) !== 'uncertain') probabilities.push(detector.predictProba(d.text));
+    // A document with reasons (uncertain, or human with cautions: model/applicability.ts declines) is never flagged, whatever the threshold.
+    if (result.reasons === undefined && result.cautions === undefined) probabilities.push(detector.predictProba(d.text));
     if (!result.mixture || !result.sentences || result.sentences.length === 0) return;
     const g = sentenceCountGroup(result.sentences.length);
     MIXTURE_TESTS.forEach((test, t) => statsByGroup[g][t].push(result.mixture!.statistics[test]));

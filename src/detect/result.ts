@@ -18,6 +18,13 @@ export interface DetectionResult {
   verdict: Verdict;
   /** Why the verdict is `uncertain` (present only then): `too_short`, `not_english`, `not_prose`, `not_news`, `unlike_training_data` (detect/applicability.ts). */
   reasons?: Reason[];
+  /**
+   * With a "human" verdict (present only then): soft reasons (`not_news`,
+   * `unlike_training_data`) the text has although its score was too low for
+   * them to decline it; a low score on such text is weaker evidence
+   * (model/applicability.ts SOFT_REASONS).
+   */
+  cautions?: Reason[];
   threshold: number;
   model_version: string;
   /** With `sentences`: p-value that the document contains machine-written sentences (see detect/sentences.ts). */
@@ -102,7 +109,7 @@ export function resultJson(result: DetectionResult | DetectionResult[] | object,
 
 /**
  * A result as one JSON line of `detect --jsonl` and `batch`: id, probability
- * and verdict (and reasons when there are any), plus the sentence fields when
+ * and verdict (and reasons or cautions when there are any), plus the sentence fields when
  * sentences were scored. Threshold and model version are left out: they are
  * the same on every line.
  */
@@ -112,6 +119,7 @@ export function rowJson(result: DetectionResult): string {
     machine_probability: result.machine_probability,
     verdict: result.verdict,
     reasons: result.reasons,
+    cautions: result.cautions,
     mixture_p_value: result.mixture_p_value,
     machine_passage: result.machine_passage,
     sentences: result.sentences,

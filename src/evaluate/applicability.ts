@@ -6,7 +6,7 @@
  */
 import type { LabeledDocument } from '../corpus/types.js';
 import { seededUnit, splitByStory } from '../corpus/split.js';
-import { Applicability, fitApplicability, REASONS, tokensOf, type ApplicabilityState, type Measures, type Reason, type Verdict } from '../detect/applicability.js';
+import { Applicability, declines, fitApplicability, REASONS, tokensOf, type ApplicabilityState, type Measures, type Reason, type Verdict } from '../detect/applicability.js';
 import type { Detector } from '../model/detector.js';
 import { formatTable } from './breakdown.js';
 import { summarize, thresholdForFpr, type BinaryLabel } from './metrics.js';
@@ -86,14 +86,15 @@ export const CHECK_VARIANTS = {
 } as const;
 export type CheckVariant = keyof typeof CHECK_VARIANTS;
 
-/** Whether a text measured `m` is judged under a variant (not uncertain). */
-export function judgedUnder(variant: CheckVariant, m: Measures, state: ApplicabilityState): boolean {
+/** Whether a text measured `m`, scored `probability`, is judged under a variant (not uncertain: `declines`, soft reasons by score). */
+export function judgedUnder(variant: CheckVariant, m: Measures, state: ApplicabilityState, probability: number, threshold: number): boolean {
   const v = CHECK_VARIANTS[variant];
-  if (v.stateless && (Applicability.tooShort(m) || Applicability.notEnglish(m))) return false;
-  if (v.style && Applicability.unlike(m, state, 'style')) return false;
-  if (v.vocabulary && Applicability.unlike(m, state, 'vocabulary')) return false;
-  if (v.news && Applicability.unlike(m, state, 'news')) return false;
-  return true;
+  const reasons: Reason[] = [];
+  if (v.stateless && Applicability.tooShort(m)) reasons.push('too_short');
+  if (v.stateless && Applicability.notEnglish(m)) reasons.push('not_english');
+  if (v.news && Applicability.unlike(m, state, 'news')) reasons.push('not_news');
+  if ((v.style && Applicability.unlike(m, state, 'style')) || (v.vocabulary && Applicability.unlike(m, state, 'vocabulary'))) reasons.push('unlike_training_data');
+  return !declines(probability, threshold, reasons);
 }
 
 export interface DomainRow {
@@ -160,13 +161,13 @@ export function evaluateApplicability(
     rows.push({
       held_out_domain: domain,
       n_human: held.length,
-      called_machine: per((v) => share(held, (x) => x.p >= threshold && judgedUnder(v, x.m, state))),
-      coverage_held_out: per((v) => share(held, (x) => judgedUnder(v, x.m, state))),
+      called_machine: per((v) => share(held, (x) => x.p >= threshold && judgedUnder(v, x.m, state, x.p, threshold))),
+      coverage_held_out: per((v) => share(held, (x) => judgedUnder(v, x.m, state, x.p, threshold))),
       in_domain_news: {
         n: news.length,
-        uncertain: per((v) => share(news, (x) => !judgedUnder(v, x.m, state))),
-        fpr: per((v) => share(newsHumans, (x) => x.p >= threshold && judgedUnder(v, x.m, state))),
-        recall: per((v) => share(newsMachines, (x) => x.p >= threshold && judgedUnder(v, x.m, state))),
+        uncertain: per((v) => share(news, (x) => !judgedUnder(v, x.m, state, x.p, threshold))),
+        fpr: per((v) => share(newsHumans, (x) => x.p >= threshold && judgedUnder(v, x.m, state, x.p, threshold))),
+        recall: per((v) => share(newsMachines, (x) => x.p >= threshold && judgedUnder(v, x.m, state, x.p, threshold))),
       },
       threshold,
       trained_on: training.length,
@@ -235,13 +236,14 @@ export function verdictRates(items: readonly JudgedItem[]): VerdictRates {
   for (const item of items) {
     if (item.label === 1) machines++;
     else humans++;
-    if (item.verdict === 'uncertain') uncertain++;
-    else if (item.label === 0) judgedHumans++;
+    if (item.verdict === 'uncertain') {
+      uncertain++;
+      for (const r of item.reasons) reasons[r]++;
+    } else if (item.label === 0) judgedHumans++;
     if (item.verdict === 'machine') {
       if (item.label === 1) truePositives++;
       else falsePositives++;
     }
-    for (const r of item.reasons) reasons[r]++;
   }
   const n = items.length;
   return {

@@ -1,6 +1,6 @@
 import type { LabeledDocument } from '../corpus/types.js';
 import { groupBySourceComponents, seededUnit, splitByStory, storyKey } from '../corpus/split.js';
-import { fitUncertainty, tokensOf } from '../model/applicability.js';
+import { decideVerdict, fitUncertainty, tokensOf, type Reason } from '../model/applicability.js';
 import { fitBaseline, type BaselineOptions } from '../model/baseline.js';
 import { calibrate, type PlattCalibration } from '../model/calibration.js';
 import { fitDocumentCalibration } from '../model/length-calibration.js';
@@ -176,11 +176,12 @@ interface HeldOutScore {
   score: number;
   /** Words (PreparedDocument.words), for a length-aware calibration. */
   words: number;
-  uncertain: boolean;
+  /** The applicability check's reasons (whether they decline the text depends on its probability: `declines`). */
+  reasons: Reason[];
 }
 
-function heldOutScore(scorer: (text: string) => number, document: LabeledDocument, uncertain: ((d: LabeledDocument) => boolean) | undefined): HeldOutScore {
-  return { score: scorer(document.text), words: countWords(tokensOf(document.text)), uncertain: uncertain?.(document) ?? false };
+function heldOutScore(scorer: (text: string) => number, document: LabeledDocument, uncertain: ((d: LabeledDocument) => Reason[]) | undefined): HeldOutScore {
+  return { score: scorer(document.text), words: countWords(tokensOf(document.text)), reasons: uncertain?.(document) ?? [] };
 }
 
 /** Platt calibration and default threshold fitted, by the product's rule, on the held-out scores of `reference` only. */
@@ -191,7 +192,7 @@ function operatingPoint(reference: LabeledDocument[], heldOut: Map<LabeledDocume
   const labels = scored.map((d) => (d.label === 'machine' ? 1 : 0));
   const { calibration } = fitDocumentCalibration(scores, labels, balancedWeights(scored), words, lengthAware);
   const probabilities = scores.map((s, i) => calibrate(calibration, s, words[i]));
-  const { threshold } = chooseThreshold(scored, probabilities, targetFpr, (i) => !heldOut.get(scored[i])!.uncertain, exclude);
+  const { threshold } = chooseThreshold(scored, probabilities, targetFpr, (i) => heldOut.get(scored[i])!.reasons.length === 0, exclude);
   return { calibration, threshold };
 }
 
@@ -206,7 +207,8 @@ function row(
     const members = scores.filter((_, i) => test[i].label === label);
     return members.length === 0 ? null : members.filter(predicate).length / members.length;
   };
-  const flagged = (s: HeldOutScore) => !s.uncertain && calibrate(operating.calibration, s.score, s.words) >= operating.threshold;
+  const verdict = (s: HeldOutScore) => decideVerdict(calibrate(operating.calibration, s.score, s.words), operating.threshold, s.reasons);
+  const flagged = (s: HeldOutScore) => verdict(s) === 'machine';
   return {
     held_out: name,
     ...classCounts(test),
@@ -214,8 +216,8 @@ function row(
       ...rankScores(test, scores.map((s) => s.score)),
       fpr_at_threshold: share('human', flagged),
       recall_at_threshold: share('machine', flagged),
-      uncertain_human: share('human', (s) => s.uncertain),
-      uncertain_machine: share('machine', (s) => s.uncertain),
+      uncertain_human: share('human', (s) => verdict(s) === 'uncertain'),
+      uncertain_machine: share('machine', (s) => verdict(s) === 'uncertain'),
       threshold: operating.threshold,
     },
     baseline: rankScores(test, baselineScores),

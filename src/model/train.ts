@@ -12,7 +12,7 @@ import { decisionFunction, DEFAULT_LOGISTIC_OPTIONS, fitPackedRows, packRows, ty
 import { defaultFitThreads, fitPackedRowsMany } from './fit-threads.js';
 import { MODEL_FORMAT_VERSION } from './model-file.js';
 import { balancedGroupWeights } from './weights.js';
-import { fitUncertainty, type UncertaintyFit } from './applicability.js';
+import { declines, fitUncertainty, type Reason, type UncertaintyFit } from './applicability.js';
 
 export type { UncertaintyFit };
 
@@ -138,7 +138,7 @@ export function trainDetector(documents: LabeledDocument[], options: Partial<Tra
   const extensions = opts.extensions;
   const { folds, count: foldCount, method } = assignFolds(labeled, opts);
   const outOfFold = new Float64Array(labeled.length);
-  const judged = new Uint8Array(labeled.length).fill(1);
+  const reasons: Reason[][] = labeled.map(() => []);
   // Every fit at once (they are independent): fold k leaves out fold k, the last fits everything.
   const fitted = fitFolds(prepared, Array.from({ length: foldCount + 1 }, (_, k) => (k < foldCount ? indicesWhere(folds, (f) => f !== k) : null)), opts);
   // After the fits, each fold's applicability check and extensions, then each extension's own fits:
@@ -154,15 +154,17 @@ export function trainDetector(documents: LabeledDocument[], options: Partial<Tra
     const training = labeled.filter((_, i) => !heldOutSet.has(i));
     if (opts.uncertainty) {
       const uncertain = opts.uncertainty(training);
-      for (const i of heldOut) judged[i] = uncertain(labeled[i]) ? 0 : 1;
+      for (const i of heldOut) reasons[i] = uncertain(labeled[i]);
     }
     for (const extension of extensions) extension.onFold(scoreText, heldOutDocuments, model, training);
     opts.onProgress?.('held-out checks', k + 1, foldCount);
   }
   const { calibration, warnings } = fitDocumentCalibration(outOfFold, labels, weights, prepared.words, opts.lengthCalibration);
   const probabilities = Array.from(outOfFold, (s, i) => calibrate(calibration, s, prepared.words[i]));
-  const { threshold, rule } = chooseThreshold(labeled, probabilities, opts.targetFpr, (i) => judged[i] === 1, opts.thresholdExclude);
-  warnings.push(...thresholdWarnings(labeled, probabilities, threshold, opts.targetFpr, opts.thresholdExclude, (i) => judged[i] === 1));
+  // A text with any reason is never flagged at a threshold ≥ 0.5 (declines), so the rule counts only texts without one.
+  const { threshold, rule } = chooseThreshold(labeled, probabilities, opts.targetFpr, (i) => reasons[i].length === 0, opts.thresholdExclude);
+  const judged = (i: number) => !declines(probabilities[i], threshold, reasons[i]);
+  warnings.push(...thresholdWarnings(labeled, probabilities, threshold, opts.targetFpr, opts.thresholdExclude, judged));
 
   const model = fitted[foldCount];
 
@@ -176,7 +178,7 @@ export function trainDetector(documents: LabeledDocument[], options: Partial<Tra
       (i) => thresholdGroup(labeled[i], multiDomain),
       (i) => labels[i],
       (i) => probabilities[i],
-      (i) => judged[i] === 1,
+      judged,
       threshold,
     ),
   };

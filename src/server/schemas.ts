@@ -57,6 +57,11 @@ export const DETECTION_SCHEMA = {
     machine_probability: { type: 'number', minimum: 0, maximum: 1, description: 'Calibrated probability that the document is machine-written.' },
     verdict: { type: 'string', enum: VERDICTS, description: '"uncertain" when the text is one the detector cannot judge reliably (see reasons); machine_probability is still given.' },
     reasons: { type: 'array', items: { type: 'string', enum: REASONS }, description: 'Present only when verdict is "uncertain": why the text was not judged.' },
+    cautions: {
+      type: 'array',
+      items: { type: 'string', enum: REASONS },
+      description: 'Present only when verdict is "human": not_news or unlike_training_data, found on a text scored too low for them to withhold a verdict; a low score on such text is weaker evidence.',
+    },
     threshold: { type: 'number', minimum: 0, maximum: 1, description: 'Verdict is "machine" when machine_probability ≥ threshold.' },
     model_version: { type: 'string' },
     evidence: { type: 'array', items: EVIDENCE_SCHEMA },
