@@ -20,6 +20,7 @@ import { SENTENCE_EXTENSION } from '../src/detect/sentences.js';
 import { trainDetector } from '../src/model/train.js';
 import { DEFAULT_FEATURIZER_CONFIG } from '../src/features/featurizer.js';
 import { syntheticCorpus } from './fixtures/core/synthetic.js';
+import { LONG_ENGLISH, REVIEW, SHORT_ENGLISH } from './fixtures/core/texts.js';
 import { UserError } from '../src/util/errors.js';
 import { readJsonl, runCli, startCli, syntheticRows, syntheticText, toJsonl, waitFor, type OutputRow } from './batch-support.js';
 
@@ -215,6 +216,22 @@ test('Parquet output: the same rows, written in row groups', async () => {
   assert.ok(rows.some((r) => r.verdict === 'uncertain' && typeof r.reasons === 'string'), 'uncertain rows carry their reasons as JSON text');
   assert.equal(existsSync(`${output}.rows.jsonl`), false);
   assert.equal(existsSync(`${output}.progress`), false);
+});
+
+test('cautions on a "human" verdict survive into JSON lines and (as JSON text) Parquet', async () => {
+  const input = write('cautions.jsonl', toJsonl([{ id: 'news', text: LONG_ENGLISH }, { id: 'review', text: REVIEW }, { id: 'note', text: SHORT_ENGLISH }]));
+  const jsonl = path.join(dir, 'cautions.out.jsonl');
+  await run(options(input, jsonl));
+  const lines = readJsonl(jsonl);
+  assert.deepEqual(lines.map((r) => [r.id, r.verdict, r.reasons ?? null, r.cautions ?? null]), [
+    ['news', lines[0].verdict, null, null],
+    ['review', 'human', null, ['not_news']],
+    ['note', 'uncertain', ['too_short'], null],
+  ]);
+  const parquet = path.join(dir, 'cautions.out.parquet');
+  await run(options(input, parquet));
+  const rows = (await parquetReadObjects({ file: await asyncBufferFromFile(parquet) })) as OutputRow[];
+  assert.deepEqual(rows.map((r) => [r.id, r.cautions ?? null]), [['news', null], ['review', '["not_news"]'], ['note', null]]);
 });
 
 test('--sentences: the sentence fields of detect --jsonl --sentences, in JSON lines and (as JSON text) in Parquet', async () => {
