@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { copydesk } from './fixtures/cli.js';
+import { loadDetector, saveDetector } from '../src/model/model-file.js';
+import { UserError } from '../src/util/errors.js';
 
 /** Bad inputs and output paths found by an audit: each must give one clear line, never a result of nothing or a stack trace. */
 
@@ -35,4 +37,38 @@ test('eval --skip-invalid where every row is skipped says so, with the reasons',
   const result = copydesk(['eval', '--data', file, '--quiet', '--skip-invalid']);
   assertOneLineError(result, /no documents in .*all-bad\.jsonl \(skipped 3 rows: 2 not a JSON object, 1 bad label\)/);
   assert.equal(result.stdout, '');
+});
+
+test('train and calibrate refuse an output in a missing directory, or one that is a directory, before reading any data', () => {
+  const data = join(dir, 'labeled.jsonl');
+  writeFileSync(data, `${JSON.stringify({ id: 'h', label: 'human', text: TEXT })}\n`);
+  const missing = join(dir, 'no-such-dir', 'model.cdm');
+  const trainMissing = copydesk(['train', '--data', data, '--out', missing, '--quiet']);
+  assertOneLineError(trainMissing, /cannot write .*no-such-dir\/model\.cdm: directory .*no-such-dir does not exist/);
+  assert.doesNotMatch(trainMissing.stderr, /read \d+ documents/, 'refused before reading (and training)');
+
+  const outDir = join(dir, 'models');
+  mkdirSync(outDir);
+  const trainDir = copydesk(['train', '--data', data, '--out', outDir, '--quiet']);
+  assertOneLineError(trainDir, /cannot write .*models: it is a directory/);
+  assert.ok(!readdirSync(dir).some((name) => name.includes('.tmp-')), 'no temporary model file left beside it');
+
+  const underFile = join(data, 'model.cdm');
+  assertOneLineError(copydesk(['train', '--data', data, '--out', underFile, '--quiet']), /labeled\.jsonl is not a directory/);
+
+  const calibrate = copydesk(['calibrate', '--human', data, '--out', missing, '--quiet']);
+  assertOneLineError(calibrate, /cannot write .*no-such-dir\/model\.cdm: directory .*no-such-dir does not exist/);
+  const plot = copydesk(['eval', '--data', data, '--plot', join(dir, 'no-such-dir', 'roc.svg'), '--quiet']);
+  assertOneLineError(plot, /cannot write .*roc\.svg: directory .*no-such-dir does not exist/);
+});
+
+test('saveDetector that cannot write names the model path and leaves no temporary file behind', () => {
+  const target = join(dir, 'taken');
+  mkdirSync(target);
+  const detector = loadDetector();
+  assert.throws(
+    () => saveDetector(detector, target),
+    (error: unknown) => error instanceof UserError && error.message.startsWith(`cannot write ${target}: it is a directory`) && !error.message.includes('.tmp-'),
+  );
+  assert.deepEqual(readdirSync(dir).filter((name) => name.includes('.tmp-')), []);
 });
