@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { copydesk } from './fixtures/cli.js';
@@ -71,4 +71,18 @@ test('saveDetector that cannot write names the model path and leaves no temporar
     (error: unknown) => error instanceof UserError && error.message.startsWith(`cannot write ${target}: it is a directory`) && !error.message.includes('.tmp-'),
   );
   assert.deepEqual(readdirSync(dir).filter((name) => name.includes('.tmp-')), []);
+});
+
+test('a directory input that holds x.jsonl and x.csv says, once, that it reads only x.jsonl', () => {
+  const data = join(dir, 'twins');
+  mkdirSync(data);
+  writeFileSync(join(data, 'x.jsonl'), `${JSON.stringify({ id: 'j', text: TEXT })}\n`);
+  writeFileSync(join(data, 'x.csv'), `id,text\nc,"${TEXT}"\n`);
+  const output = join(dir, 'twins-out.jsonl');
+  const result = copydesk(['batch', '--input', data, '--output', output, '--workers', '1', '--progress', 'none']);
+  assert.equal(result.code, 0, result.stderr);
+  const notes = result.stderr.split('\n').filter((line) => line.includes('not reading'));
+  assert.equal(notes.length, 1, result.stderr);
+  assert.match(notes[0], /not reading .*twins\/x\.csv: x\.jsonl beside it has the same name/);
+  assert.deepEqual(readFileSync(output, 'utf8').trim().split('\n').map((line) => JSON.parse(line).id), ['j']);
 });
