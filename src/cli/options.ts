@@ -4,6 +4,7 @@ import type { LabeledDocument } from '../corpus/types.js';
 import { DEFAULT_MODEL_PATH, loadDetector } from '../model/model-file.js';
 import type { Detector } from '../model/detector.js';
 import { defaultWorkerCount } from '../util/thread-pool.js';
+import { UserError } from '../util/errors.js';
 
 /** Flags several commands share, parsed the same way everywhere. */
 export interface DataOptions {
@@ -26,6 +27,10 @@ export async function readLabeled(options: DataOptions): Promise<LabeledDocument
     onSkip: skips.add,
   });
   if (skips.total > 0) process.stderr.write(`${skips.summary()}\n`);
+  // An evaluation, training or report of nothing is not a result: say so instead of printing empty tables.
+  if (documents.length === 0) {
+    throw new UserError(`no documents in ${options.data.join(', ')}${skips.total > 0 ? ` (${skips.summary()})` : ''}`);
+  }
   return documents;
 }
 

@@ -160,7 +160,24 @@ function onePerStem(files: string[]): string[] {
     if (current === undefined || rank(file) < rank(current)) best.set(key, file);
   }
   const kept = new Set(best.values());
+  for (const file of files) {
+    if (!kept.has(file)) noteSkippedTwin(file, best.get(path.join(path.dirname(file), datasetName(file)))!);
+  }
   return files.filter((file) => kept.has(file));
+}
+
+const notedTwins = new Set<string>();
+
+/**
+ * A file left out for its twin is said once on stderr: if the two do not hold
+ * the same rows, its rows would otherwise vanish without a word.
+ */
+function noteSkippedTwin(skipped: string, kept: string): void {
+  if (notedTwins.has(skipped)) return;
+  notedTwins.add(skipped);
+  process.stderr.write(
+    `copydesk: note: not reading ${skipped}: ${path.basename(kept)} beside it has the same name, taken as the same dataset in another format; name ${path.basename(skipped)} explicitly to read it too\n`,
+  );
 }
 
 /*

@@ -17,6 +17,7 @@ export async function assertOutputsNotInputs(outputs: Array<string | undefined>,
   const read = inputs.filter((file): file is string => file !== undefined && file !== '' && file !== STDIN_PATH);
   const seen = new Map<string, string>();
   for (const output of written) {
+    if (isDirectory(output)) throw new UserError(`cannot write ${output}: it is a directory; give a file name`);
     const real = realPathOf(output);
     const earlier = seen.get(real);
     if (earlier !== undefined) throw new UserError(`refusing to write ${output}: it is the same file as the output ${earlier}`);
@@ -34,6 +35,38 @@ export async function assertOutputsNotInputs(outputs: Array<string | undefined>,
         );
       }
     }
+  }
+}
+
+/**
+ * For commands that write their outputs where they are told (no `mkdir -p`):
+ * refuses, before any work is done, an output whose directory does not exist
+ * or is not a directory, instead of failing after minutes of training.
+ */
+export function assertOutputDirectoriesExist(outputs: Array<string | undefined>): void {
+  for (const output of outputs) {
+    if (output === undefined || output === '' || output === STDIN_PATH) continue;
+    const directory = path.dirname(path.resolve(output));
+    if (!isDirectory(directory)) {
+      throw new UserError(`cannot write ${output}: ${existsAsSomething(directory) ? `${directory} is not a directory` : `directory ${directory} does not exist`}`);
+    }
+  }
+}
+
+function isDirectory(file: string): boolean {
+  try {
+    return statSync(file).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function existsAsSomething(file: string): boolean {
+  try {
+    statSync(file);
+    return true;
+  } catch {
+    return false;
   }
 }
 

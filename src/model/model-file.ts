@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../util/errors.js';
+import { ioErrorToUserError, UserError } from '../util/errors.js';
 import { COPYDESK_VERSION } from '../version.js';
 import { Detector, type DetectorMetadata } from './detector.js';
 
@@ -49,8 +49,19 @@ export function serializeDetector(detector: Detector): Buffer {
 export function saveDetector(detector: Detector, path: string): void {
   // Write then rename, so a crash never leaves a half-written model behind.
   const temporary = `${path}.tmp-${process.pid}`;
-  writeFileSync(temporary, serializeDetector(detector));
-  renameSync(temporary, path);
+  try {
+    writeFileSync(temporary, serializeDetector(detector));
+    renameSync(temporary, path);
+  } catch (error) {
+    // Neither a stray temporary file nor its name in the message: the model was to go to `path`.
+    try {
+      rmSync(temporary, { force: true });
+    } catch {
+      // Nothing to clean up, or nothing we may remove: the error below is what matters.
+    }
+    const user = ioErrorToUserError({ ...(error as object), path }, path);
+    throw user ?? error;
+  }
 }
 
 export function loadDetector(path: string = DEFAULT_MODEL_PATH): Detector {

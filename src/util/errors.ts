@@ -21,6 +21,8 @@ const IO_HINTS: Record<string, string> = {
   EFBIG: 'the file is too large for the file system',
   EISDIR: 'it is a directory',
   EINVAL: 'the operation is not supported there; it must be a regular file',
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'a part of the path is not a directory',
 };
 
 /**

@@ -4,7 +4,7 @@ import { calibrateToArchive, readArchive, type ArchiveCalibration } from '../../
 import { saveDetector } from '../../model/model-file.js';
 import { formatThreshold } from '../../detect/recalibrate.js';
 import { createProgress } from '../../util/progress.js';
-import { assertOutputsNotInputs } from '../../corpus/paths.js';
+import { assertOutputDirectoriesExist, assertOutputsNotInputs } from '../../corpus/paths.js';
 import { MODEL_HELP, modelFrom, parseProbability } from '../options.js';
 
 interface CalibrateFlags {
@@ -37,6 +37,7 @@ export function registerCalibrate(program: Command): void {
     .option('--quiet', 'no progress output')
     .action(async (flags: CalibrateFlags) => {
       await assertOutputsNotInputs([flags.out], [...flags.human, flags.model]);
+      assertOutputDirectoriesExist([flags.out]);
       const detector = modelFrom(flags);
       const skips = new SkipReport();
       const archive = await readArchive(flags.human, { skipInvalid: flags.skipInvalid, onSkip: skips.add });

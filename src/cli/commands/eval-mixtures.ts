@@ -9,7 +9,7 @@ import { trainDetector } from '../../model/train.js';
 import { DEFAULT_SENTENCE_CALIBRATION, defaultTrainingExtensions, SENTENCE_CALIBRATIONS } from '../../detect/sentence-training.js';
 import { UserError } from '../../util/errors.js';
 import { createProgress } from '../../util/progress.js';
-import { assertOutputsNotInputs } from '../../corpus/paths.js';
+import { assertOutputDirectoriesExist, assertOutputsNotInputs } from '../../corpus/paths.js';
 import { parsePositiveInt, parseProbability, readLabeled, warnAboutModel, warnIfTrainedOn } from '../options.js';
 
 interface EvalMixturesFlags {
@@ -61,6 +61,7 @@ export function registerEvalMixtures(program: Command): void {
     .option('--quiet', 'no progress output')
     .action(async (flags: EvalMixturesFlags) => {
       await assertOutputsNotInputs([flags.saveModel, flags.plot], [...flags.data, flags.model]);
+      assertOutputDirectoriesExist([flags.saveModel, flags.plot]);
       const documents = await readLabeled(flags);
       if (flags.heldOut) return heldOut(documents, flags);
       const holdout = flags.holdout ?? (flags.model ? undefined : DEFAULT_HOLDOUT);

@@ -8,7 +8,7 @@ import type { Detector } from '../../model/detector.js';
 import type { ScoredDocument } from '../../evaluate/evaluate.js';
 import { createProgress } from '../../util/progress.js';
 import { DEFAULT_MODEL_PATH } from '../../model/model-file.js';
-import { assertOutputsNotInputs } from '../../corpus/paths.js';
+import { assertOutputDirectoriesExist, assertOutputsNotInputs } from '../../corpus/paths.js';
 import { MODEL_HELP, modelFrom, readLabeled, warnAboutModel, warnIfTrainedOn } from '../options.js';
 
 interface EvalFlags {
@@ -32,6 +32,7 @@ export function registerEval(program: Command): void {
     .option('--quiet', 'no progress output')
     .action(async (flags: EvalFlags) => {
       await assertOutputsNotInputs([flags.plot], [...flags.data, flags.model]);
+      assertOutputDirectoriesExist([flags.plot]);
       const detector = modelFrom(flags);
       const documents = await readLabeled(flags);
       const progress = createProgress({ label: 'scoring', total: documents.length, unit: 'docs', silent: flags.quiet });

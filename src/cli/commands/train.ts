@@ -5,7 +5,7 @@ import { defaultTrainingExtensions } from '../../detect/sentence-training.js';
 import { formatSummaryTable, formatVerdictTable } from '../../evaluate/breakdown.js';
 import type { TrainingEvaluation } from '../../model/detector.js';
 import { UserError } from '../../util/errors.js';
-import { assertOutputsNotInputs } from '../../corpus/paths.js';
+import { assertOutputDirectoriesExist, assertOutputsNotInputs } from '../../corpus/paths.js';
 import { createProgress, type Progress } from '../../util/progress.js';
 import { parsePositiveInt, parsePositiveNumber, parseProbability, lengthCalibrationOption, readLabeled, thresholdExcludeOption, warnAboutModel } from '../options.js';
 
@@ -42,6 +42,7 @@ export function registerTrain(program: Command): void {
     .option('--quiet', 'no progress output')
     .action(async (flags: TrainFlags) => {
       await assertOutputsNotInputs([flags.out], flags.data);
+      assertOutputDirectoriesExist([flags.out]);
       const documents = await readLabeled(flags);
       process.stderr.write(`read ${documents.length} documents\n`);
       const bars = new Map<string, Progress>();

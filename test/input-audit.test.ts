@@ -1,0 +1,88 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { copydesk } from './fixtures/cli.js';
+import { loadDetector, saveDetector } from '../src/model/model-file.js';
+import { UserError } from '../src/util/errors.js';
+
+/** Bad inputs and output paths found by an audit: each must give one clear line, never a result of nothing or a stack trace. */
+
+const dir = mkdtempSync(join(tmpdir(), 'copydesk-audit-'));
+
+const TEXT = 'The council voted on Tuesday to approve a new budget for parks and libraries, officials said after the meeting.';
+
+function assertOneLineError(result: { code: number | null; stderr: string }, pattern: RegExp): void {
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(result.stderr, pattern);
+  assert.doesNotMatch(result.stderr, /internal error|\n\s+at /, 'no stack trace');
+}
+
+test('eval on a file with no rows, or only blank lines, is an error, not an empty report that exits 0', () => {
+  const empty = join(dir, 'empty.jsonl');
+  writeFileSync(empty, '');
+  const blank = join(dir, 'blank.jsonl');
+  writeFileSync(blank, '\n  \r\n\n');
+  for (const file of [empty, blank]) {
+    const result = copydesk(['eval', '--data', file, '--quiet']);
+    assertOneLineError(result, new RegExp(`no documents in ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.equal(result.stdout, '', 'no report of nothing');
+  }
+});
+
+test('eval --skip-invalid where every row is skipped says so, with the reasons', () => {
+  const file = join(dir, 'all-bad.jsonl');
+  writeFileSync(file, `["an array"]\n"a string"\n${JSON.stringify({ id: 'x', label: 'robot', text: TEXT })}\n`);
+  const result = copydesk(['eval', '--data', file, '--quiet', '--skip-invalid']);
+  assertOneLineError(result, /no documents in .*all-bad\.jsonl \(skipped 3 rows: 2 not a JSON object, 1 bad label\)/);
+  assert.equal(result.stdout, '');
+});
+
+test('train and calibrate refuse an output in a missing directory, or one that is a directory, before reading any data', () => {
+  const data = join(dir, 'labeled.jsonl');
+  writeFileSync(data, `${JSON.stringify({ id: 'h', label: 'human', text: TEXT })}\n`);
+  const missing = join(dir, 'no-such-dir', 'model.cdm');
+  const trainMissing = copydesk(['train', '--data', data, '--out', missing, '--quiet']);
+  assertOneLineError(trainMissing, /cannot write .*no-such-dir\/model\.cdm: directory .*no-such-dir does not exist/);
+  assert.doesNotMatch(trainMissing.stderr, /read \d+ documents/, 'refused before reading (and training)');
+
+  const outDir = join(dir, 'models');
+  mkdirSync(outDir);
+  const trainDir = copydesk(['train', '--data', data, '--out', outDir, '--quiet']);
+  assertOneLineError(trainDir, /cannot write .*models: it is a directory/);
+  assert.ok(!readdirSync(dir).some((name) => name.includes('.tmp-')), 'no temporary model file left beside it');
+
+  const underFile = join(data, 'model.cdm');
+  assertOneLineError(copydesk(['train', '--data', data, '--out', underFile, '--quiet']), /labeled\.jsonl is not a directory/);
+
+  const calibrate = copydesk(['calibrate', '--human', data, '--out', missing, '--quiet']);
+  assertOneLineError(calibrate, /cannot write .*no-such-dir\/model\.cdm: directory .*no-such-dir does not exist/);
+  const plot = copydesk(['eval', '--data', data, '--plot', join(dir, 'no-such-dir', 'roc.svg'), '--quiet']);
+  assertOneLineError(plot, /cannot write .*roc\.svg: directory .*no-such-dir does not exist/);
+});
+
+test('saveDetector that cannot write names the model path and leaves no temporary file behind', () => {
+  const target = join(dir, 'taken');
+  mkdirSync(target);
+  const detector = loadDetector();
+  assert.throws(
+    () => saveDetector(detector, target),
+    (error: unknown) => error instanceof UserError && error.message.startsWith(`cannot write ${target}: it is a directory`) && !error.message.includes('.tmp-'),
+  );
+  assert.deepEqual(readdirSync(dir).filter((name) => name.includes('.tmp-')), []);
+});
+
+test('a directory input that holds x.jsonl and x.csv says, once, that it reads only x.jsonl', () => {
+  const data = join(dir, 'twins');
+  mkdirSync(data);
+  writeFileSync(join(data, 'x.jsonl'), `${JSON.stringify({ id: 'j', text: TEXT })}\n`);
+  writeFileSync(join(data, 'x.csv'), `id,text\nc,"${TEXT}"\n`);
+  const output = join(dir, 'twins-out.jsonl');
+  const result = copydesk(['batch', '--input', data, '--output', output, '--workers', '1', '--progress', 'none']);
+  assert.equal(result.code, 0, result.stderr);
+  const notes = result.stderr.split('\n').filter((line) => line.includes('not reading'));
+  assert.equal(notes.length, 1, result.stderr);
+  assert.match(notes[0], /not reading .*twins\/x\.csv: x\.jsonl beside it has the same name/);
+  assert.deepEqual(readFileSync(output, 'utf8').trim().split('\n').map((line) => JSON.parse(line).id), ['j']);
+});
