@@ -135,6 +135,20 @@ test('a JSON line that is not valid UTF-8 stops the run naming file, line and fi
   assert.ok(!readFileSync(output, 'utf8').includes('latin1'));
 });
 
+test('a CSV record that is not valid UTF-8 stops the run, or with --skip-invalid is skipped and counted while the rest of the file is scored', async () => {
+  const rows = syntheticRows(3, 'csv8');
+  const csvRow = (row: { id: string; text: string }) => `${row.id},"${row.text.replaceAll('"', '""')}"\n`;
+  const input = path.join(dir, 'latin1.csv');
+  writeFileSync(input, Buffer.concat([Buffer.from(`id,text\n${csvRow(rows[0])}bad,"Caf`), Buffer.from([0xe9]), Buffer.from(` ${syntheticText(9)}"\n${csvRow(rows[1])}${csvRow(rows[2])}`)]));
+  const output = path.join(dir, 'latin1-csv.out.jsonl');
+  await assert.rejects(run(options(input, output)), /latin1\.csv:3: not valid UTF-8/);
+  const summary = await run(options(input, output, { skipInvalid: true, restart: true }));
+  assert.equal(summary.rowsOut, 3);
+  assert.deepEqual(summary.skips, { 'invalid UTF-8': 1 });
+  const ids = readFileSync(output, 'utf8').trim().split('\n').map((line) => JSON.parse(line).id);
+  assert.deepEqual(ids, rows.map((row) => row.id));
+});
+
 test('CSV, Parquet, a directory and a glob give the same scores; seed rows give two documents', async () => {
   const rows = syntheticRows(700, 'fmt');
   const jsonl = write('formats/a.jsonl', toJsonl(rows));

@@ -96,10 +96,13 @@ test('detect --jsonl stops on a bad line naming file, line and field; --skip-inv
 test('missing files and models give one clear line, not a stack trace', () => {
   const missing = copydesk(['detect', join(dir, 'nope.txt')]);
   assert.equal(missing.code, 2);
-  assert.match(missing.stderr, /^copydesk: cannot read .*nope\.txt: ENOENT\n$/);
+  assert.match(missing.stderr, /^copydesk: cannot read .*nope\.txt: no such file or directory \(ENOENT\)\n$/);
+  const directory = copydesk(['detect', dir]);
+  assert.equal(directory.code, 2);
+  assert.match(directory.stderr, /^copydesk: cannot read .*: it is a directory \(EISDIR\); detect reads text files .*copydesk batch --input .*\n$/);
   const badModel = copydesk(['detect', '--model', join(dir, 'nope.cdm'), '-'], 'text');
   assert.equal(badModel.code, 2);
-  assert.match(badModel.stderr, /cannot read model file/);
+  assert.match(badModel.stderr, /^copydesk: cannot read model file .*nope\.cdm: no such file or directory \(ENOENT\)\n$/);
 });
 
 test('train writes a model that eval scores, with a plot', () => {

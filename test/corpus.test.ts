@@ -264,6 +264,26 @@ test('CSV structure errors are errors, or skips with --skip-invalid', async (t) 
   assert.equal(report.summary(), 'skipped 1 row: 1 invalid CSV');
 });
 
+test('a CSV record that is not valid UTF-8 stops the read, or with --skip-invalid is skipped alone, even inside a quoted field spanning lines', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'latin1.csv');
+  await fs.writeFile(
+    file,
+    Buffer.concat([
+      Buffer.from('id,label,text\na,human,"fine text"\nb,human,"first line\nCaf'),
+      Buffer.from([0xe9]),
+      Buffer.from(' on the second"\nc,machine,"more text\nover two lines"\nd,human,last\n'),
+    ]),
+  );
+  await rejectsWith(readAllDocuments([file]), /latin1\.csv:4: not valid UTF-8/);
+  const report = new SkipReport();
+  const docs = await readAllDocuments([file], { skipInvalid: true, onSkip: report.add });
+  assert.deepEqual(docs.map((d) => [d.id, d.origin.line]), [['a', 2], ['c', 5], ['d', 7]]);
+  assert.equal(report.summary(), 'skipped 1 row: 1 invalid UTF-8');
+  assert.deepEqual(report.firstOrigin.get('invalid UTF-8'), { file, line: 3 });
+  assert.ok(docs.every((d) => !d.text.includes('\uFFFD')));
+});
+
 test('unlabeled input: label null, ids from position, error when labels are required', async () => {
   const docs = await readAllDocuments([fixture('unlabeled.jsonl')]);
   assert.deepEqual(docs.map((d) => [d.id, d.label]), [['u1', null], ['unlabeled:2', null]]);

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { resolveInputs } from '../corpus/inputs.js';
-import { UserError } from '../util/errors.js';
+import { ioReason, UserError } from '../util/errors.js';
 import { createStatusProgress, type StatusProgress } from '../util/progress.js';
 import {
   describeChange,
@@ -108,7 +108,7 @@ export async function runBatch(options: BatchOptions, makeScorer: (run: RunInfo)
   const files = await describeInputs(await resolveInputs(options.inputs));
   const outputFormat = path.extname(options.output).toLowerCase() === '.parquet' ? 'parquet' : 'jsonl';
   const modelSha = await fileSha256(options.modelPath).catch((error: NodeJS.ErrnoException) => {
-    throw new UserError(`cannot read model ${options.modelPath}: ${error.code ?? error.message}`);
+    throw new UserError(`cannot read model ${options.modelPath}: ${ioReason(error)}`);
   });
   const fingerprint = await fingerprintOf(files, modelSha, { sentences: options.sentences, output: outputFormat, batchSize: options.batchSize });
   const id = fingerprintId(fingerprint);

@@ -64,12 +64,13 @@ export async function* readJsonl(file: string, onInvalid?: InvalidRecordHandler)
   }
 }
 
+const NOT_UTF8 = 'not valid UTF-8 (binary data, or text in another encoding such as Latin-1: convert the file to UTF-8)';
+
 /**
  * A JSON line whose bytes are not UTF-8, naming the field that holds them
  * when the line still parses (read with replacement characters).
  */
 export function invalidUtf8Line(lossy: string, origin: Origin): InvalidRecordError {
-  const why = 'not valid UTF-8 (binary data, or text in another encoding such as Latin-1: convert the file to UTF-8)';
   let field: string | undefined;
   try {
     const value = JSON.parse(lossy) as Record<string, unknown>;
@@ -77,7 +78,7 @@ export function invalidUtf8Line(lossy: string, origin: Origin): InvalidRecordErr
   } catch {
     // Not JSON even when decoded leniently: the line as a whole is reported.
   }
-  return new InvalidRecordError('invalid UTF-8', origin, field === undefined ? `the line is ${why}` : `field "${field}" is ${why}`);
+  return new InvalidRecordError('invalid UTF-8', origin, field === undefined ? `the line is ${NOT_UTF8}` : `field "${field}" is ${NOT_UTF8}`);
 }
 
 export function parseJsonObject(text: string, origin: Origin): Record<string, unknown> | InvalidRecordError {
@@ -112,6 +113,7 @@ export async function* readCsv(file: string, onInvalid?: InvalidRecordHandler): 
     on_record: (record: Record<string, unknown>, info: Info) => ({
       record,
       line: lines.startOf(info),
+      endLine: info.lines,
       skippedBefore: takeSkipped(),
     }),
     on_skip: (error: (Error & { lines?: number }) | undefined) => {
@@ -121,12 +123,22 @@ export async function* readCsv(file: string, onInvalid?: InvalidRecordHandler): 
     },
   });
   const bytes = createReadStream(file);
-  const input = Readable.from(strictUtf8Text(bytes, file));
+  // With a handler, a record holding bytes that are not UTF-8 is rejected as that record (file,
+  // line, field); the lines are read ahead of the parser, so they are known by the time it ends.
+  const invalidLines = onInvalid === undefined ? undefined : new Set<number>();
+  const input = Readable.from(strictUtf8Text(bytes, file, invalidLines));
   input.on('error', (error) => parser.destroy(error));
   input.pipe(parser);
   try {
     for await (const row of parser as AsyncIterable<CsvRow>) {
       for (const error of row.skippedBefore) rejectRecord(error, onInvalid);
+      if (invalidLines !== undefined && invalidLines.size > 0) {
+        const error = invalidUtf8Record(row, invalidLines, file);
+        if (error !== undefined) {
+          rejectRecord(error, onInvalid);
+          continue;
+        }
+      }
       yield { record: row.record, origin: { file, line: row.line } };
     }
     for (const error of takeSkipped()) rejectRecord(error, onInvalid);
@@ -139,17 +151,43 @@ export async function* readCsv(file: string, onInvalid?: InvalidRecordHandler): 
   }
 }
 
-/** The lines of a file as UTF-8 text, stopping at the first line that is not UTF-8. */
-async function* strictUtf8Text(input: Readable, file: string): AsyncGenerator<string> {
+/**
+ * The lines of a file as UTF-8 text. Without `invalidLines` it stops at the
+ * first line that is not UTF-8; with it (and past the header) such a line is
+ * passed on decoded with replacement characters and its number recorded, so
+ * the record holding it can be rejected alone.
+ */
+async function* strictUtf8Text(input: Readable, file: string, invalidLines?: Set<number>): AsyncGenerator<string> {
   for await (const entry of utf8Lines(input)) {
-    if ('invalid' in entry) throw new UserError(`${file}:${entry.line}: not valid UTF-8 (binary data, or text in another encoding such as Latin-1: convert the file to UTF-8)`);
-    yield `${entry.text}\n`;
+    if ('invalid' in entry) {
+      if (invalidLines === undefined || entry.line === 1) {
+        throw new UserError(`${file}:${entry.line}: ${NOT_UTF8}`);
+      }
+      invalidLines.add(entry.line);
+      yield `${entry.invalid}\n`;
+    } else yield `${entry.text}\n`;
   }
+}
+
+/** The error for a CSV record that spans a line which was not UTF-8, naming the field that holds it; lines before it are forgotten. */
+function invalidUtf8Record(row: CsvRow, invalidLines: Set<number>, file: string): InvalidRecordError | undefined {
+  let found = false;
+  for (const line of invalidLines) {
+    if (line <= row.endLine) {
+      if (line >= row.line) found = true;
+      invalidLines.delete(line);
+    }
+  }
+  if (!found) return undefined;
+  const field = Object.keys(row.record).find((key) => typeof row.record[key] === 'string' && (row.record[key] as string).includes('\uFFFD'));
+  return new InvalidRecordError('invalid UTF-8', { file, line: row.line }, field === undefined ? `the record is ${NOT_UTF8}` : `field "${field}" is ${NOT_UTF8}`);
 }
 
 interface CsvRow {
   record: Record<string, unknown>;
   line: number;
+  /** The line the record ends on (a quoted field may span lines). */
+  endLine: number;
   skippedBefore: InvalidRecordError[];
 }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ioErrorToUserError, UserError } from '../util/errors.js';
+import { ioErrorToUserError, ioReason, UserError } from '../util/errors.js';
 import { COPYDESK_VERSION } from '../version.js';
 import { Detector, type DetectorMetadata } from './detector.js';
 
@@ -69,7 +69,7 @@ export function loadDetector(path: string = DEFAULT_MODEL_PATH): Detector {
   try {
     bytes = readFileSync(path);
   } catch (error) {
-    throw new UserError(`cannot read model file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw new UserError(`cannot read model file ${path}: ${ioReason(error)}`);
   }
   return deserializeDetector(bytes, path);
 }

@@ -26,6 +26,18 @@ const IO_HINTS: Record<string, string> = {
 };
 
 /**
+ * Why a read or write failed, in words with the code after them
+ * ("it is a directory (EISDIR)"); the code alone for causes without a hint.
+ */
+export function ioReason(error: unknown): string {
+  const e = error as Partial<NodeJS.ErrnoException> | undefined;
+  const code = typeof e === 'object' && e !== null && typeof e.code === 'string' ? e.code : undefined;
+  if (code === undefined) return error instanceof Error ? error.message : String(error);
+  const hint = IO_HINTS[code];
+  return hint === undefined ? code : `${hint} (${code})`;
+}
+
+/**
  * A failed system call on a file (disk full, read-only, /dev/full, …) is the
  * environment's fault, not a bug: one line naming the file and the cause.
  * Returns undefined for anything that is not such an error.

@@ -6,7 +6,7 @@ import { assertScorable, detectText } from '../../detect/detect.js';
 import { resultJson, type DetectionResult } from '../../detect/result.js';
 import { detectJsonlStream, openInput } from '../../detect/jsonl.js';
 import { DEFAULT_MODEL_PATH } from '../../model/model-file.js';
-import { UserError } from '../../util/errors.js';
+import { ioReason, UserError } from '../../util/errors.js';
 import { createProgress } from '../../util/progress.js';
 import { MODEL_HELP, modelFrom, parseProbability, workersOption } from '../options.js';
 import { DEFAULT_LEVEL } from '../../detect/sentences.js';
@@ -74,7 +74,10 @@ function readText(file: string): string {
   try {
     bytes = readFileSync(file === '-' ? 0 : file);
   } catch (error) {
-    throw new UserError(`cannot read ${file === '-' ? 'stdin' : file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    const directory = (error as NodeJS.ErrnoException).code === 'EISDIR'
+      ? `; detect reads text files (one document each): score a directory of JSONL/CSV/Parquet files with copydesk batch --input ${file} --output scores.jsonl`
+      : '';
+    throw new UserError(`cannot read ${file === '-' ? 'stdin' : file}: ${ioReason(error)}${directory}`);
   }
   return decodeUtf8(bytes, file === '-' ? 'stdin' : file);
 }
