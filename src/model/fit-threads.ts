@@ -32,18 +32,22 @@ export interface FitThreadData {
   port: MessagePort;
   /** Incremented (and notified) after every message a thread posts. */
   signal: Int32Array;
+  /** One slot per thread, incremented by its thread after every L-BFGS iteration: proof of life. */
+  beats: Int32Array;
+  slot: number;
 }
 
 export type FitReply = { kind: 'ready' } | { kind: 'fitted'; index: number; model: LogisticModel } | { kind: 'error'; index: number; error: ThreadError };
 
 const START_TIMEOUT_MS = 120_000;
 /**
- * Longest wait for any reply once fitting has begun. The caller is blocked in
- * Atomics.wait, so a thread that dies without throwing (out of memory) sends
- * no 'exit' event it could see; without this limit training would wait
- * forever. One fit on all of ../shared/data takes 15–40 s on two loaded cores.
+ * Longest a thread holding a job may go without a heartbeat. The caller is
+ * blocked in Atomics.wait, so a thread that dies without throwing (out of
+ * memory) sends no 'exit' event it could see; its heartbeat stopping is how
+ * it is noticed. One L-BFGS iteration on all of ../shared/data takes well
+ * under a second on two loaded cores (a whole fit of ~60 iterations 15–40 s).
  */
-const STALL_TIMEOUT_MS = 30 * 60_000;
+const STALL_TIMEOUT_MS = 120_000;
 
 /**
  * Fewest non-zeros (all jobs' rows together) before the default fits on
@@ -69,28 +73,31 @@ export function fitPackedRowsMany(jobs: readonly FitJob[], threads: number, onFi
     return models;
   }
   const signal = new Int32Array(new SharedArrayBuffer(4));
-  const pool: Array<{ worker: Worker; port: MessagePort; ready: boolean }> = [];
+  const beats = new Int32Array(new SharedArrayBuffer(4 * count));
+  type FitThread = { worker: Worker; port: MessagePort; ready: boolean; slot: number; job: number | null; beat: number; lastBeat: number };
+  const pool: FitThread[] = [];
   try {
     for (let t = 0; t < count; t++) {
       const { port1, port2 } = new MessageChannel();
-      const worker = startThread(new URL('./fit-thread.js', import.meta.url), { port: port2, signal } satisfies FitThreadData, [port2]);
-      pool.push({ worker, port: port1, ready: false });
+      const worker = startThread(new URL('./fit-thread.js', import.meta.url), { port: port2, signal, beats, slot: t } satisfies FitThreadData, [port2]);
+      pool.push({ worker, port: port1, ready: false, slot: t, job: null, beat: 0, lastBeat: Date.now() });
     }
     let next = 0;
     let done = 0;
-    const hand = (port: MessagePort) => {
+    const hand = (thread: FitThread) => {
+      thread.job = null;
       if (next >= jobs.length) return;
-      port.postMessage({ index: next, ...jobs[next] });
+      thread.port.postMessage({ index: next, ...jobs[next] });
+      thread.job = next;
+      thread.lastBeat = Date.now();
       next++;
     };
     const started = Date.now();
-    let lastReply = started;
     while (done < jobs.length) {
       const seen = Atomics.load(signal, 0);
       for (const thread of pool) {
         for (let message = receiveMessageOnPort(thread.port); message; message = receiveMessageOnPort(thread.port)) {
           const reply = message.message as FitReply;
-          lastReply = Date.now();
           if (reply.kind === 'error') throw fromThread(reply.error, 'fitting thread');
           if (reply.kind === 'ready') thread.ready = true;
           else {
@@ -98,12 +105,24 @@ export function fitPackedRowsMany(jobs: readonly FitJob[], threads: number, onFi
             done++; // not inside onFitted?.(…): without a callback its argument is never evaluated
             onFitted?.(done);
           }
-          hand(thread.port);
+          hand(thread);
         }
       }
       if (done >= jobs.length) break;
-      if (pool.some((thread) => !thread.ready) && Date.now() - started > START_TIMEOUT_MS) throw new Error(`a fitting thread did not start within ${START_TIMEOUT_MS / 1000} s`);
-      if (Date.now() - lastReply > STALL_TIMEOUT_MS) throw new Error(`no fitting thread has answered for ${STALL_TIMEOUT_MS / 60_000} min: one may have died (out of memory?); retry with fewer threads or more memory`);
+      const now = Date.now();
+      if (pool.some((thread) => !thread.ready) && now - started > START_TIMEOUT_MS) throw new Error(`a fitting thread did not start within ${START_TIMEOUT_MS / 1000} s`);
+      for (const thread of pool) {
+        const beat = Atomics.load(beats, thread.slot);
+        if (beat !== thread.beat) {
+          thread.beat = beat;
+          thread.lastBeat = now;
+        } else if (thread.job !== null && now - thread.lastBeat > STALL_TIMEOUT_MS) {
+          throw new Error(
+            `fitting thread ${thread.slot + 1} of ${count} stopped during fit ${thread.job + 1} of ${jobs.length} (no L-BFGS iteration for ${STALL_TIMEOUT_MS / 1000} s): ` +
+              'it probably died (out of memory?); retry with more memory (NODE_OPTIONS=--max-old-space-size=8192) or fewer threads',
+          );
+        }
+      }
       Atomics.wait(signal, 0, seen, 1000);
     }
     return models;
