@@ -160,11 +160,12 @@ test('eval-mixtures --held-out: unknown settings and calibrations are clear erro
   const data = join(dir, 'd.jsonl');
   writeFileSync(data, `${corpus().slice(0, 8).map((d) => JSON.stringify({ id: d.id, label: d.label, text: d.text, source: d.source, pair_id: d.pair_id })).join('\n')}\n`);
   const bad = copydesk(['eval-mixtures', '--data', data, '--held-out', 'planets', '--quiet']);
-  assert.equal(bad.code, 2, bad.stderr);
-  assert.match(bad.stderr, /--held-out: unknown setting "planets" \(use stories, sources, topics\)/);
+  // Commander's choices, as for every other choice flag: a usage error (exit 1) naming the allowed values.
+  assert.equal(bad.code, 1, bad.stderr);
+  assert.match(bad.stderr, /option '--held-out <settings\.\.\.>' argument 'planets' is invalid\. Allowed choices are stories, sources, topics\./);
   const unknown = copydesk(['eval-mixtures', '--data', data, '--held-out', 'sources', '--calibrations', 'nope', '--quiet']);
-  assert.equal(unknown.code, 2, unknown.stderr);
-  assert.match(unknown.stderr, /--calibrations: unknown calibration "nope"/);
+  assert.equal(unknown.code, 1, unknown.stderr);
+  assert.match(unknown.stderr, /option '--calibrations <names\.\.\.>' argument 'nope' is invalid\. Allowed choices are story, story-simes, training/);
   const model = copydesk(['eval-mixtures', '--data', data, '--held-out', 'sources', '--model', data, '--quiet']);
   assert.match(model.stderr, /--held-out trains one model per held-out split/);
 });

@@ -8,8 +8,7 @@ import { UserError } from '../util/errors.js';
 import { ScoringPool } from '../detect/pool.js';
 import { connectRedis, redisLabel } from './redis.js';
 import type { CommitState, RunInfo, Scorer } from './run.js';
-import type { RowOptions } from '../detect/lines.js';
-import type { ChunkResult, Item } from './score.js';
+import type { Row, RowOptions, ScoredRows } from '../detect/lines.js';
 
 /*
  * Distributed batch on BullMQ.
@@ -55,7 +54,7 @@ export interface ChunkJob {
 }
 
 interface ChunkPayload {
-  items: Item[];
+  items: Row[];
 }
 
 export interface QueueOptions {
@@ -136,10 +135,10 @@ export async function queueScorer(run: RunInfo, options: QueueOptions): Promise<
     });
   };
 
-  const score = async (index: number, rows: number, context: RowOptions, holder: { payload?: string }): Promise<ChunkResult> => {
+  const score = async (index: number, rows: number, context: RowOptions, holder: { payload?: string }): Promise<ScoredRows> => {
     const resultKey = keys.result(runId, index);
     const ready = await redis.get(resultKey);
-    if (ready !== null) return checked(JSON.parse(ready) as ChunkResult, index, rows);
+    if (ready !== null) return checked(JSON.parse(ready) as ScoredRows, index, rows);
     await enqueue(index, rows, context, holder);
     enqueued = Math.max(enqueued, index + 1);
     const id = jobId(runId, index);
@@ -148,7 +147,7 @@ export async function queueScorer(run: RunInfo, options: QueueOptions): Promise<
       await (await queue.getJob(id))?.waitUntilFinished(events, checkMs).catch(() => {});
       // The result key, not the job's return value, is the result: it was written once (SET NX).
       const text = await redis.get(resultKey);
-      if (text !== null) return checked(JSON.parse(text) as ChunkResult, index, rows);
+      if (text !== null) return checked(JSON.parse(text) as ScoredRows, index, rows);
       const job = await queue.getJob(id);
       if (!job) {
         // Completed jobs are removed; the result may have landed just now.
@@ -215,7 +214,7 @@ export async function queueScorer(run: RunInfo, options: QueueOptions): Promise<
   };
 }
 
-function checked(result: ChunkResult, index: number, rows: number): ChunkResult {
+function checked(result: ScoredRows, index: number, rows: number): ScoredRows {
   if (result.rowsIn !== rows) throw new Error(`chunk ${index}: result covers ${result.rowsIn} rows, the chunk has ${rows}`);
   return result;
 }

@@ -6,7 +6,7 @@ import { datasetName, detectFormat, type InputFormat } from '../corpus/inputs.js
 import { InvalidRecordError } from '../corpus/invalid.js';
 import { damagedParquet, readCsv } from '../corpus/read.js';
 import { UserError } from '../util/errors.js';
-import type { Item } from './score.js';
+import type { Row } from '../detect/lines.js';
 
 /**
  * Where reading stopped: a position that is always at a batch boundary, so
@@ -44,7 +44,7 @@ export interface InputFile {
 export interface Batch {
   file: string;
   dataset: string;
-  items: Item[];
+  items: Row[];
   /** Rows the reader itself refused (invalid CSV records), counted as skipped. */
   readerSkips: Record<string, number>;
   readerFirstSkip: Record<string, string>;

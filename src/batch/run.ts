@@ -17,8 +17,8 @@ import {
 import { convertToParquet, RowsFile } from './output.js';
 import { batchStatus, measureOf } from './progress.js';
 import { describeInputs, readBatches, START, verifyPrefix, type Batch, type InputFile } from './reader.js';
-import type { RowOptions } from '../detect/lines.js';
-import { addSkips, type ChunkResult } from './score.js';
+import type { RowOptions, ScoredRows } from '../detect/lines.js';
+import { addSkips } from './score.js';
 
 export interface BatchOptions {
   /** Files, directories and globs (resolved like every other command's --data). */
@@ -56,7 +56,7 @@ export interface RunInfo {
 export interface Scorer {
   /** Batches submitted but not yet committed, at most. */
   readonly maxInFlight: number;
-  score(batch: Batch, index: number, context: RowOptions): Promise<ChunkResult>;
+  score(batch: Batch, index: number, context: RowOptions): Promise<ScoredRows>;
   /** Called after every commit (distributed mode mirrors progress into Redis). */
   committed?(state: CommitState): Promise<void>;
   /** Called once when the output is complete. */
@@ -170,7 +170,7 @@ export async function runBatch(options: BatchOptions, makeScorer: (run: RunInfo)
       skipped: total(state.skips),
       estimatedRows,
     });
-    const inFlight: Array<{ batch: Pick<Batch, 'end' | 'readerSkips' | 'readerFirstSkip'>; result: Promise<ChunkResult> }> = [];
+    const inFlight: Array<{ batch: Pick<Batch, 'end' | 'readerSkips' | 'readerFirstSkip'>; result: Promise<ScoredRows> }> = [];
     let lastCommit = Date.now();
     const commitOne = async () => {
       const { batch, result: pending } = inFlight.shift()!;
@@ -279,6 +279,6 @@ function total(counts: Record<string, number>): number {
   return sum;
 }
 
-function emptyResult(): ChunkResult {
+function emptyResult(): ScoredRows {
   return { output: '', rowsIn: 0, rowsOut: 0, skips: {}, firstSkip: {} };
 }

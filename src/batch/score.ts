@@ -1,12 +1,8 @@
-import type { Row, ScoredRows } from '../detect/lines.js';
-
 /**
  * Batch jobs score rows with detect/lines.ts `scoreRows` (on the scoring
  * threads of detect/pool.ts), the same code as `detect --jsonl`; a chunk's
- * result carries its skip counts by reason, so nothing is parsed back.
+ * result (ScoredRows) carries its skip counts by reason, so nothing is parsed back.
  */
-export type Item = Row;
-export type ChunkResult = ScoredRows;
 
 /** Adds one batch's skip counts into running totals. */
 export function addSkips(

@@ -81,6 +81,14 @@ export function parsePositiveNumber(name: string) {
   };
 }
 
+export function parseNonNegativeNumber(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number ≥ 0, got "${value}"`);
+    return n;
+  };
+}
+
 export function parseWholeNumber(name: string) {
   return (value: string): number => {
     const n = Number(value);

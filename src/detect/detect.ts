@@ -10,11 +10,6 @@ import { analyzeSentences } from './sentences.js';
 export type { DetectionResult, ScoreOptions, Verdict } from './result.js';
 
 /**
- * Scores one document. The text is prepared once (normalised, tokenised,
- * n-grams hashed: features/document.ts) and that one PreparedDocument gives
- * the document score, the sentence windows and the evidence.
- */
-/**
  * Refuses text that is empty after normalisation (whitespace, zero-width
  * characters, a lone title line): there is nothing to score. `where` names
  * the text in the message (a file, a field); `normalized` is normalize(text)
@@ -24,6 +19,11 @@ export function assertScorable(text: string, where: string, normalized?: string)
   if (isEmptyText(text, normalized)) throw new UserError(`${where}: the text is empty (after normalisation); nothing to score`);
 }
 
+/**
+ * Scores one document. The text is prepared once (normalised, tokenised,
+ * n-grams hashed: features/document.ts) and that one PreparedDocument gives
+ * the document score, the sentence windows and the evidence.
+ */
 export function detectText(detector: Detector, text: string, options: ScoreOptions = {}, id?: string, spans?: SentenceSpan[]): DetectionResult {
   const document = detector.featurizer.prepare(text, { sentences: options.sentences, spans: options.sentences ? spans : undefined });
   // Checked on the normalised text prepare made: isEmptyText would normalise a short text a second time.

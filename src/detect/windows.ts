@@ -51,8 +51,6 @@ export class WindowModel {
   }
 }
 
-
-
 // ------------------------------------------------------------------ per-sentence sums from a prepared document
 
 /** What the window model needs of a document, per sentence. Arrays are fresh per document. */

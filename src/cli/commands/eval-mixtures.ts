@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { splitByStory } from '../../corpus/split.js';
 import { DEFAULT_LEVEL } from '../../detect/sentences.js';
 import { evaluateMixtures, formatMixtureEvaluation, mixturePowerSvg, pairsOf } from '../../evaluate/mixtures.js';
@@ -22,7 +22,7 @@ interface EvalMixturesFlags {
   plot?: string;
   saveModel?: string;
   maxPairs?: number;
-  heldOut?: string[];
+  heldOut?: ShiftSetting[];
   calibrations?: string[];
   maxPerGroup?: number;
   maxTest?: number;
@@ -48,11 +48,15 @@ export function registerEvalMixtures(program: Command): void {
     .option('--level <alpha>', 'significance level of the mixture test decision', parseProbability('--level'), DEFAULT_LEVEL)
     .option('--save-model <file>', 'with no --model: save the model trained on the training stories')
     .option('--max-pairs <n>', 'evaluate at most this many pairs (seeded sample)', parsePositiveInt('--max-pairs'))
-    .option(
-      '--held-out <settings...>',
-      `measure the mixture test's honesty under shift instead: ${SHIFT_SETTINGS.join(', ')} (held-out stories; leave-one-source-out; held-out topics, field "topic"): one training per held-out split, FPR of its human articles at levels 0.01/0.05 and power at 20% machine sentences`,
+    .addOption(
+      new Option(
+        '--held-out <settings...>',
+        "measure the mixture test's honesty under shift instead (held-out stories; leave-one-source-out; held-out topics, field \"topic\"): one training per held-out split, FPR of its human articles at levels 0.01/0.05 and power at 20% machine sentences",
+      ).choices(SHIFT_SETTINGS),
     )
-    .option('--calibrations <names...>', `with --held-out: sentence calibrations to compare (${Object.keys(SENTENCE_CALIBRATIONS).join(', ')}; default: the default calibration)`)
+    .addOption(
+      new Option('--calibrations <names...>', 'with --held-out: sentence calibrations to compare (default: the default calibration)').choices(Object.keys(SENTENCE_CALIBRATIONS)),
+    )
     .option('--max-per-group <n>', 'with --held-out: at most n training documents per (dataset, label), sampled by story', parsePositiveInt('--max-per-group'))
     .option('--max-test <n>', 'with --held-out: at most n human articles and n pairs per held-out split (seeded)', parsePositiveInt('--max-test'))
     .option('--json', 'print the report as JSON')
@@ -97,12 +101,8 @@ export function registerEvalMixtures(program: Command): void {
 
 function heldOut(documents: Awaited<ReturnType<typeof readLabeled>>, flags: EvalMixturesFlags): void {
   if (flags.model || flags.saveModel || flags.plot) throw new UserError('--held-out trains one model per held-out split: it cannot take --model, --save-model or --plot');
-  const settings = flags.heldOut!.map((s) => {
-    if (!(SHIFT_SETTINGS as readonly string[]).includes(s)) throw new UserError(`--held-out: unknown setting "${s}" (use ${SHIFT_SETTINGS.join(', ')})`);
-    return s as ShiftSetting;
-  });
+  const settings = flags.heldOut!;
   const calibrations = flags.calibrations ?? [DEFAULT_SENTENCE_CALIBRATION];
-  for (const c of calibrations) if (!(c in SENTENCE_CALIBRATIONS)) throw new UserError(`--calibrations: unknown calibration "${c}" (use ${Object.keys(SENTENCE_CALIBRATIONS).join(', ')})`);
   const report = evaluateMixtureShift(documents, {
     settings,
     calibrations,

@@ -3,6 +3,7 @@ import { generateCorpus, rejectedPath, type GenerateEvent, type GenerateSummary,
 import { DEFAULT_CONTINUE_WORDS, loadPromptTemplates, type GenerateMode } from '../../generate/prompts.js';
 import { UserError } from '../../util/errors.js';
 import { assertOutputsNotInputs } from '../../corpus/paths.js';
+import { parseNonNegativeNumber, parsePositiveInt, parsePositiveNumber, parseWholeNumber } from '../options.js';
 
 interface GenerateFlags {
   data: string[];
@@ -13,13 +14,13 @@ interface GenerateFlags {
   format: OutputFormat;
   field: string;
   prompts?: string;
-  concurrency: string;
-  limit?: string;
-  timeout: string;
-  maxRetries: string;
-  maxTokens: string;
-  temperature?: string;
-  continueWords: string;
+  concurrency: number;
+  limit?: number;
+  timeout: number;
+  maxRetries: number;
+  maxTokens: number;
+  temperature?: number;
+  continueWords: number;
   stream?: boolean;
   retryRejected?: boolean;
   json?: boolean;
@@ -57,13 +58,13 @@ export function registerGenerate(program: Command): void {
     )
     .option('--field <name>', 'seed format: field for the generated text (train reads "chatgpt")', 'chatgpt')
     .option('--prompts <file.json>', 'prompt templates {system, highlights, continue, rewrite} with {{highlights}} {{prefix}} {{article}} {{words}}')
-    .option('--concurrency <n>', 'requests in flight at once', '4')
-    .option('--limit <n>', 'use only the first N eligible input stories')
-    .option('--timeout <seconds>', 'per-request timeout', '120')
-    .option('--max-retries <n>', 'retries per record on 429, 5xx, timeouts and network errors', '5')
-    .option('--max-tokens <n>', 'max_tokens per request (0: let the server decide)', '2048')
-    .option('--temperature <t>', 'sampling temperature (default: the server\'s)')
-    .option('--continue-words <n>', 'continue mode: words of the human article given as the prefix', String(DEFAULT_CONTINUE_WORDS))
+    .option('--concurrency <n>', 'requests in flight at once', parsePositiveInt('--concurrency'), 4)
+    .option('--limit <n>', 'use only the first N eligible input stories', parseWholeNumber('--limit'))
+    .option('--timeout <seconds>', 'per-request timeout', parsePositiveNumber('--timeout'), 120)
+    .option('--max-retries <n>', 'retries per record on 429, 5xx, timeouts and network errors', parseWholeNumber('--max-retries'), 5)
+    .option('--max-tokens <n>', 'max_tokens per request (0: let the server decide)', parseWholeNumber('--max-tokens'), 2048)
+    .option('--temperature <t>', 'sampling temperature (default: the server\'s)', parseNonNegativeNumber('--temperature'))
+    .option('--continue-words <n>', 'continue mode: words of the human article given as the prefix', parsePositiveInt('--continue-words'), DEFAULT_CONTINUE_WORDS)
     .option('--stream', 'ask for server-sent-event streaming (stream: true)')
     .option('--retry-rejected', 'ask again for stories an earlier run flagged (refusal, empty, truncated)')
     .option('--json', 'print the summary as JSON on stdout')
@@ -81,7 +82,6 @@ export function registerGenerate(program: Command): void {
 
 async function runGenerate(flags: GenerateFlags): Promise<GenerateSummary> {
   const apiKey = (process.env.COPYDESK_API_KEY ?? '').trim() || (process.env.OPENAI_API_KEY ?? '').trim() || null;
-  const maxTokens = integer(flags.maxTokens, '--max-tokens', 0);
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
@@ -102,13 +102,13 @@ async function runGenerate(flags: GenerateFlags): Promise<GenerateSummary> {
       format: flags.format,
       field: flags.field,
       prompts: flags.prompts ? await loadPromptTemplates(flags.prompts) : undefined,
-      continueWords: integer(flags.continueWords, '--continue-words', 1),
-      concurrency: integer(flags.concurrency, '--concurrency', 1),
-      limit: flags.limit === undefined ? null : integer(flags.limit, '--limit', 0),
-      timeoutMs: number(flags.timeout, '--timeout', 0.001) * 1000,
-      maxRetries: integer(flags.maxRetries, '--max-retries', 0),
-      maxTokens: maxTokens === 0 ? null : maxTokens,
-      temperature: flags.temperature === undefined ? null : number(flags.temperature, '--temperature', 0),
+      continueWords: flags.continueWords,
+      concurrency: flags.concurrency,
+      limit: flags.limit ?? null,
+      timeoutMs: flags.timeout * 1000,
+      maxRetries: flags.maxRetries,
+      maxTokens: flags.maxTokens === 0 ? null : flags.maxTokens,
+      temperature: flags.temperature ?? null,
       stream: Boolean(flags.stream),
       retryRejected: Boolean(flags.retryRejected),
       progress: flags.quiet ? { silent: true } : {},
@@ -122,18 +122,6 @@ async function runGenerate(flags: GenerateFlags): Promise<GenerateSummary> {
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
-}
-
-function number(value: string, flag: string, min: number): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < min) throw new UserError(`${flag} must be a number ≥ ${min}, got "${value}"`);
-  return n;
-}
-
-function integer(value: string, flag: string, min: number): number {
-  const n = Number(value);
-  if (!/^\s*\d+\s*$/.test(value) || n < min) throw new UserError(`${flag} must be a whole number ≥ ${min}, got "${value}"`);
-  return n;
 }
 
 function logEvent(event: GenerateEvent): void {
