@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fitLogisticPlain, fitPackedRows, packRows, type LogisticModel } from '../src/model/logistic.js';
+import { fitLogisticPlain, fitPackedRows, packRows, packRowSets, type LogisticModel } from '../src/model/logistic.js';
 import { fitPackedRowsMany } from '../src/model/fit-threads.js';
 import { trainDetector } from '../src/model/train.js';
 import type { SparseVector } from '../src/features/featurizer.js';
@@ -51,6 +51,31 @@ test('packed fit (renumbered rows, column-major gradient, float32 values) equals
   const plain = fitLogisticPlain(subset.map((i) => xs[i]), subset.map((i) => ys[i]), subset.map((i) => weights[i]), 300, OPTIONS);
   assertSameModel(fitPackedRows(packed, subset, ys, weights, OPTIONS), plain, 'subset');
   assert.ok(plain.weights.some((w) => w !== 0), 'the fit moved');
+});
+
+test('row sets packed once (packRowSets): the fit of each set on its subset equals the fit on its own rows, bit for bit; sets out of rank order are refused', () => {
+  const { xs, ys, weights } = problem(300, 250, 17);
+  const rows = xs.map((x, i) => ({ x, y: ys[i], w: weights[i], rank: (i * 7919) % 1009 }));
+  const byRank = [...rows].sort((a, b) => a.rank - b.rank);
+  // Overlapping sets, each in rank order (as capped window sets in their seeded order are).
+  const sets = [byRank.filter((_, i) => i % 3 !== 0), byRank.filter((_, i) => i % 3 !== 1), byRank.slice(0, 150)];
+  const shared = packRowSets(sets, (r) => r.x, (r) => r.rank, 250);
+  assert.ok(shared !== null);
+  assert.equal(shared.packed.rows, 300, 'the union once');
+  sets.forEach((set, k) => {
+    const subset = shared.subsets[k];
+    const ysAll = new Float64Array(shared.packed.rows);
+    const weightsAll = new Float64Array(shared.packed.rows);
+    set.forEach((r, i) => {
+      ysAll[subset[i]] = r.y;
+      weightsAll[subset[i]] = r.w;
+    });
+    const own = fitLogisticPlain(set.map((r) => r.x), set.map((r) => r.y), set.map((r) => r.w), 250, OPTIONS);
+    assertSameModel(fitPackedRows(shared.packed, subset, ysAll, weightsAll, OPTIONS), own, `set ${k}`);
+  });
+  assert.equal(packRowSets([byRank.slice(0, 20), [...byRank.slice(0, 20)].reverse()], (r) => r.x, (r) => r.rank, 250), null, 'a set out of rank order');
+  const tied = [{ ...rows[0], rank: 1 }, { ...rows[1], rank: 1 }];
+  assert.equal(packRowSets([[tied[0]], [tied[1]]], (r) => r.x, (r) => r.rank, 250), null, 'tied ranks');
 });
 
 test('fits on threads sharing the rows equal the same fits one after another, in job order', () => {

@@ -127,6 +127,29 @@ export function packRows(xs: readonly SparseVector[], dimension: number, shared 
 }
 
 /**
+ * Several row sets that share rows, packed once: the union of their rows
+ * ordered by `rankOf`, and each set as a subset of it. A fit on a set's
+ * subset is the fit on that set's own pack, bit for bit, so this holds only
+ * when every set lists its rows in rank order (ranks distinct); otherwise it
+ * returns null and the caller packs each set on its own. Row objects are
+ * matched by identity.
+ */
+export function packRowSets<Row>(
+  sets: readonly (readonly Row[])[],
+  vectorOf: (row: Row) => SparseVector,
+  rankOf: (row: Row) => number,
+  dimension: number,
+  shared = false,
+): { packed: PackedRows; subsets: Int32Array[] } | null {
+  for (const rows of sets) for (let i = 1; i < rows.length; i++) if (!(rankOf(rows[i - 1]) < rankOf(rows[i]))) return null;
+  const union = [...new Set(sets.flat())].sort((a, b) => rankOf(a) - rankOf(b));
+  for (let i = 1; i < union.length; i++) if (rankOf(union[i - 1]) === rankOf(union[i])) return null;
+  const rowOf = new Map(union.map((row, i) => [row, i]));
+  const subsets = sets.map((rows) => Int32Array.from(rows, (row) => rowOf.get(row)!));
+  return { packed: packRows(union.map(vectorOf), dimension, shared), subsets };
+}
+
+/**
  * Fits rows `subset` of `packed` (ascending row numbers; null: all rows).
  * `ys` and `sampleWeights` are indexed by row number. The same fit as
  * fitLogistic on those rows' vectors, bit for bit.
