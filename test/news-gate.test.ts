@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Applicability, describeReasons, fitApplicability, readText, tokensOf, REASONS } from '../src/detect/applicability.js';
+import { fitApplicabilityMany } from '../src/model/applicability.js';
 import { fitNewsGate, NewsGate, newsVector, newsVectorOfWords, wordHashes, type GateExample } from '../src/model/news-gate.js';
 import { isWordKind } from '../src/text/tokenize.js';
 import { chooseThreshold, trainDetector } from '../src/model/train.js';
@@ -85,6 +86,21 @@ test('applicability: the gate travels in the state and makes reviews uncertain w
   assert.equal(noGate.news, undefined);
   assert.ok(REASONS.includes('not_news'));
   assert.match(describeReasons(['not_news'])[0], /does not read like news/);
+});
+
+test('applicability for several folds at once (shared gate rows): each state equals fitApplicability on its own set, bit for bit', () => {
+  const all = [...syntheticCorpus(80, 5), ...reviewCorpus(100, 7)];
+  const rank = new Map(all.map((d, i) => [d, i]));
+  // Folds as training makes them: every set keeps the documents' order.
+  const sets = [0, 1, 2].map((k) => all.filter((_, i) => i % 3 !== k));
+  const many = fitApplicabilityMany(sets, { quantile: 0.01 }, (d) => rank.get(d)!);
+  assert.equal(many.length, 3);
+  sets.forEach((set, k) => {
+    assert.ok(many[k].news, `fold ${k}: gate fitted`);
+    assert.deepEqual(many[k], fitApplicability(set, { quantile: 0.01 }), `fold ${k}`);
+  });
+  assert.notDeepEqual(many[0].news, many[1].news, 'the folds fit different gates');
+  assert.deepEqual(fitApplicabilityMany(sets, { quantile: 0.01 }), many, 'without ranks (each set packed on its own): the same states');
 });
 
 test('news gate: corrupt weights are a clear error, not garbage scores', () => {

@@ -43,7 +43,7 @@ test('texts judged uncertain are never counted as false positives, and the thres
     train: SMALL_TRAIN_OPTIONS,
     baseline: { bits: 16, maxIterations: 20 },
     parts: ['source'],
-    uncertainty: () => (d) => (d.dataset === 'outlet_y' ? ['too_short'] : []),
+    uncertainty: (trainings) => trainings.map(() => (d) => (d.dataset === 'outlet_y' ? ['too_short'] : [])),
   });
   const y = report.leave_one_source_out.find((r) => r.held_out === 'outlet_y')!;
   assert.equal(y.detector.uncertain_human, 1);
@@ -61,7 +61,7 @@ test('soft reasons: never a false positive or a catch; they decline the texts th
     train: SMALL_TRAIN_OPTIONS,
     baseline: { bits: 16, maxIterations: 20 },
     parts: ['source'],
-    uncertainty: () => (d) => (d.dataset === 'outlet_y' ? ['unlike_training_data'] : []),
+    uncertainty: (trainings) => trainings.map(() => (d) => (d.dataset === 'outlet_y' ? ['unlike_training_data'] : [])),
   });
   const y = report.leave_one_source_out.find((r) => r.held_out === 'outlet_y')!;
   assert.equal(y.detector.fpr_at_threshold, 0);

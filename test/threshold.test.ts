@@ -25,14 +25,15 @@ test('training fits the applicability check on each fold without its held-out te
     ...SMALL_TRAIN_OPTIONS,
     extensions: [],
     foldBy: 'story',
-    uncertainty: (training) => {
-      seen.push(training.length);
-      const fitted = new Set(training);
-      return (d) => {
-        assert.ok(!fitted.has(d), 'a held-out text is never in the training side it is judged against');
-        return [];
-      };
-    },
+    uncertainty: (trainings) =>
+      trainings.map((training) => {
+        seen.push(training.length);
+        const fitted = new Set(training);
+        return (d) => {
+          assert.ok(!fitted.has(d), 'a held-out text is never in the training side it is judged against');
+          return [];
+        };
+      }),
   });
   assert.equal(seen.length, 2, 'one fit per fold');
   assert.equal(seen.reduce((a, b) => a + b, 0), corpus.length, 'each text is held out exactly once');

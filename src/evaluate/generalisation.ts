@@ -125,7 +125,7 @@ export function generalisationReport(documents: LabeledDocument[], options: Part
     progress(`leave-one-source-out: ${source}`);
     const train = without(labeled, test);
     const scorer = fitScorer(train, opts.train);
-    const uncertain = opts.uncertainty?.(train);
+    const uncertain = opts.uncertainty?.([train])[0];
     for (const d of test) heldOut.set(d, heldOutScore(scorer, d, uncertain));
     // Scores, not the fitted baseline: keeping nine models alive is what ran the first full report out of memory.
     const baseline = parts.has('source') ? fitBaseline(train, opts.baseline) : null;
@@ -147,7 +147,7 @@ export function generalisationReport(documents: LabeledDocument[], options: Part
       const train = without(labeled, test);
       if (!hasBothLabels(train)) continue;
       const scorer = fitScorer(train, opts.train);
-      const uncertain = opts.uncertainty?.(train);
+      const uncertain = opts.uncertainty?.([train])[0];
       const scores = test.map((d) => heldOutScore(scorer, d, uncertain));
       const baseline = fitBaseline(train, opts.baseline);
       domainRows.push(row(domain, test, scores, operatingPoint(train, heldOut, targetFpr, exclude, lengthAware), test.map((d) => baseline(d.text))));
@@ -157,7 +157,7 @@ export function generalisationReport(documents: LabeledDocument[], options: Part
   for (const plan of generatorPlan) {
     progress(`leave-one-generator-out: ${plan.generator}`);
     const scorer = fitScorer(plan.train, opts.train);
-    const uncertain = opts.uncertainty?.(plan.train);
+    const uncertain = opts.uncertainty?.([plan.train])[0];
     const scores = plan.test.map((d) => heldOutScore(scorer, d, uncertain));
     const baseline = fitBaseline(plan.train, opts.baseline);
     const operating = operatingPoint(plan.train, heldOut, targetFpr, exclude, lengthAware);

@@ -2,7 +2,8 @@ import type { SparseVector } from '../features/featurizer.js';
 import { isWordKind, type Tokens } from '../text/tokenize.js';
 import { decodeInt16, quantiseInt16 } from '../util/int16.js';
 import { UserError } from '../util/errors.js';
-import { fitLogistic } from './logistic.js';
+import { DEFAULT_LOGISTIC_OPTIONS, packRows, packRowSets } from './logistic.js';
+import { defaultFitThreads, fitPackedRowsMany } from './fit-threads.js';
 import { balancedGroupWeights } from './weights.js';
 
 /**
@@ -94,25 +95,60 @@ export interface GateExample {
  * (a model trained on news alone has nothing to tell news from).
  */
 export function fitNewsGate(train: GateExample[], heldOut: GateExample[], options: Partial<FitNewsGateOptions> = {}): NewsGateState | null {
+  return fitNewsGates([{ train, heldOut }], options)[0];
+}
+
+/**
+ * fitNewsGate for several training sets at once (training's folds), each
+ * gate the one fitNewsGate fits, bit for bit. With `rankOf` (the examples'
+ * order, shared between sets), sets whose examples share rows are packed
+ * once and fitted on threads (packRowSets, fitPackedRowsMany).
+ */
+export function fitNewsGates(
+  sets: ReadonlyArray<{ train: GateExample[]; heldOut: GateExample[] }>,
+  options: Partial<FitNewsGateOptions> = {},
+  rankOf?: (example: GateExample) => number,
+): Array<NewsGateState | null> {
   const opts = { ...DEFAULT_NEWS_GATE_OPTIONS, ...options };
-  const labeled = train.filter((e) => e.domain !== null);
-  const news = labeled.filter((e) => e.domain === NEWS).length;
-  const other: Record<string, number> = {};
-  for (const e of labeled) if (e.domain !== NEWS) other[e.domain!] = (other[e.domain!] ?? 0) + 1;
-  const others = labeled.length - news;
-  if (news < opts.minDocuments || others < opts.minDocuments) return null;
-  const labels = labeled.map((e) => (e.domain === NEWS ? 1 : 0) as 0 | 1);
-  const weights = balancedGroupWeights(labeled.map((e) => e.group), labels);
-  const model = fitLogistic(labeled.map((e) => e.vector), labels, Array.from(weights), 2 ** opts.bits, {
-    l2: opts.l2,
-    maxIterations: opts.maxIterations,
-    tolerance: 1e-5,
+  const problems = sets.map(({ train }) => {
+    const labeled = train.filter((e) => e.domain !== null);
+    const news = labeled.filter((e) => e.domain === NEWS).length;
+    const other: Record<string, number> = {};
+    for (const e of labeled) if (e.domain !== NEWS) other[e.domain!] = (other[e.domain!] ?? 0) + 1;
+    if (news < opts.minDocuments || labeled.length - news < opts.minDocuments) return null;
+    return { labeled, news, other };
   });
-  const state: NewsGateState = { version: 1, bits: opts.bits, bias: model.bias, ...quantiseInt16(model.weights), cutoff: 0, fitted_on: { news, other } };
-  const gate = new NewsGate(state);
-  const heldOutNews = heldOut.filter((e) => e.domain === NEWS).map((e) => gate.logitOf(e.vector)).sort((a, b) => a - b);
-  if (heldOutNews.length > 0) state.cutoff = Math.min(0, heldOutNews[Math.floor(opts.quantile * (heldOutNews.length - 1))]);
-  return state;
+  const fitted = problems.filter((p) => p !== null);
+  const dimension = 2 ** opts.bits;
+  let nonZeros = 0;
+  for (const { labeled } of fitted) for (const e of labeled) nonZeros += e.vector.indices.length;
+  const threads = defaultFitThreads(nonZeros);
+  const shared = rankOf && fitted.length > 1 ? packRowSets(fitted.map((p) => p.labeled), (e) => e.vector, rankOf, dimension, threads > 1) : null;
+  const jobs = fitted.map(({ labeled }, k) => {
+    const packed = shared?.packed ?? packRows(labeled.map((e) => e.vector), dimension, threads > 1);
+    const subset = shared?.subsets[k] ?? null;
+    const labels = labeled.map((e) => (e.domain === NEWS ? 1 : 0) as 0 | 1);
+    const own = balancedGroupWeights(labeled.map((e) => e.group), labels);
+    const ys = new Float64Array(packed.rows);
+    const weights = new Float64Array(packed.rows);
+    labels.forEach((label, i) => {
+      const row = subset === null ? i : subset[i];
+      ys[row] = label;
+      weights[row] = own[i];
+    });
+    return { packed, subset, ys, weights, options: { ...DEFAULT_LOGISTIC_OPTIONS, l2: opts.l2, maxIterations: opts.maxIterations, tolerance: 1e-5 } };
+  });
+  const models = fitPackedRowsMany(jobs, threads);
+  let next = 0;
+  return problems.map((problem, k) => {
+    if (problem === null) return null;
+    const model = models[next++];
+    const state: NewsGateState = { version: 1, bits: opts.bits, bias: model.bias, ...quantiseInt16(model.weights), cutoff: 0, fitted_on: { news: problem.news, other: problem.other } };
+    const gate = new NewsGate(state);
+    const heldOutNews = sets[k].heldOut.filter((e) => e.domain === NEWS).map((e) => gate.logitOf(e.vector)).sort((a, b) => a - b);
+    if (heldOutNews.length > 0) state.cutoff = Math.min(0, heldOutNews[Math.floor(opts.quantile * (heldOutNews.length - 1))]);
+    return state;
+  });
 }
 
 /** The fitted gate, weights decoded. */
