@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { DEFAULT_FEATURIZER_CONFIG, Featurizer } from '../src/features/featurizer.ts';
 import { decisionFunction } from '../src/model/logistic.ts';
-import { sentencePass, WindowModel, windowScores, windowVector } from '../src/detect/windows.ts';
+import { sentencePass, weighPass, WindowModel, windowScores, windowVector } from '../src/detect/windows.ts';
 
 const TEXT =
   'The council met on Tuesday night. Residents complained about the noise from the new road. “One man said he had not slept for weeks,” a neighbour said. ' +
@@ -21,6 +21,10 @@ test('window scores from the per-sentence sums equal the window model applied to
   const dequantised = Float32Array.from(model.weights, (q) => q * model.scale);
   const pass = sentencePass(featurizer.prepare(TEXT, { sentences: true }), model);
   const collected = sentencePass(featurizer.prepare(TEXT, { sentences: true }), { mask: model.mask, weights: new Int16Array(0) }, true);
+  // Training scores held-out texts from their collected pass: the same sums, bit for bit.
+  assert.deepEqual(weighPass(collected, model), { spans: pass.spans, wordsPer: pass.wordsPer, sums: pass.sums, counts: pass.counts, families: pass.families });
+  assert.throws(() => weighPass(pass, model), /collected/);
+  assert.throws(() => weighPass(collected, { mask: 2 ** 10 - 1, weights: model.weights }), /same bucket mask/);
   for (const radius of [0, 1, 2]) {
     const { scores, words } = windowScores(pass, model, radius);
     assert.equal(scores.length, 5);

@@ -12,7 +12,7 @@ import { hashString } from '../features/hashing.js';
 import { lowerBound } from '../util/numeric.js';
 import { empiricalPValue, mixtureStatistics, MIXTURE_TESTS, nullSample, sentenceCountGroup, SENTENCE_COUNT_GROUPS, thin, type MixtureTest, type NullSample } from './mixture.js';
 import { DEFAULT_RADIUS, LENGTH_BUCKETS, lengthBucket, SENTENCE_EXTENSION, type SentenceCalibration } from './sentences.js';
-import { sentencePass, WindowModel, windowScores, windowVector, type WindowModelState } from './windows.js';
+import { sentencePass, weighPass, WindowModel, windowScores, windowVector, type DocumentPass, type WindowModelState } from './windows.js';
 
 /**
  * Fitting the sentence calibration: the training extension that the CLI's
@@ -137,7 +137,13 @@ export function createSentenceExtension(options: Partial<SentenceExtensionOption
       const featurizer = new Featurizer(detector.metadata.featurizer);
       const collector = { mask: 2 ** opts.hashBits - 1, weights: new Int16Array(0) };
       const windowsOf = new Map<LabeledDocument, TrainingWindow[]>();
-      for (const d of documents) windowsOf.set(d, trainingWindows(featurizer, collector, d, opts));
+      // Each text is prepared once here; its collected pass later gives its held-out window scores (weighPass).
+      const passOf = new Map<LabeledDocument, DocumentPass>();
+      for (const d of documents) {
+        const pass = sentencePass(featurizer.prepare(d.text, { sentences: true }), collector, true);
+        passOf.set(d, pass);
+        windowsOf.set(d, trainingWindows(pass, d, opts));
+      }
 
       let plan = folds;
       let method = `core training folds (${folds.length})`;
@@ -158,7 +164,7 @@ export function createSentenceExtension(options: Partial<SentenceExtensionOption
       plan.forEach((fold, k) => {
         const model = models[k];
         for (const document of fold.heldOut) {
-          const w = windowScores(sentencePass(featurizer.prepare(document.text, { sentences: true }), model), model, opts.radius);
+          const w = windowScores(weighPass(passOf.get(document)!, model), model, opts.radius);
           if (w.scores.length === 0) continue;
           if (document.label === 'human') humans.push({ ...w, dataset: document.dataset });
           else for (const s of w.scores) machineScores.push(s);
@@ -172,15 +178,9 @@ export function createSentenceExtension(options: Partial<SentenceExtensionOption
   };
 }
 
-/** Up to `windowsPerDocument` windows of a document, centres drawn without replacement (seeded by its id). */
-export function trainingWindows(
-  featurizer: Featurizer,
-  window: { mask: number; weights: Int16Array },
-  document: LabeledDocument,
-  opts: SentenceExtensionOptions,
-): TrainingWindow[] {
+/** Up to `windowsPerDocument` windows of a document (from its collected pass), centres drawn without replacement (seeded by its id). */
+export function trainingWindows(pass: DocumentPass, document: LabeledDocument, opts: SentenceExtensionOptions): TrainingWindow[] {
   if (document.label === null) return [];
-  const pass = sentencePass(featurizer.prepare(document.text, { sentences: true }), window, true);
   const S = pass.spans.length;
   if (S === 0) return [];
   let state = hashString(`${opts.seed}:${document.id}`) || 1;
