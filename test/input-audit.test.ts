@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { copydesk } from './fixtures/cli.js';
@@ -70,6 +71,18 @@ test('saveDetector that cannot write names the model path and leaves no temporar
     () => saveDetector(detector, target),
     (error: unknown) => error instanceof UserError && error.message.startsWith(`cannot write ${target}: it is a directory`) && !error.message.includes('.tmp-'),
   );
+  assert.deepEqual(readdirSync(dir).filter((name) => name.includes('.tmp-')), []);
+});
+
+test('saveDetector refuses a path that is a pipe or device instead of renaming a file over it', () => {
+  // Write-then-rename would replace the node itself: --out /dev/null, run as root, left a 4 MB regular file in /dev.
+  const fifo = join(dir, 'model.fifo');
+  execFileSync('mkfifo', [fifo]);
+  assert.throws(
+    () => saveDetector(loadDetector(), fifo),
+    (error: unknown) => error instanceof UserError && error.message === `cannot write ${fifo}: it is not a regular file; a model file must go to a regular file`,
+  );
+  assert.ok(statSync(fifo).isFIFO(), 'the pipe is still there');
   assert.deepEqual(readdirSync(dir).filter((name) => name.includes('.tmp-')), []);
 });
 
