@@ -63,6 +63,17 @@ test('train and calibrate refuse an output in a missing directory, or one that i
   assertOneLineError(plot, /cannot write .*roc\.svg: directory .*no-such-dir does not exist/);
 });
 
+test('eval on one class says which metrics are undefined, and never prints NaN', () => {
+  const human = join(dir, 'only-human.jsonl');
+  writeFileSync(human, [0, 1, 2].map((i) => JSON.stringify({ id: `h${i}`, text: `${TEXT} Story ${i}.`, label: 'human' })).join('\n') + '\n');
+  const run = copydesk(['eval', '--data', human, '--quiet']);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /no machine-labelled documents: AUROC, .* undefined/);
+  assert.doesNotMatch(run.stdout, /NaN/);
+  const json = copydesk(['eval', '--data', human, '--quiet', '--json']);
+  assert.equal(JSON.parse(json.stdout).overall.auroc, null);
+});
+
 test('saveDetector that cannot write names the model path and leaves no temporary file behind', () => {
   const target = join(dir, 'taken');
   mkdirSync(target);
