@@ -74,6 +74,14 @@ test('eval on one class says which metrics are undefined, and never prints NaN',
   assert.equal(JSON.parse(json.stdout).overall.auroc, null);
 });
 
+test('eval --plot that cannot be written names the plot file, after printing the report', () => {
+  const data = join(dir, 'plot-data.jsonl');
+  writeFileSync(data, ['human', 'machine'].map((label, i) => JSON.stringify({ id: `p${i}`, text: `${TEXT} Story ${i}.`, label })).join('\n') + '\n');
+  const run = copydesk(['eval', '--data', data, '--plot', '/dev/full', '--quiet']);
+  assertOneLineError(run, /^copydesk: cannot write \/dev\/full: no space left on the device \(ENOSPC, write\)\n$/);
+  assert.match(run.stdout, /^documents: 2 \(1 human, 1 machine\)/, 'the report is not lost');
+});
+
 test('saveDetector that cannot write names the model path and leaves no temporary file behind', () => {
   const target = join(dir, 'taken');
   mkdirSync(target);
