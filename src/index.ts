@@ -21,6 +21,8 @@ export interface Pipeline {
 
 /** Loads a model once (default: the shipped one) and returns a function that scores texts. */
 export function pipeline(modelPath: string = DEFAULT_MODEL_PATH): Pipeline {
+  // A number would be read as a file descriptor (0: stdin, waiting forever).
+  if (typeof modelPath !== 'string') throw new TypeError(`pipeline(modelPath): the model path must be a string, got ${modelPath === null ? 'null' : typeof modelPath}`);
   const detector = loadDetector(modelPath);
   const run = (text: string, options: ScoreOptions = {}) => detectText(detector, text, options);
   return Object.assign(run, { detector });

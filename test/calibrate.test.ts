@@ -138,6 +138,21 @@ test('a machine-looking archive is warned about', () => {
   assert.ok(calibration.warnings.some((w) => w.code === 'machine_looking'));
 });
 
+test('archive documents the model declines to judge are counted, with their reasons, not silently certified on', () => {
+  // Too short to judge: each counts in n as not flagged, so 60 of them certify 5% without one judged document.
+  const short = Array.from({ length: 60 }, (_, i): LabeledDocument => ({ id: `s${i}`, text: `Brief note number ${i} from the desk.`, label: null, dataset: 'desk' }));
+  assert.ok(short.every((d) => detectText(detector, d.text).verdict === 'uncertain'));
+  const { calibration } = calibrateToArchive(detector, short, { targetFpr: 0.05, files: [] });
+  const warning = calibration.warnings.find((w) => w.code === 'declined');
+  assert.ok(warning, JSON.stringify(calibration.warnings));
+  assert.match(warning.message, /declined to judge 60 of 60 archive documents \(60 too_short/);
+  assert.match(warning.message, /chosen from the other 0/);
+  if (calibration.threshold < detector.threshold) assert.match(warning.message, /threshold was lowered/);
+  // An archive the model judges throughout has no such warning.
+  const judged = archiveDocuments(30, 4).filter((d) => { const r = detectText(detector, d.text); return r.reasons === undefined && r.cautions === undefined; });
+  assert.ok(!calibrateToArchive(detector, judged, { targetFpr: 0.05, files: [] }).calibration.warnings.some((w) => w.code === 'declined'));
+});
+
 test('readArchive checksums its files and refuses machine-labelled rows by file and line', async () => {
   const file = join(dir, 'archive.jsonl');
   writeFileSync(file, jsonl(archiveDocuments(10, 3)));

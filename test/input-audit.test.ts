@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { copydesk } from './fixtures/cli.js';
@@ -62,6 +63,25 @@ test('train and calibrate refuse an output in a missing directory, or one that i
   assertOneLineError(plot, /cannot write .*roc\.svg: directory .*no-such-dir does not exist/);
 });
 
+test('eval on one class says which metrics are undefined, and never prints NaN', () => {
+  const human = join(dir, 'only-human.jsonl');
+  writeFileSync(human, [0, 1, 2].map((i) => JSON.stringify({ id: `h${i}`, text: `${TEXT} Story ${i}.`, label: 'human' })).join('\n') + '\n');
+  const run = copydesk(['eval', '--data', human, '--quiet']);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /no machine-labelled documents: AUROC, .* undefined/);
+  assert.doesNotMatch(run.stdout, /NaN/);
+  const json = copydesk(['eval', '--data', human, '--quiet', '--json']);
+  assert.equal(JSON.parse(json.stdout).overall.auroc, null);
+});
+
+test('eval --plot that cannot be written names the plot file, after printing the report', () => {
+  const data = join(dir, 'plot-data.jsonl');
+  writeFileSync(data, ['human', 'machine'].map((label, i) => JSON.stringify({ id: `p${i}`, text: `${TEXT} Story ${i}.`, label })).join('\n') + '\n');
+  const run = copydesk(['eval', '--data', data, '--plot', '/dev/full', '--quiet']);
+  assertOneLineError(run, /^copydesk: cannot write \/dev\/full: no space left on the device \(ENOSPC, write\)\n$/);
+  assert.match(run.stdout, /^documents: 2 \(1 human, 1 machine\)/, 'the report is not lost');
+});
+
 test('saveDetector that cannot write names the model path and leaves no temporary file behind', () => {
   const target = join(dir, 'taken');
   mkdirSync(target);
@@ -70,6 +90,18 @@ test('saveDetector that cannot write names the model path and leaves no temporar
     () => saveDetector(detector, target),
     (error: unknown) => error instanceof UserError && error.message.startsWith(`cannot write ${target}: it is a directory`) && !error.message.includes('.tmp-'),
   );
+  assert.deepEqual(readdirSync(dir).filter((name) => name.includes('.tmp-')), []);
+});
+
+test('saveDetector refuses a path that is a pipe or device instead of renaming a file over it', () => {
+  // Write-then-rename would replace the node itself: --out /dev/null, run as root, left a 4 MB regular file in /dev.
+  const fifo = join(dir, 'model.fifo');
+  execFileSync('mkfifo', [fifo]);
+  assert.throws(
+    () => saveDetector(loadDetector(), fifo),
+    (error: unknown) => error instanceof UserError && error.message === `cannot write ${fifo}: it is not a regular file; a model file must go to a regular file`,
+  );
+  assert.ok(statSync(fifo).isFIFO(), 'the pipe is still there');
   assert.deepEqual(readdirSync(dir).filter((name) => name.includes('.tmp-')), []);
 });
 

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { UserError } from '../src/util/errors.js';
 import { capPerGroup, generalisationReport, formatGeneralisationMarkdown } from '../src/evaluate/generalisation.js';
 import { fitBaseline, termFrequencies } from '../src/model/baseline.js';
 import { reportProgressLine } from '../src/cli/commands/report.js';
@@ -35,6 +36,27 @@ test('the generalisation report holds out each source and each generator, for co
   assert.match(markdown, /### Leave one domain out/);
   assert.match(markdown, /\| outlet_z \|/);
   assert.match(markdown, /### Leave one generator out\n\n\| held out \|.*\| threshold \| FPR@threshold \| recall@threshold \|/);
+});
+
+test('a source whose absence leaves one class is refused before any fit, by name; a domain that cannot be held out says so', () => {
+  // All machine text in one source, stories not shared: without it there is nothing to learn from.
+  const split = corpus.map((d) => (d.label === 'machine' ? { ...d, dataset: 'generated', source: 'generated', pair_id: null, domain: 'reviews' } : { ...d, domain: 'news' }));
+  const steps: string[] = [];
+  assert.throws(
+    () => generalisationReport(split, { train: SMALL_TRAIN_OPTIONS, parts: ['source'], onProgress: (m) => steps.push(m) }),
+    (error: unknown) => error instanceof UserError && /without generated the rest has only one class/.test(error.message),
+  );
+  assert.deepEqual(steps, [], 'no fit started');
+
+  // Each source holds both classes, but each domain only one: no domain row can be fitted, and the progress says so instead of dropping them silently.
+  const byDomain = corpus.map((d) => ({ ...d, domain: d.label === 'machine' ? 'reviews' : 'news' }));
+  steps.length = 0;
+  const report = generalisationReport(byDomain, { train: { ...SMALL_TRAIN_OPTIONS, extensions: [] }, baseline: { bits: 16, maxIterations: 20 }, parts: ['domain'], onProgress: (m) => steps.push(m) });
+  assert.deepEqual(report.leave_one_domain_out, []);
+  assert.deepEqual(steps.filter((m) => m.startsWith('leave-one-domain-out')), [
+    'leave-one-domain-out: news — skipped: the other domains have only one class to train on',
+    'leave-one-domain-out: reviews — skipped: the other domains have only one class to train on',
+  ]);
 });
 
 test('texts judged uncertain are never counted as false positives, and the threshold rule ignores them', () => {

@@ -232,3 +232,19 @@ test('eval shows the warnings recorded in the model; eval-mixtures warns when th
   const mixtures = copydesk(['eval-mixtures', '--data', data, '--model', join(ROOT, 'models/default.cdm'), '--quiet']);
   assert.match(mixtures.stderr, /WARNING: this model was trained on cnn_dailymail_chatgpt; these numbers are in-sample/);
 });
+
+test('the library facade: a text that is not a string, or a model path that is not one, is a TypeError that says so', async () => {
+  const { pipeline } = await import('../src/index.js');
+  const detect = pipeline();
+  for (const [value, said] of [
+    [undefined, 'text must be a string, got undefined'],
+    [null, 'text must be a string, got null'],
+    [42, 'text must be a string, got number'],
+    [[TEXT], 'text must be a string, got an array (score each text of an array on its own)'],
+    [Buffer.from(TEXT), 'text must be a string, got bytes (decode them to a string first)'],
+  ] as const) {
+    assert.throws(() => detect(value as unknown as string), (error: unknown) => error instanceof TypeError && error.message === said, String(value));
+  }
+  assert.throws(() => pipeline(0 as unknown as string), /the model path must be a string, got number/);
+  assert.equal(detect(TEXT).verdict.length > 0, true);
+});

@@ -1,7 +1,7 @@
-import { realpathSync, statSync, type Stats } from 'node:fs';
+import { realpathSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { inputWouldInclude, resolveInputs, STDIN_PATH } from './inputs.js';
-import { UserError } from '../util/errors.js';
+import { ioErrorToUserError, UserError } from '../util/errors.js';
 
 /**
  * Refuses to run when a file a command is about to write is also one it
@@ -50,6 +50,15 @@ export function assertOutputDirectoriesExist(outputs: Array<string | undefined>)
     if (!isDirectory(directory)) {
       throw new UserError(`cannot write ${output}: ${existsAsSomething(directory) ? `${directory} is not a directory` : `directory ${directory} does not exist`}`);
     }
+  }
+}
+
+/** Writes a command's output file (a plot, a report); a failed write is one line naming the file, not "cannot write a file". */
+export function writeOutput(file: string, content: string): void {
+  try {
+    writeFileSync(file, content);
+  } catch (error) {
+    throw ioErrorToUserError(error, file) ?? error;
   }
 }
 

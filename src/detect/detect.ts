@@ -15,6 +15,13 @@ export type { DetectionResult, ScoreOptions, Verdict } from './result.js';
  * the text in the message (a file, a field); `normalized` is normalize(text)
  * when the caller has it.
  */
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (value instanceof Uint8Array) return 'bytes (decode them to a string first)';
+  return typeof value === 'object' ? 'an object' : typeof value;
+}
+
 export function assertScorable(text: string, where: string, normalized?: string): void {
   if (isEmptyText(text, normalized)) throw new UserError(`${where}: the text is empty (after normalisation); nothing to score`);
 }
@@ -25,6 +32,8 @@ export function assertScorable(text: string, where: string, normalized?: string)
  * the document score, the sentence windows and the evidence.
  */
 export function detectText(detector: Detector, text: string, options: ScoreOptions = {}, id?: string, spans?: SentenceSpan[]): DetectionResult {
+  // Library callers in plain JavaScript: a clear message, not "text.normalize is not a function".
+  if (typeof text !== 'string') throw new TypeError(`${id ?? 'text'} must be a string, got ${describeValue(text)}${Array.isArray(text) ? ' (score each text of an array on its own)' : ''}`);
   const document = detector.featurizer.prepare(text, { sentences: options.sentences, spans: options.sentences ? spans : undefined });
   // Checked on the normalised text prepare made: isEmptyText would normalise a short text a second time.
   assertScorable(text, id ?? 'text', document.normalized);

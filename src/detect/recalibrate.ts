@@ -79,7 +79,7 @@ export interface ArchiveFile {
 }
 
 export interface CalibrationWarning {
-  code: 'archive_too_small' | 'not_certified' | 'machine_looking' | 'duplicates' | 'small_mixture_null' | 'no_sentence_calibration';
+  code: 'archive_too_small' | 'not_certified' | 'machine_looking' | 'duplicates' | 'declined' | 'small_mixture_null' | 'no_sentence_calibration';
   message: string;
 }
 
@@ -195,13 +195,21 @@ export function calibrateToArchive(
   let nullDocuments = 0;
   let mixtureFlaggedBefore = 0; // archive documents the input model's nulls put at p ≤ DEFAULT_LEVEL
   let flaggedBefore = 0;
+  /** Documents never flagged at any threshold (uncertain, or human with cautions), by reason code. */
+  let declined = 0;
+  const declinedFor = new Map<string, number>();
   unique.forEach((d, i) => {
     if (i % 200 === 0) options.onProgress?.(i, unique.length);
     // detectText is the verdict path of every interface; with sentences it also gives the mixture statistics detect --sentences reports.
     const result = detectText(detector, d.text, { sentences: sentences !== undefined });
     if (result.verdict === 'machine') flaggedBefore++;
     // A document with reasons (uncertain, or human with cautions: model/applicability.ts declines) is never flagged, whatever the threshold.
-    if (result.reasons === undefined && result.cautions === undefined) probabilities.push(detector.predictProba(d.text));
+    const unjudged = result.reasons ?? result.cautions;
+    if (unjudged === undefined) probabilities.push(detector.predictProba(d.text));
+    else {
+      declined++;
+      for (const reason of unjudged) declinedFor.set(reason, (declinedFor.get(reason) ?? 0) + 1);
+    }
     if (!result.mixture || !result.sentences || result.sentences.length === 0) return;
     const g = sentenceCountGroup(result.sentences.length);
     MIXTURE_TESTS.forEach((test, t) => statsByGroup[g][t].push(result.mixture!.statistics[test]));
@@ -220,6 +228,16 @@ export function calibrateToArchive(
     warnings.push({
       code: 'archive_too_small',
       message: `${n} documents cannot certify a false-positive rate of ${targetFpr} at ${CALIBRATION_CONFIDENCE * 100}% confidence (that needs at least ${needed} with none flagged); the threshold was not lowered (${formatThreshold(previous)} → ${formatThreshold(threshold)}) and the calibration is not certified`,
+    });
+  }
+
+  if (declined > 0) {
+    // They count in n as not flagged, so they help certify a threshold chosen from the others alone: say how many, and why.
+    const why = [...declinedFor].sort((a, b) => b[1] - a[1]).map(([reason, count]) => `${count} ${reason}`).join(', ');
+    const moved = threshold < previous ? `; the threshold was lowered (${formatThreshold(previous)} → ${formatThreshold(threshold)})` : '';
+    warnings.push({
+      code: 'declined',
+      message: `the model declined to judge ${declined} of ${n} archive documents (${why}): they count as not flagged, and the threshold was chosen from the other ${probabilities.length}${moved}`,
     });
   }
 

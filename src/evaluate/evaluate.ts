@@ -69,6 +69,7 @@ export function formatEvaluation(report: EvaluationReport): string {
   const c = o.confusion;
   const lines = [
     `documents: ${o.n} (${o.n_human} human, ${o.n_machine} machine); threshold ${report.overall.threshold.toFixed(4)}`,
+    ...oneClassNote(o),
     '',
     formatSummaryTable([{ group: 'all', summary: o }], 'overall'),
     '',
@@ -95,6 +96,15 @@ export function formatEvaluation(report: EvaluationReport): string {
   );
   if (v.by_domain.length > 1) lines.push('', formatVerdictTable(v.by_domain, 'verdicts by domain'));
   return `${lines.join('\n')}\n`;
+}
+
+/** With one class only, the rank metrics are undefined: say so rather than leave a row of dashes to be read as missing data. */
+function oneClassNote(o: EvaluationReport['overall']): string[] {
+  if (o.n_machine === 0) {
+    return ['no machine-labelled documents: AUROC, average precision, TPR at a fixed FPR, recall, precision and F1 are undefined (—); the false-positive rate is measured'];
+  }
+  if (o.n_human === 0) return ['no human-labelled documents: AUROC, average precision, TPR at a fixed FPR and the false-positive rate are undefined (—); recall is measured'];
+  return [];
 }
 
 function judgedOf(s: ScoredDocument): JudgedItem {

@@ -8,6 +8,7 @@ import { countWords } from '../text/tokenize.js';
 import { balancedWeights, chooseThreshold, DEFAULT_TRAIN_OPTIONS, fitScorer, type TrainOptions, type UncertaintyFit } from '../model/train.js';
 import { auroc, tprAtFpr, type BinaryLabel } from '../model/metrics.js';
 import { formatTable } from './breakdown.js';
+import { UserError } from '../util/errors.js';
 
 /**
  * How a detector does on text unlike anything it was trained on:
@@ -118,6 +119,13 @@ export function generalisationReport(documents: LabeledDocument[], options: Part
   let done = 0;
   const progress = (message: string) => opts.onProgress?.(message, done++, total);
 
+  // Every source is held out in turn (the thresholds need all their scores): say before the first fit, not after hours of them, when one cannot be.
+  const lopsided = sourcePass.filter(([, test]) => !hasBothLabels(without(labeled, test))).map(([source]) => source);
+  if (lopsided.length > 0) {
+    throw new UserError(
+      `the report holds out each source in turn, but without ${lopsided.join(', ')} the rest has only one class (human or machine) to train on; add a source with the other class`,
+    );
+  }
   const heldOut = new Map<LabeledDocument, HeldOutScore>();
   const sourceRows: GeneralisationRow[] = [];
   const sourceTests: Array<[string, LabeledDocument[], number[]]> = [];
@@ -143,9 +151,13 @@ export function generalisationReport(documents: LabeledDocument[], options: Part
   const domainRows: GeneralisationRow[] = [];
   if (parts.has('domain')) {
     for (const [domain, test] of domains) {
-      progress(`leave-one-domain-out: ${domain}`);
       const train = without(labeled, test);
-      if (!hasBothLabels(train)) continue;
+      // No row without a model to score it; the progress line says why it is missing.
+      if (!hasBothLabels(train)) {
+        progress(`leave-one-domain-out: ${domain} — skipped: the other domains have only one class to train on`);
+        continue;
+      }
+      progress(`leave-one-domain-out: ${domain}`);
       const scorer = fitScorer(train, opts.train);
       const uncertain = opts.uncertainty?.([train])[0];
       const scores = test.map((d) => heldOutScore(scorer, d, uncertain));

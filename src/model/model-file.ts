@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ioErrorToUserError, ioReason, UserError } from '../util/errors.js';
 import { COPYDESK_VERSION } from '../version.js';
@@ -47,9 +47,14 @@ export function serializeDetector(detector: Detector): Buffer {
 }
 
 export function saveDetector(detector: Detector, path: string): void {
-  // Write then rename, so a crash never leaves a half-written model behind.
+  // Write then rename, so a crash never leaves a half-written model behind. Renaming
+  // onto a device or pipe (--out /dev/null) would replace it, so those are refused.
   const temporary = `${path}.tmp-${process.pid}`;
   try {
+    const existing = statSync(path, { throwIfNoEntry: false });
+    if (existing && !existing.isFile() && !existing.isDirectory()) {
+      throw new UserError(`cannot write ${path}: it is not a regular file; a model file must go to a regular file`);
+    }
     writeFileSync(temporary, serializeDetector(detector));
     renameSync(temporary, path);
   } catch (error) {

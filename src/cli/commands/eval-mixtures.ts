@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { splitByStory } from '../../corpus/split.js';
 import { DEFAULT_LEVEL } from '../../detect/sentences.js';
@@ -9,7 +8,7 @@ import { trainDetector } from '../../model/train.js';
 import { DEFAULT_SENTENCE_CALIBRATION, defaultTrainingExtensions, SENTENCE_CALIBRATIONS } from '../../detect/sentence-training.js';
 import { UserError } from '../../util/errors.js';
 import { createProgress } from '../../util/progress.js';
-import { assertOutputDirectoriesExist, assertOutputsNotInputs } from '../../corpus/paths.js';
+import { assertOutputDirectoriesExist, assertOutputsNotInputs, writeOutput } from '../../corpus/paths.js';
 import { parsePositiveInt, parseProbability, readLabeled, warnAboutModel, warnIfTrainedOn } from '../options.js';
 
 interface EvalMixturesFlags {
@@ -91,11 +90,11 @@ export function registerEvalMixtures(program: Command): void {
       const protocol = flags.model
         ? `model ${flags.model}${holdout === undefined ? ' on all given pairs' : `, test stories of a ${holdout} story split (seed ${flags.seed})`}`
         : `trained on ${1 - holdout!} of the stories, evaluated on the other ${holdout} (seed ${flags.seed})`;
+      process.stdout.write(flags.json ? `${JSON.stringify({ protocol, ...evaluation }, null, 2)}\n` : `${protocol}\n${formatMixtureEvaluation(evaluation)}`);
       if (flags.plot) {
-        writeFileSync(flags.plot, mixturePowerSvg(evaluation, 'Mixture detection power against share of machine sentences'));
+        writeOutput(flags.plot, mixturePowerSvg(evaluation, 'Mixture detection power against share of machine sentences'));
         process.stderr.write(`wrote ${flags.plot}\n`);
       }
-      process.stdout.write(flags.json ? `${JSON.stringify({ protocol, ...evaluation }, null, 2)}\n` : `${protocol}\n${formatMixtureEvaluation(evaluation)}`);
     });
 }
 

@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { evaluateScored, evaluationPlot, formatEvaluation, scoreDocuments } from '../../evaluate/evaluate.js';
 import { datasetName } from '../../corpus/inputs.js';
@@ -8,7 +7,7 @@ import type { Detector } from '../../model/detector.js';
 import type { ScoredDocument } from '../../evaluate/evaluate.js';
 import { createProgress } from '../../util/progress.js';
 import { DEFAULT_MODEL_PATH } from '../../model/model-file.js';
-import { assertOutputDirectoriesExist, assertOutputsNotInputs } from '../../corpus/paths.js';
+import { assertOutputDirectoriesExist, assertOutputsNotInputs, writeOutput } from '../../corpus/paths.js';
 import { MODEL_HELP, modelFrom, readLabeled, warnAboutModel, warnIfTrainedOn } from '../options.js';
 
 interface EvalFlags {
@@ -42,13 +41,14 @@ export function registerEval(program: Command): void {
       warnAboutModel(detector, flags.model ?? DEFAULT_MODEL_PATH);
       warnIfTrainedOn(detector, documents.map((d) => d.dataset));
       const report = evaluateScored(detector, scored);
-      if (flags.plot) {
-        writeFileSync(flags.plot, evaluationPlot(report, scored, `copydesk evaluation on ${flags.data.join(', ')}`));
-        process.stderr.write(`wrote ${flags.plot}\n`);
-      }
       const comparison = calibrationComparison(detector, scored);
+      // The report first: a plot that cannot be written must not lose it.
       if (flags.json) process.stdout.write(`${JSON.stringify(comparison ? { ...report, threshold_comparison: comparison } : report, null, 2)}\n`);
       else process.stdout.write(formatEvaluation(report) + (comparison ? `\n${formatThresholdComparison(comparison, 'false positives before and after calibrate')}\n` : ''));
+      if (flags.plot) {
+        writeOutput(flags.plot, evaluationPlot(report, scored, `copydesk evaluation on ${flags.data.join(', ')}`));
+        process.stderr.write(`wrote ${flags.plot}\n`);
+      }
     });
 }
 

@@ -1,9 +1,9 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Option, type Command } from 'commander';
 import { formatGeneralisationMarkdown, formatGeneralisationText, generalisationReport } from '../../evaluate/generalisation.js';
 import { lengthCalibrationOption, readLabeled, thresholdExcludeOption } from '../options.js';
-import { UserError } from '../../util/errors.js';
+import { ioErrorToUserError, UserError } from '../../util/errors.js';
 
 /**
  * One line per held-out fit: "[3/31] leave-one-source-out: pan24_news — 95 s
@@ -16,7 +16,7 @@ export function reportProgressLine(message: string, done: number, total: number,
   if (message === 'done') return `report: ${total} fits in ${elapsedSeconds.toFixed(0)} s`;
   return done === 0 ? head : `${head}, about ${((elapsedSeconds / done) * (total - done)).toFixed(0)} s left`;
 }
-import { assertOutputsNotInputs } from '../../corpus/paths.js';
+import { assertOutputsNotInputs, writeOutput } from '../../corpus/paths.js';
 
 function positiveInteger(value: string, flag: string): number {
   const n = Number(value);
@@ -61,15 +61,24 @@ export function registerReport(program: Command): void {
         maxPerGroup: flags.maxPerGroup === undefined ? undefined : positiveInteger(flags.maxPerGroup, '--max-per-group'),
         onProgress: (message, done, total) => process.stderr.write(`${reportProgressLine(message, done, total, (Date.now() - started) / 1000)}\n`),
       });
+      // Hours of fits: print the report, then write each file even when another cannot be written.
+      process.stdout.write(formatGeneralisationText(report));
+      const failed: string[] = [];
       for (const [path, content] of [
         [flags.out, formatGeneralisationMarkdown(report)],
         [flags.json, `${JSON.stringify(report, null, 2)}\n`],
       ] as const) {
         if (!path) continue;
-        mkdirSync(dirname(path), { recursive: true });
-        writeFileSync(path, content);
-        process.stderr.write(`wrote ${path}\n`);
+        try {
+          mkdirSync(dirname(path), { recursive: true });
+          writeOutput(path, content);
+          process.stderr.write(`wrote ${path}\n`);
+        } catch (error) {
+          const user = error instanceof UserError ? error : ioErrorToUserError(error, path);
+          if (!user) throw error;
+          failed.push(user.message);
+        }
       }
-      process.stdout.write(formatGeneralisationText(report));
+      if (failed.length > 0) throw new UserError(failed.join('; '));
     });
 }
