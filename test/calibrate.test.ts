@@ -76,10 +76,9 @@ test('threshold rule: smallest threshold ≥ 0.5 whose upper bound meets the tar
   assert.equal(chooseArchiveThreshold(probabilities.map((p) => p * 0.4), 0.97, 0.01).threshold, THRESHOLD_FLOOR);
   // 100 documents cannot certify 1%: keep the previous threshold, or go above every archive score.
   assert.deepEqual(chooseArchiveThreshold(probabilities.slice(0, 100).map((p) => p * 0.5), 0.97, 0.01), { threshold: 0.97, allowed: -1 });
-  // Documents the model declines to judge count in n but are never flagged: 250 judged of 300 still certify 1% with none flagged.
+  // Only judged documents count: 250 of them cannot certify 1% (299 needed), however many were declined beside them.
   const judged = probabilities.slice(0, 250);
-  assert.deepEqual(chooseArchiveThreshold(judged, 0.97, 0.01, 300), { threshold: Math.max(0.5, nextUp(Math.max(...judged))), allowed: 0 });
-  assert.equal(chooseArchiveThreshold(judged.slice(0, 3), 0.97, 0.01, 1000).threshold, THRESHOLD_FLOOR);
+  assert.deepEqual(chooseArchiveThreshold(judged, 0.97, 0.01), { threshold: Math.max(0.97, nextUp(Math.max(...judged))), allowed: -1 });
   const high = chooseArchiveThreshold([0.2, 0.99], 0.9, 0.01);
   assert.ok(high.threshold > 0.99 && high.threshold <= 1);
 });
@@ -138,16 +137,17 @@ test('a machine-looking archive is warned about', () => {
   assert.ok(calibration.warnings.some((w) => w.code === 'machine_looking'));
 });
 
-test('archive documents the model declines to judge are counted, with their reasons, not silently certified on', () => {
-  // Too short to judge: each counts in n as not flagged, so 60 of them certify 5% without one judged document.
+test('archive documents the model declines to judge are counted, with their reasons, and never certify a threshold', () => {
+  // Too short to judge: never flagged, so counting them would certify 5% (and lower the threshold) without one judged document.
   const short = Array.from({ length: 60 }, (_, i): LabeledDocument => ({ id: `s${i}`, text: `Brief note number ${i} from the desk.`, label: null, dataset: 'desk' }));
   assert.ok(short.every((d) => detectText(detector, d.text).verdict === 'uncertain'));
   const { calibration } = calibrateToArchive(detector, short, { targetFpr: 0.05, files: [] });
   const warning = calibration.warnings.find((w) => w.code === 'declined');
   assert.ok(warning, JSON.stringify(calibration.warnings));
   assert.match(warning.message, /declined to judge 60 of 60 archive documents \(60 too_short/);
-  assert.match(warning.message, /chosen from the other 0/);
-  if (calibration.threshold < detector.threshold) assert.match(warning.message, /threshold was lowered/);
+  assert.match(warning.message, /certified on the other 0 alone/);
+  assert.ok(calibration.threshold >= detector.threshold, `not lowered: ${calibration.threshold} vs ${detector.threshold}`);
+  assert.match(calibration.warnings.find((w) => w.code === 'archive_too_small')!.message, /^0 judged documents \(of 60\) cannot certify/);
   // An archive the model judges throughout has no such warning.
   const judged = archiveDocuments(30, 4).filter((d) => { const r = detectText(detector, d.text); return r.reasons === undefined && r.cautions === undefined; });
   assert.ok(!calibrateToArchive(detector, judged, { targetFpr: 0.05, files: [] }).calibration.warnings.some((w) => w.code === 'declined'));

@@ -47,10 +47,14 @@ import { docNull } from './sentence-training.js';
  *   misstate it. Unlabeled and human-labelled rows are both taken as human.
  * - A document counts as flagged only when the verdict (detectText, the path
  *   every interface takes) is 'machine'. A document the model declines to
- *   judge ('uncertain'), or judges "human" with cautions, counts in n but is
- *   never flagged at any threshold (model/applicability.ts declines); the threshold is chosen among the probabilities of the
- *   judged documents, and the achieved FPR is then measured through the
- *   calibrated detector's verdicts.
+ *   judge ('uncertain'), or judges "human" with cautions, is never flagged at
+ *   any threshold (model/applicability.ts declines), so it cannot vouch for
+ *   one: the threshold is chosen and certified among the judged documents
+ *   alone (n = judged), which bounds the FPR among judged text and so among
+ *   all of it. Counting declined documents in n let 300 non-English texts
+ *   certify 1% and lower the threshold to 0.5 with no judged text at all.
+ *   The achieved FPR is then measured through the calibrated detector's
+ *   verdicts over every archive document.
  * - Sentence-level nulls: the archive's human documents become one more
  *   per-source null ("calibrate:archive") beside the training nulls, so
  *   mixture_p_value — the largest p over the nulls — keeps its level on the
@@ -223,11 +227,13 @@ export function calibrateToArchive(
   const original = prior ? prior.original_threshold : previous;
   const n = unique.length;
   const needed = trialsNeeded(targetFpr, CALIBRATION_CONFIDENCE);
-  const { threshold, allowed } = chooseArchiveThreshold(probabilities, previous, targetFpr, n);
+  // Certified on the judged documents alone: a declined one is never flagged, so it cannot vouch for a threshold.
+  const { threshold, allowed } = chooseArchiveThreshold(probabilities, previous, targetFpr);
   if (allowed < 0) {
+    const judged = probabilities.length < n ? `${probabilities.length} judged documents (of ${n})` : `${n} documents`;
     warnings.push({
       code: 'archive_too_small',
-      message: `${n} documents cannot certify a false-positive rate of ${targetFpr} at ${CALIBRATION_CONFIDENCE * 100}% confidence (that needs at least ${needed} with none flagged); the threshold was not lowered (${formatThreshold(previous)} → ${formatThreshold(threshold)}) and the calibration is not certified`,
+      message: `${judged} cannot certify a false-positive rate of ${targetFpr} at ${CALIBRATION_CONFIDENCE * 100}% confidence (that needs at least ${needed} with none flagged); the threshold was not lowered (${formatThreshold(previous)} → ${formatThreshold(threshold)}) and the calibration is not certified`,
     });
   }
 
@@ -237,7 +243,7 @@ export function calibrateToArchive(
     const moved = threshold < previous ? `; the threshold was lowered (${formatThreshold(previous)} → ${formatThreshold(threshold)})` : '';
     warnings.push({
       code: 'declined',
-      message: `the model declined to judge ${declined} of ${n} archive documents (${why}): they count as not flagged, and the threshold was chosen from the other ${probabilities.length}${moved}`,
+      message: `the model declined to judge ${declined} of ${n} archive documents (${why}): they are never flagged, but the threshold is chosen and certified on the other ${probabilities.length} alone${moved}`,
     });
   }
 
@@ -315,22 +321,16 @@ export function calibrateToArchive(
 }
 
 /**
- * The threshold rule on the archive's probabilities: the smallest t ≥ 0.5
+ * The threshold rule on the judged archive documents' probabilities: the smallest t ≥ 0.5
  * flagging at most `allowed` documents, the most whose 95% upper bound on the
  * FPR stays ≤ the target (t is just above the (allowed+1)-th largest
  * probability). `allowed` is −1 when the archive is too small for any; then
  * t = max(previous, just above the largest probability): nothing certified,
  * nothing loosened. Never above 1.
  */
-export function chooseArchiveThreshold(
-  probabilities: readonly number[],
-  previous: number,
-  targetFpr: number,
-  n = probabilities.length,
-): { threshold: number; allowed: number } {
-  // n counts every archive document; `probabilities` only those the model judges (an 'uncertain' one is never flagged).
+export function chooseArchiveThreshold(probabilities: readonly number[], previous: number, targetFpr: number): { threshold: number; allowed: number } {
   const sorted = [...probabilities].sort((a, b) => b - a);
-  const allowed = maxEventsWithin(n, targetFpr, CALIBRATION_CONFIDENCE);
+  const allowed = maxEventsWithin(sorted.length, targetFpr, CALIBRATION_CONFIDENCE);
   let threshold: number;
   if (allowed < 0) threshold = Math.max(THRESHOLD_FLOOR, previous, sorted.length > 0 ? nextUp(sorted[0]) : 0);
   else threshold = Math.max(THRESHOLD_FLOOR, allowed < sorted.length ? nextUp(sorted[allowed]) : 0);
