@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,6 +103,23 @@ test('saveDetector refuses a path that is a pipe or device instead of renaming a
   );
   assert.ok(statSync(fifo).isFIFO(), 'the pipe is still there');
   assert.deepEqual(readdirSync(dir).filter((name) => name.includes('.tmp-')), []);
+});
+
+test('saveDetector through a symbolic link writes the file it points to and keeps the link', () => {
+  const real = join(dir, 'real-model.cdm');
+  const link = join(dir, 'link-model.cdm');
+  writeFileSync(real, 'old');
+  symlinkSync(real, link);
+  saveDetector(loadDetector(), link);
+  assert.ok(lstatSync(link).isSymbolicLink(), 'the link is still a link');
+  assert.equal(loadDetector(real).version, loadDetector().version, 'the model went to the file it points to');
+  // A link to a device is refused like the device.
+  const fifo = join(dir, 'linked.fifo');
+  execFileSync('mkfifo', [fifo]);
+  const toFifo = join(dir, 'link-to-fifo');
+  symlinkSync(fifo, toFifo);
+  assert.throws(() => saveDetector(loadDetector(), toFifo), /it is not a regular file/);
+  assert.ok(lstatSync(toFifo).isSymbolicLink());
 });
 
 test('a directory input that holds x.jsonl and x.csv says, once, that it reads only x.jsonl', () => {

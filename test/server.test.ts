@@ -183,6 +183,12 @@ describe('POST /v1/detect', () => {
     });
   }
 
+  test('a body over the byte limit is told the limit', async () => {
+    const answer = await call(`${s.url}/v1/detect`, { json: { text: 'x'.repeat(70 * 1024) } });
+    assertError(answer, 413);
+    assert.match(answer.body.message, /larger than this server accepts \(\d+ bytes\)$/);
+  });
+
   test('rejects malformed JSON, an empty body and prototype poisoning with 400', async () => {
     for (const body of ['{"text": "unterminated', '{text: 1}', '', '{"text":"a"}garbage', '{"__proto__": {"polluted": true}, "text": "a"}']) {
       const a = await call(`${s.url}/v1/detect`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ioErrorToUserError, ioReason, UserError } from '../util/errors.js';
 import { COPYDESK_VERSION } from '../version.js';
@@ -48,15 +48,17 @@ export function serializeDetector(detector: Detector): Buffer {
 
 export function saveDetector(detector: Detector, path: string): void {
   // Write then rename, so a crash never leaves a half-written model behind. Renaming
-  // onto a device or pipe (--out /dev/null) would replace it, so those are refused.
-  const temporary = `${path}.tmp-${process.pid}`;
+  // onto a device or pipe (--out /dev/null) would replace it, so those are refused;
+  // a symbolic link is followed (renaming onto it would replace the link, not its file).
+  const target = existsSync(path) ? realpathSync(path) : path;
+  const temporary = `${target}.tmp-${process.pid}`;
   try {
-    const existing = statSync(path, { throwIfNoEntry: false });
+    const existing = statSync(target, { throwIfNoEntry: false });
     if (existing && !existing.isFile() && !existing.isDirectory()) {
       throw new UserError(`cannot write ${path}: it is not a regular file; a model file must go to a regular file`);
     }
     writeFileSync(temporary, serializeDetector(detector));
-    renameSync(temporary, path);
+    renameSync(temporary, target);
   } catch (error) {
     // Neither a stray temporary file nor its name in the message: the model was to go to `path`.
     try {

@@ -131,7 +131,7 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
   const schemas = routeSchemas(limits, options.token !== undefined);
 
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
-    const body = errorBody(error);
+    const body = errorBody(error, limits);
     if (body.status >= 500) request.log.error({ err: error }, 'request failed');
     if (body.status === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
     return reply.code(body.status).type('application/json; charset=utf-8').send(body);
@@ -329,7 +329,7 @@ function describeModel(detector: Detector) {
 }
 
 /** Every error the service answers, as one JSON shape. */
-function errorBody(error: FastifyError | HttpError): ErrorBody {
+function errorBody(error: FastifyError | HttpError, limits: Pick<ServiceLimits, 'maxBodyBytes'>): ErrorBody {
   if (error instanceof HttpError) {
     return { error: error.code, message: error.message, status: error.statusCode, ...(error.field ? { field: error.field } : {}) };
   }
@@ -353,7 +353,7 @@ function errorBody(error: FastifyError | HttpError): ErrorBody {
   }
   switch (fastifyError.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { error: 'payload_too_large', message: 'the request body is larger than this server accepts', status: 413 };
+      return { error: 'payload_too_large', message: `the request body is larger than this server accepts (${limits.maxBodyBytes} bytes)`, status: 413 };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return { error: 'unsupported_media_type', message: 'send the body as application/json', status: 415 };
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
