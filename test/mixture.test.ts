@@ -73,6 +73,19 @@ function corpus(): LabeledDocument[] {
 
 const small = () => ({ folds: 2, maxIterations: 30, featurizer: { ...DEFAULT_FEATURIZER_CONFIG, hashBits: 14 }, extensions: [createSentenceExtension()] });
 
+test('the sentence extension reads each training text from the one preparation the trainer makes: the same calibration as preparing every text itself', () => {
+  const documents = corpus();
+  const observed = trainDetector(documents, small());
+  const { observe: _observe, prepare: _prepare, ...blind } = createSentenceExtension();
+  const prepared = trainDetector(documents, { ...small(), extensions: [blind] });
+  const strip = (c: SentenceCalibration) => ({ ...c, held_out: { ...c.held_out, seconds: 0 } });
+  assert.deepEqual(
+    strip(observed.metadata.extensions[SENTENCE_EXTENSION] as SentenceCalibration),
+    strip(prepared.metadata.extensions[SENTENCE_EXTENSION] as SentenceCalibration),
+  );
+  assert.deepEqual(observed.metadata.evaluation, prepared.metadata.evaluation, 'and the same held-out evaluation');
+});
+
 test('training registers the sentence calibration with its window model, and it survives the model file', () => {
   const detector = trainDetector(corpus(), small());
   const calibration = detector.metadata.extensions[SENTENCE_EXTENSION] as SentenceCalibration;

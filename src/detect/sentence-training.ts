@@ -9,6 +9,7 @@ import { balancedGroupWeights } from '../model/weights.js';
 import { createApplicabilityExtension } from '../model/applicability.js';
 import { Featurizer, type SparseVector } from '../features/featurizer.js';
 import { hashString } from '../features/hashing.js';
+import type { PreparedDocument } from '../features/document.js';
 import { lowerBound } from '../util/numeric.js';
 import { empiricalPValue, mixtureStatistics, MIXTURE_TESTS, nullSample, sentenceCountGroup, SENTENCE_COUNT_GROUPS, thin, type MixtureTest, type NullSample } from './mixture.js';
 import { DEFAULT_RADIUS, LENGTH_BUCKETS, lengthBucket, SENTENCE_EXTENSION, type SentenceCalibration } from './sentences.js';
@@ -125,23 +126,28 @@ interface TrainingWindow {
 export function createSentenceExtension(options: Partial<SentenceExtensionOptions> = {}): TrainingExtension {
   const opts = { ...DEFAULT_SENTENCE_OPTIONS, ...options };
   const folds: Array<{ heldOut: LabeledDocument[]; training: LabeledDocument[] }> = [];
+  const collector = { mask: 2 ** opts.hashBits - 1, weights: new Int16Array(0) };
+  // Each training text's collected pass, from the trainer's one preparation of it (observe); it gives
+  // both the text's training windows and, re-weighed with its fold's window model, its held-out scores.
+  const passOf = new Map<LabeledDocument, DocumentPass>();
   return {
     name: SENTENCE_EXTENSION,
+    prepare: { sentences: true },
+    observe(document: LabeledDocument, prepared: PreparedDocument) {
+      passOf.set(document, sentencePass(prepared, collector, true));
+    },
     onFold(_scoreText: (text: string) => number, heldOut: LabeledDocument[], _model: LogisticModel, training: LabeledDocument[]) {
       folds.push({ heldOut, training });
     },
     finish(detector: Detector): SentenceCalibration {
       const started = Date.now();
       const documents = [...new Set(folds.flatMap((f) => f.heldOut))];
-      // One featurizer (one set of buffers) prepares every document; nothing keeps a prepared document past its use.
+      // A document the trainer did not show (a caller training without observe) is prepared here.
       const featurizer = new Featurizer(detector.metadata.featurizer);
-      const collector = { mask: 2 ** opts.hashBits - 1, weights: new Int16Array(0) };
       const windowsOf = new Map<LabeledDocument, TrainingWindow[]>();
-      // Each text is prepared once here; its collected pass later gives its held-out window scores (weighPass).
-      const passOf = new Map<LabeledDocument, DocumentPass>();
       for (const d of documents) {
-        const pass = sentencePass(featurizer.prepare(d.text, { sentences: true }), collector, true);
-        passOf.set(d, pass);
+        let pass = passOf.get(d);
+        if (!pass) passOf.set(d, (pass = sentencePass(featurizer.prepare(d.text, { sentences: true }), collector, true)));
         windowsOf.set(d, trainingWindows(pass, d, opts));
       }
 
@@ -173,6 +179,7 @@ export function createSentenceExtension(options: Partial<SentenceExtensionOption
       const calibration = withTestOptions(calibrateFromHeldOut(humans, machineScores, opts.radius, opts.primary, final.stored), opts);
       calibration.held_out.method = `${method}: every window score comes from a window model that did not see the document or its story`;
       calibration.held_out.seconds = Math.round((Date.now() - started) / 100) / 10;
+      passOf.clear();
       return calibration;
     },
   };

@@ -123,6 +123,7 @@ export class Featurizer {
     texts: readonly string[],
     config: FeaturizerConfig = DEFAULT_FEATURIZER_CONFIG,
     onProgress?: (done: number) => void,
+    observe?: { prepare: PrepareOptions; each: (index: number, document: PreparedDocument) => void },
   ): { featurizer: Featurizer; vectors: SparseVector[]; words: number[] } {
     const k = STYLE_FEATURES.length;
     const identity = new Featurizer({ config, styleMean: new Array(k).fill(0), styleStd: new Array(k).fill(1) });
@@ -132,7 +133,10 @@ export class Featurizer {
     const vectors: SparseVector[] = [];
     const words: number[] = [];
     for (const text of texts) {
-      const document = identity.prepare(text);
+      const document = identity.prepare(text, observe?.prepare);
+      // Whoever else reads the training texts (training's extensions) sees each prepared text once, here;
+      // it aliases reused buffers and its style is scaled below, so it must copy what it keeps.
+      observe?.each(vectors.length, document);
       words.push(document.words);
       const style = document.style;
       for (let j = 0; j < k; j++) {

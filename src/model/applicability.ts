@@ -6,6 +6,7 @@ import type { Detector } from './detector.js';
 import { normalize } from '../text/normalize.js';
 import { isWordKind, tokenize, TokenKind, type Tokens } from '../text/tokenize.js';
 import type { SparseVector } from '../features/featurizer.js';
+import type { PreparedDocument } from '../features/document.js';
 import { DEFAULT_NEWS_GATE_OPTIONS, fitNewsGates, NewsGate, newsVectorOfWords, wordHashes, type FitNewsGateOptions, type GateExample, type NewsGateState } from './news-gate.js';
 
 /**
@@ -354,6 +355,12 @@ export function readText(tokens: Tokens, text: string, style: Float64Array = sty
  * (documents are records read from files: their text does not change).
  */
 const READINGS = new WeakMap<LabeledDocument, TextReading>();
+
+/** Remembers a training text's reading from its prepared document (the same reading readingOf would make from the text). */
+export function rememberReading(document: LabeledDocument, prepared: PreparedDocument): void {
+  // The style array is the preparer's to scale: the reading keeps a copy.
+  if (!READINGS.has(document)) READINGS.set(document, readText(prepared.tokens, document.text, Float64Array.from(prepared.style)));
+}
 
 function readingOf(document: LabeledDocument): TextReading {
   let reading = READINGS.get(document);

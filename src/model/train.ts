@@ -3,6 +3,7 @@ import { groupBySourceComponents, kFoldByStory } from '../corpus/split.js';
 import { breakdown, verdictBreakdown } from './breakdown.js';
 import { summarize, thresholdForFpr, type BinaryLabel } from './metrics.js';
 import { DEFAULT_FEATURIZER_CONFIG, Featurizer, type FeaturizerConfig, type SparseVector } from '../features/featurizer.js';
+import type { PrepareOptions, PreparedDocument } from '../features/document.js';
 import { UserError } from '../util/errors.js';
 import { COPYDESK_VERSION } from '../version.js';
 import { calibrate } from './calibration.js';
@@ -12,7 +13,7 @@ import { decisionFunction, DEFAULT_LOGISTIC_OPTIONS, fitPackedRows, packRows, ty
 import { defaultFitThreads, fitPackedRowsMany } from './fit-threads.js';
 import { MODEL_FORMAT_VERSION } from './model-file.js';
 import { balancedGroupWeights } from './weights.js';
-import { declines, fitUncertainty, type Reason, type UncertaintyFit } from './applicability.js';
+import { declines, fitUncertainty, rememberReading, type Reason, type UncertaintyFit } from './applicability.js';
 
 export type { UncertaintyFit };
 
@@ -88,6 +89,14 @@ export interface TrainOptions {
  */
 export interface TrainingExtension {
   name: string;
+  /** What it needs of each training text beyond the document model's preparation (e.g. sentence spans). */
+  prepare?: PrepareOptions;
+  /**
+   * Each training text as the trainer prepares it, once (read it here rather
+   * than preparing the text again). The prepared document aliases reused
+   * buffers: copy what you keep.
+   */
+  observe?(document: LabeledDocument, prepared: PreparedDocument): void;
   /**
    * @param foldModel the fold's linear model (same featurizer as the final
    *   detector), for extensions that score pieces of text directly.
@@ -261,10 +270,19 @@ function prepareTraining(documents: LabeledDocument[], opts: TrainOptions): Prep
   const labeled = requireBothLabels(documents);
   const labels = labeled.map((d) => (d.label === 'machine' ? 1 : 0) as BinaryLabel);
   const weights = balancedWeights(labeled);
+  const observers = opts.extensions.filter((e) => e.observe);
   const { featurizer, vectors, words } = Featurizer.fitTransform(
     labeled.map((d) => d.text),
     opts.featurizer,
     (done) => opts.onProgress?.('featurize', done, labeled.length),
+    {
+      prepare: { sentences: opts.extensions.some((e) => e.prepare?.sentences) },
+      // The applicability check and the extensions read each text from this one preparation.
+      each: (i, prepared) => {
+        if (opts.uncertainty) rememberReading(labeled[i], prepared);
+        for (const extension of observers) extension.observe!(labeled[i], prepared);
+      },
+    },
   );
   opts.onProgress?.('featurize', labeled.length, labeled.length);
   let nonZeros = 0;
