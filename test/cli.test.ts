@@ -105,6 +105,16 @@ test('missing files and models give one clear line, not a stack trace', () => {
   assert.match(badModel.stderr, /^copydesk: cannot read model file .*nope\.cdm: no such file or directory \(ENOENT\)\n$/);
 });
 
+test('report checks --parts and --max-per-group before reading any data', () => {
+  const missing = join(dir, 'no-such-data.jsonl');
+  const parts = copydesk(['report', '--data', missing, '--parts', 'source,planets']);
+  assert.equal(parts.code, 1);
+  assert.match(parts.stderr, /--parts: unknown part "planets" \(choose from source, domain, generator\)/);
+  assert.doesNotMatch(parts.stderr, /no-such-data/, 'refused before the data is read');
+  const cap = copydesk(['report', '--data', missing, '--max-per-group', '0']);
+  assert.match(cap.stderr, /--max-per-group must be a positive integer, got "0"/);
+});
+
 test('train writes a model that eval scores, with a plot', () => {
   const data = join(dir, 'train.jsonl');
   writeFileSync(data, syntheticCorpus(50, 3).map((d) => JSON.stringify({ id: d.id, label: d.label, text: d.text, generator: d.generator, source: d.source, pair_id: d.pair_id, domain: d.domain })).join('\n'));

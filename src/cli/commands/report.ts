@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { formatGeneralisationMarkdown, formatGeneralisationText, generalisationReport } from '../../evaluate/generalisation.js';
-import { lengthCalibrationOption, readLabeled, thresholdExcludeOption } from '../options.js';
+import { lengthCalibrationOption, parsePositiveInt, readLabeled, thresholdExcludeOption } from '../options.js';
 import { ioErrorToUserError, UserError } from '../../util/errors.js';
 
 /**
@@ -18,10 +18,16 @@ export function reportProgressLine(message: string, done: number, total: number,
 }
 import { assertOutputsNotInputs, writeOutput } from '../../corpus/paths.js';
 
-function positiveInteger(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`${flag} must be a positive whole number, got "${value}"`);
-  return n;
+const PARTS = ['source', 'domain', 'generator'] as const;
+type Part = (typeof PARTS)[number];
+
+/** --parts: checked as the flags are read, before hours of reading and fitting. */
+function parseParts(value: string): Part[] {
+  const parts = value.split(',').map((p) => p.trim());
+  for (const part of parts) {
+    if (!(PARTS as readonly string[]).includes(part)) throw new InvalidArgumentError(`--parts: unknown part "${part}" (choose from ${PARTS.join(', ')})`);
+  }
+  return parts as Part[];
 }
 
 interface ReportFlags {
@@ -29,8 +35,8 @@ interface ReportFlags {
   out?: string;
   json?: string;
   skipInvalid?: boolean;
-  parts: string;
-  maxPerGroup?: string;
+  parts: Part[];
+  maxPerGroup?: number;
   thresholdExclude: string[];
   lengthCalibration: boolean;
 }
@@ -43,22 +49,22 @@ export function registerReport(program: Command): void {
     .option('--out <file.md>', 'write the report as Markdown')
     .option('--json <file.json>', 'write the report as JSON')
     .option('--skip-invalid', 'skip malformed rows (reported) instead of stopping')
-    .option('--max-per-group <n>', 'at most n documents per (dataset, label) — per (dataset, label, generator) for leave-one-generator-out — sampled by story (the full data takes hours on two cores)')
-    .addOption(new Option('--parts <list>', 'comma-separated: source, domain, generator').default('source,domain,generator'))
+    .option(
+      '--max-per-group <n>',
+      'at most n documents per (dataset, label) — per (dataset, label, generator) for leave-one-generator-out — sampled by story (the full data takes hours on two cores)',
+      parsePositiveInt('--max-per-group'),
+    )
+    .addOption(new Option('--parts <list>', 'comma-separated: source, domain, generator').argParser(parseParts).default([...PARTS], PARTS.join(',')))
     .addOption(thresholdExcludeOption())
     .addOption(lengthCalibrationOption())
     .action(async (flags: ReportFlags) => {
       await assertOutputsNotInputs([flags.out, flags.json], flags.data);
       const documents = await readLabeled(flags);
-      const parts = flags.parts.split(',').map((p) => p.trim());
-      for (const part of parts) {
-        if (!['source', 'domain', 'generator'].includes(part)) throw new UserError(`--parts: unknown part "${part}" (choose from source, domain, generator)`);
-      }
       const started = Date.now();
       const report = generalisationReport(documents, {
         train: { thresholdExclude: flags.thresholdExclude, lengthCalibration: flags.lengthCalibration },
-        parts: parts as Array<'source' | 'domain' | 'generator'>,
-        maxPerGroup: flags.maxPerGroup === undefined ? undefined : positiveInteger(flags.maxPerGroup, '--max-per-group'),
+        parts: flags.parts,
+        maxPerGroup: flags.maxPerGroup,
         onProgress: (message, done, total) => process.stderr.write(`${reportProgressLine(message, done, total, (Date.now() - started) / 1000)}\n`),
       });
       // Hours of fits: print the report, then write each file even when another cannot be written.
