@@ -75,6 +75,9 @@ test('truncated, corrupted, foreign and newer-format model files fail with clear
   const newer = Buffer.from(bytes);
   newer.writeUInt32LE(99, 8);
   assert.throws(() => deserializeDetector(newer, 'm.cdm'), /format 99, newer than this copydesk/);
+  const zero = Buffer.from(bytes);
+  zero.writeUInt32LE(0, 8);
+  assert.throws(() => deserializeDetector(zero, 'm.cdm'), /m\.cdm is corrupted \(model format 0 does not exist\)/);
   assert.throws(() => loadDetector('/nonexistent/model.cdm'), /cannot read model file/);
 });
 

@@ -86,6 +86,8 @@ export function deserializeDetector(bytes: Buffer, path = '<buffer>'): Detector 
     throw new UserError(`${path} is not a copydesk model file (wrong magic bytes)`);
   }
   const format = bytes.readUInt32LE(8);
+  // The format number sits outside the checksum: 0 was never written, so it means damage.
+  if (format < 1) throw new UserError(`${path} is corrupted (model format ${format} does not exist); re-download or retrain it`);
   if (format > MODEL_FORMAT_VERSION) {
     throw new UserError(
       `${path} uses model format ${format}, newer than this copydesk ${COPYDESK_VERSION} reads (≤ ${MODEL_FORMAT_VERSION}); upgrade copydesk`,
