@@ -17,7 +17,8 @@ import {
   readArchive,
   THRESHOLD_FLOOR,
 } from '../src/detect/recalibrate.js';
-import { sentenceCalibration } from '../src/detect/sentences.js';
+import { sentenceCalibration, SENTENCE_EXTENSION } from '../src/detect/sentences.js';
+import { Detector } from '../src/model/detector.js';
 import { detectText } from '../src/detect/detect.js';
 import { binomialCdf, clopperPearsonUpper, maxEventsWithin, trialsNeeded } from '../src/model/binomial.js';
 import { UserError } from '../src/util/errors.js';
@@ -129,6 +130,15 @@ test('an archive too small for the target is recorded as not certified, with a w
   assert.ok(calibration.warnings.some((w) => w.code === 'small_mixture_null'));
   assert.ok(calibrated.threshold >= detector.threshold, 'never loosened');
   assert.match(calibrated.metadata.threshold_rule, /NOT certified/);
+});
+
+test('a model with an older sentence calibration is told apart from one with none', () => {
+  const older = new Detector(detector.model, { ...detector.metadata, extensions: { ...detector.metadata.extensions, [SENTENCE_EXTENSION]: { version: 1 } } });
+  const none = new Detector(detector.model, { ...detector.metadata, extensions: {} });
+  const warning = (d: Detector) => calibrateToArchive(d, archiveDocuments(20, 5), { targetFpr: 0.05, files: [] }).calibration.warnings.find((w) => w.code === 'no_sentence_calibration')?.message;
+  assert.match(warning(older) ?? '', /only the threshold was calibrated: this model file has an older sentence calibration/);
+  assert.match(warning(none) ?? '', /only the threshold was calibrated: this model file has no sentence calibration/);
+  assert.throws(() => sentenceCalibration(older), /older sentence calibration/);
 });
 
 test('a machine-looking archive is warned about', () => {

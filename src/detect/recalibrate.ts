@@ -10,7 +10,7 @@ import { normalize } from '../text/normalize.js';
 import { UserError } from '../util/errors.js';
 import { MIXTURE_TESTS, sentenceCountGroup, SENTENCE_COUNT_GROUPS } from './mixture.js';
 import { detectText } from './detect.js';
-import { DEFAULT_LEVEL, SENTENCE_EXTENSION, type SentenceCalibration } from './sentences.js';
+import { DEFAULT_LEVEL, SENTENCE_EXTENSION, sentenceCalibrationProblem, type SentenceCalibration } from './sentences.js';
 import { docNull } from './sentence-training.js';
 
 /**
@@ -272,7 +272,7 @@ export function calibrateToArchive(
       code: 'no_sentence_calibration',
       message: sentences
         ? 'no archive document has a sentence to score; the sentence-level nulls were left as they were'
-        : 'this model has no sentence calibration; only the threshold was calibrated',
+        : `only the threshold was calibrated: ${sentenceCalibrationProblem(detector)}`,
     });
   }
   const calibrated = new Detector(detector.model, metadata);

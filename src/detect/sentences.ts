@@ -88,15 +88,18 @@ interface Runtime {
 const runtimes = new WeakMap<Detector, Runtime>();
 
 export function sentenceCalibration(detector: Detector): SentenceCalibration {
+  const problem = sentenceCalibrationProblem(detector);
+  if (problem !== undefined) throw new UserError(problem);
+  return detector.metadata.extensions![SENTENCE_EXTENSION] as SentenceCalibration;
+}
+
+/** Why a model cannot score sentences (no sentence calibration, or an older one), or undefined when it can. */
+export function sentenceCalibrationProblem(detector: Detector): string | undefined {
   const calibration = detector.metadata.extensions?.[SENTENCE_EXTENSION] as SentenceCalibration | undefined;
-  if (!calibration || calibration.version !== 2) {
-    throw new UserError(
-      calibration
-        ? 'this model file has an older sentence calibration (before the window model); retrain it with copydesk train'
-        : 'this model file has no sentence calibration (trained before sentence-level detection existed); retrain it with copydesk train',
-    );
-  }
-  return calibration;
+  if (calibration?.version === 2) return undefined;
+  return calibration
+    ? 'this model file has an older sentence calibration (before the window model); retrain it with copydesk train'
+    : 'this model file has no sentence calibration (trained before sentence-level detection existed); retrain it with copydesk train';
 }
 
 function runtimeFor(detector: Detector): Runtime {
@@ -175,10 +178,5 @@ export function mixtureTest(
  * answer with document-level results only and say so).
  */
 export function supportsSentences(detector: Detector): boolean {
-  try {
-    sentenceCalibration(detector);
-    return true;
-  } catch {
-    return false;
-  }
+  return sentenceCalibrationProblem(detector) === undefined;
 }

@@ -8,6 +8,7 @@ import type { Detector } from '../model/detector.js';
 import { COPYDESK_VERSION } from '../version.js';
 import type { AuditStore } from './audit.js';
 import { InlineEngine, SentenceBudgetExceeded, supportsSentences, THREAD_DEPTH, type Engine } from './engine.js';
+import { sentenceCalibrationProblem } from '../detect/sentences.js';
 import { Busy, Cancellation, FairScheduler } from './scheduler.js';
 import { Metrics } from './metrics.js';
 import { registerJsonBody } from './body.js';
@@ -287,7 +288,7 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
 
   registerWeb(app, options.webRoot, schemas.page);
   if (!sentences) {
-    app.log.warn(`model ${detector.version} has no sentence calibration: results carry no sentence scores; retrain it with copydesk train`);
+    app.log.warn(`model ${detector.version}: results carry no sentence scores: ${sentenceCalibrationProblem(detector)}`);
   }
   return app;
 }
