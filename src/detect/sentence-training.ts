@@ -4,7 +4,7 @@ import type { TrainingExtension } from '../model/train.js';
 import type { Detector } from '../model/detector.js';
 import { fitLogistic1d } from '../model/calibration.js';
 import { DEFAULT_LOGISTIC_OPTIONS, packRows, packRowSets, type LogisticModel } from '../model/logistic.js';
-import { defaultFitThreads, fitPackedRowsMany } from '../model/fit-threads.js';
+import { defaultFitThreads, fitPackedRowsMany, subsetJob } from '../model/fit-threads.js';
 import { balancedGroupWeights } from '../model/weights.js';
 import { createApplicabilityExtension } from '../model/applicability.js';
 import { Featurizer, type SparseVector } from '../features/featurizer.js';
@@ -228,20 +228,14 @@ export function fitWindowModels(sets: LabeledDocument[][], windowsOf: Map<Labele
   // document order (small corpora) are packed one by one. The fits are the same either way.
   const shared = packRowSets(chosen, (r) => r.vector, (r) => r.order, dimension, threads > 1);
   const jobs = chosen.map((rows, k) => {
-    const packed = shared?.packed ?? packRows(rows.map((r) => r.vector), dimension, threads > 1);
-    const subset = shared?.subsets[k] ?? null;
-    const ys = new Float64Array(packed.rows);
-    const weights = new Float64Array(packed.rows);
-    const own = balancedGroupWeights(
-      rows.map((r) => r.group),
-      rows.map((r) => r.label),
+    const labels = rows.map((r) => r.label);
+    return subsetJob(
+      shared?.packed ?? packRows(rows.map((r) => r.vector), dimension, threads > 1),
+      shared?.subsets[k] ?? null,
+      labels,
+      balancedGroupWeights(rows.map((r) => r.group), labels),
+      { ...DEFAULT_LOGISTIC_OPTIONS, l2: opts.l2, maxIterations: opts.maxIterations },
     );
-    rows.forEach((r, i) => {
-      const row = subset === null ? i : subset[i];
-      ys[row] = r.label;
-      weights[row] = own[i];
-    });
-    return { packed, subset, ys, weights, options: { ...DEFAULT_LOGISTIC_OPTIONS, l2: opts.l2, maxIterations: opts.maxIterations } };
   });
   return fitPackedRowsMany(jobs, threads).map((fitted, k) =>
     WindowModel.fromFloat(fitted.weights, fitted.bias, opts.hashBits, { windows: chosen[k].length, documents: sets[k].length, l2: opts.l2 }),

@@ -27,6 +27,28 @@ export interface FitJob {
   options: Omit<LogisticOptions, 'onIteration'>;
 }
 
+/**
+ * The job that fits rows `subset` of `packed` (null: all of them), given
+ * each of those rows' label and weight in subset order (spread here over
+ * the packed rows, as FitJob wants them).
+ */
+export function subsetJob(
+  packed: PackedRows,
+  subset: Int32Array | null,
+  labels: ArrayLike<number>,
+  weights: ArrayLike<number>,
+  options: FitJob['options'],
+): FitJob {
+  const ys = new Float64Array(packed.rows);
+  const spread = new Float64Array(packed.rows);
+  for (let i = 0; i < labels.length; i++) {
+    const row = subset === null ? i : subset[i];
+    ys[row] = labels[i];
+    spread[row] = weights[i];
+  }
+  return { packed, subset, ys, weights: spread, options };
+}
+
 /** What a fitting thread is started with. */
 export interface FitThreadData {
   port: MessagePort;

@@ -3,7 +3,7 @@ import { isWordKind, type Tokens } from '../text/tokenize.js';
 import { decodeInt16, quantiseInt16 } from '../util/int16.js';
 import { UserError } from '../util/errors.js';
 import { DEFAULT_LOGISTIC_OPTIONS, packRows, packRowSets } from './logistic.js';
-import { defaultFitThreads, fitPackedRowsMany } from './fit-threads.js';
+import { defaultFitThreads, fitPackedRowsMany, subsetJob } from './fit-threads.js';
 import { balancedGroupWeights } from './weights.js';
 
 /**
@@ -125,18 +125,14 @@ export function fitNewsGates(
   const threads = defaultFitThreads(nonZeros);
   const shared = rankOf && fitted.length > 1 ? packRowSets(fitted.map((p) => p.labeled), (e) => e.vector, rankOf, dimension, threads > 1) : null;
   const jobs = fitted.map(({ labeled }, k) => {
-    const packed = shared?.packed ?? packRows(labeled.map((e) => e.vector), dimension, threads > 1);
-    const subset = shared?.subsets[k] ?? null;
     const labels = labeled.map((e) => (e.domain === NEWS ? 1 : 0) as 0 | 1);
-    const own = balancedGroupWeights(labeled.map((e) => e.group), labels);
-    const ys = new Float64Array(packed.rows);
-    const weights = new Float64Array(packed.rows);
-    labels.forEach((label, i) => {
-      const row = subset === null ? i : subset[i];
-      ys[row] = label;
-      weights[row] = own[i];
-    });
-    return { packed, subset, ys, weights, options: { ...DEFAULT_LOGISTIC_OPTIONS, l2: opts.l2, maxIterations: opts.maxIterations, tolerance: 1e-5 } };
+    return subsetJob(
+      shared?.packed ?? packRows(labeled.map((e) => e.vector), dimension, threads > 1),
+      shared?.subsets[k] ?? null,
+      labels,
+      balancedGroupWeights(labeled.map((e) => e.group), labels),
+      { ...DEFAULT_LOGISTIC_OPTIONS, l2: opts.l2, maxIterations: opts.maxIterations, tolerance: 1e-5 },
+    );
   });
   const models = fitPackedRowsMany(jobs, threads);
   let next = 0;
