@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { DEFAULT_FEATURIZER_CONFIG, Featurizer } from '../src/features/featurizer.ts';
 import { decisionFunction } from '../src/model/logistic.ts';
-import { sentencePass, weighPass, WindowModel, windowScores, windowVector } from '../src/detect/windows.ts';
+import { sentencePass, weighPass, WindowModel, windowScores, windowVector, type DocumentPass } from '../src/detect/windows.ts';
 
 const TEXT =
   'The council met on Tuesday night. Residents complained about the noise from the new road. “One man said he had not slept for weeks,” a neighbour said. ' +
@@ -32,6 +32,40 @@ test('window scores from the per-sentence sums equal the window model applied to
       const expected = decisionFunction({ weights: dequantised, bias: model.bias }, windowVector(collected, s, radius));
       assert.ok(Math.abs(scores[s] - expected) < 1e-6, `radius ${radius}, sentence ${s}: ${scores[s]} vs ${expected}`);
       assert.ok(words[s] > 0);
+    }
+  }
+});
+
+/** The plain definition windowVector is pinned to: each family's buckets in the window sorted, counted, divided by √(their number). */
+function windowVectorPlain(pass: DocumentPass, s: number, radius: number): { indices: Int32Array; values: Float32Array } {
+  const S = pass.spans.length;
+  const lo = Math.max(0, s - radius);
+  const hi = Math.min(S - 1, s + radius);
+  const indices: number[] = [];
+  const values: number[] = [];
+  for (let f = 0; f < pass.families; f++) {
+    const run = Array.from(pass.buckets![f].slice(pass.firstNgram![f][lo], pass.firstNgram![f][hi + 1])).sort((a, b) => a - b);
+    for (const bucket of new Set(run)) {
+      indices.push(bucket);
+      values.push(run.filter((b) => b === bucket).length * (1 / Math.sqrt(run.length)));
+    }
+  }
+  return { indices: Int32Array.from(indices), values: Float32Array.from(values) };
+}
+
+test('window vectors (scratch arrays) equal their plain definition bit for bit, over texts long and short and every radius', () => {
+  const featurizer = Featurizer.fit([TEXT], { ...DEFAULT_FEATURIZER_CONFIG, hashBits: 14 });
+  const long = Array.from({ length: 40 }, (_, i) => `Sentence ${i} says the council met again, and again the council said it met. `).join('');
+  for (const text of [TEXT, long, 'One sentence only.', `${TEXT} ${long}`]) {
+    const pass = sentencePass(featurizer.prepare(text, { sentences: true }), { mask: 2 ** 12 - 1, weights: new Int16Array(0) }, true);
+    for (let s = 0; s < pass.spans.length; s++) {
+      // Radius 40 on the long text: more n-grams than the scratch arrays start with.
+      for (const radius of [0, 1, 2, 5, 40]) {
+        const fast = windowVector(pass, s, radius);
+        const plain = windowVectorPlain(pass, s, radius);
+        assert.deepEqual(fast.indices, plain.indices, `indices, sentence ${s}, radius ${radius}`);
+        assert.deepEqual(new Uint32Array(fast.values.buffer), new Uint32Array(plain.values.buffer), `values, sentence ${s}, radius ${radius}`);
+      }
     }
   }
 });

