@@ -119,6 +119,17 @@ test('--skip-invalid leaves bad rows out and counts them by reason; without it t
   assert.match(text, /499 rows in, 496 rows out/);
   assert.match(text, /skipped 3 rows: 1 empty text \(first at .*mixed\.jsonl:201\), 1 invalid JSON/);
   assert.match(text, /rows\/s/);
+  assert.doesNotMatch(text, /hold no rows/);
+});
+
+test('an empty input gives an empty output and says so', async () => {
+  const input = path.join(dir, 'empty-input.jsonl');
+  writeFileSync(input, '');
+  const output = path.join(dir, 'empty-input.out.jsonl');
+  const summary = await run(options(input, output));
+  assert.equal(summary.rowsIn, 0);
+  assert.equal(readFileSync(output, 'utf8'), '');
+  assert.match(formatSummary(summary).join('\n'), /batch: note: the inputs hold no rows; the output is empty/);
 });
 
 test('a JSON line that is not valid UTF-8 stops the run naming file, line and field, or is skipped and counted; never scored as U+FFFD', async () => {

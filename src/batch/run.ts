@@ -255,6 +255,8 @@ export function formatSummary(summary: BatchSummary): string[] {
     `batch: ${summary.rowsIn} rows in, ${summary.rowsOut} rows out → ${summary.output}` +
       (summary.resumedRows > 0 ? ` (${summary.resumedRows} rows done before resuming)` : ''),
   ];
+  // An empty output is right for an empty input, but should not pass unremarked (an empty shard, or a wrong glob).
+  if (summary.rowsIn === 0) lines.push('batch: note: the inputs hold no rows; the output is empty');
   if (summary.skipped === 0) lines.push('batch: skipped 0 rows');
   else {
     const reasons = Object.entries(summary.skips)
