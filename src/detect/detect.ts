@@ -15,13 +15,6 @@ export type { DetectionResult, ScoreOptions, Verdict } from './result.js';
  * the text in the message (a file, a field); `normalized` is normalize(text)
  * when the caller has it.
  */
-function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (value instanceof Uint8Array) return 'bytes (decode them to a string first)';
-  return typeof value === 'object' ? 'an object' : typeof value;
-}
-
 export function assertScorable(text: string, where: string, normalized?: string): void {
   if (isEmptyText(text, normalized)) throw new UserError(`${where}: the text is empty (after normalisation); nothing to score`);
 }
@@ -113,4 +106,12 @@ export function detectTextsSerialized(detector: Detector, texts: readonly string
 /** The serialised results of a SerializedTextsReply, or SentenceBudgetExceeded. */
 export function serializedResults(reply: SerializedTextsReply): SerializedResults {
   return withinBudget(reply).serialized;
+}
+
+/** What a library caller passed instead of a string, in words. */
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (value instanceof Uint8Array) return 'bytes (decode them to a string first)';
+  return typeof value === 'object' ? 'an object' : typeof value;
 }

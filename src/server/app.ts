@@ -7,8 +7,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest }
 import type { Detector } from '../model/detector.js';
 import { COPYDESK_VERSION } from '../version.js';
 import type { AuditStore } from './audit.js';
-import { InlineEngine, SentenceBudgetExceeded, supportsSentences, THREAD_DEPTH, type Engine } from './engine.js';
-import { sentenceCalibrationProblem } from '../detect/sentences.js';
+import { InlineEngine, SentenceBudgetExceeded, sentenceCalibrationProblem, supportsSentences, THREAD_DEPTH, type Engine } from './engine.js';
 import { Busy, Cancellation, FairScheduler } from './scheduler.js';
 import { Metrics } from './metrics.js';
 import { registerJsonBody } from './body.js';

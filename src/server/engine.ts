@@ -15,7 +15,7 @@ export type Engine = Scorer;
 
 export { InlineScorer as InlineEngine };
 export { SentenceBudgetExceeded } from '../detect/result.js';
-export { supportsSentences } from '../detect/sentences.js';
+export { sentenceCalibrationProblem, supportsSentences } from '../detect/sentences.js';
 
 /** Requests each scoring thread holds at once (ThreadPoolOptions.depth): the next is waiting when it answers one. */
 export const THREAD_DEPTH = 2;

@@ -1,7 +1,6 @@
 import { Command, Option } from 'commander';
 import { generateCorpus, rejectedPath, type GenerateEvent, type GenerateSummary, type OutputFormat } from '../../generate/generate.js';
 import { DEFAULT_CONTINUE_WORDS, loadPromptTemplates, type GenerateMode } from '../../generate/prompts.js';
-import { UserError } from '../../util/errors.js';
 import { assertOutputsNotInputs } from '../../corpus/paths.js';
 import { parseNonNegativeNumber, parsePositiveInt, parsePositiveNumber, parseWholeNumber } from '../options.js';
 
