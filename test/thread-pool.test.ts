@@ -134,3 +134,31 @@ test('with depth 2 and replacement, a thread that dies fails only the request it
     await pool.close();
   }
 });
+
+test('launch returns before the threads are ready: requests wait for them, and full counts what each thread holds', async () => {
+  const pool = ThreadPool.launch<Request, Reply>(ENTRY, {}, 2, { name: 'test thread', depth: 2 });
+  try {
+    assert.equal(pool.full, false);
+    const early = [0, 1, 2].map((echo) => pool.run({ echo, delayMs: 30 }));
+    assert.equal(pool.full, false, 'three of four places taken (queued for threads still starting)');
+    const fourth = pool.run({ echo: 3, delayMs: 30 });
+    assert.equal(pool.full, true);
+    await pool.started;
+    assert.deepEqual((await Promise.all([...early, fourth])).map((r) => r.echo), [0, 1, 2, 3]);
+    assert.equal(pool.full, false);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('launch: a thread that cannot start fails the requests waiting for it, a UserError as itself', async () => {
+  const pool = ThreadPool.launch<Request, Reply>(ENTRY, { failStart: 'user' }, 1, { name: 'test thread' });
+  try {
+    const waiting = pool.run({ echo: 1 });
+    await assert.rejects(waiting, (error: unknown) => error instanceof UserError && error.message === 'no such model: nowhere.cdm');
+    await assert.rejects(pool.started, UserError);
+    await assert.rejects(pool.run({ echo: 2 }), UserError);
+  } finally {
+    await pool.close();
+  }
+});

@@ -1,17 +1,23 @@
 import { createReadStream } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { once } from 'node:events';
+import { setImmediate } from 'node:timers/promises';
 import { UserError } from '../util/errors.js';
 import type { Detector } from '../model/detector.js';
+import { loadDetector } from '../model/model-file.js';
 import { countLines, type RowOptions, type ScoredRows } from './lines.js';
-import { InlineScorer, ScoringPool, type Scorer } from './pool.js';
+import { HelpingScorer, InlineScorer, ScoringPool, type Scorer } from './pool.js';
 
 export interface JsonlDetectOptions extends Omit<RowOptions, 'invalid'> {
   /** On a bad line, emit an error line in its place instead of stopping. */
   skipInvalid: boolean;
-  /** Model file the worker threads load; required when workers > 0. */
+  /** Model file the scoring threads load (and this thread, when `detector` is null). */
   modelPath: string;
-  /** Scoring threads; 0 scores on the calling thread. */
+  /**
+   * Threads that score, this one among them: 0 or 1 scores on the calling
+   * thread only; n > 1 starts n − 1 scoring threads, and the calling thread
+   * scores a batch itself whenever they all have work (HelpingScorer).
+   */
   workers: number;
   batchSize?: number;
   onProgress?: (linesDone: number) => void;
@@ -29,9 +35,18 @@ export async function detectJsonlStream(
   options: JsonlDetectOptions,
 ): Promise<{ lines: number; documents: number }> {
   const batchSize = options.batchSize ?? 256;
-  if (options.workers === 0 && !detector) throw new Error('detectJsonlStream needs a detector or workers');
-  // Scoring threads, one model copy each; a thread that dies stops the run.
-  const scorer: Scorer = options.workers > 0 ? await ScoringPool.start(options.modelPath, options.workers) : new InlineScorer(detector!);
+  // Scoring threads, one model copy each, started before this thread loads its own so the two overlap;
+  // a thread that dies (or cannot start) stops the run. Two requests each: one waits while this thread
+  // scores a batch and cannot hand out the next.
+  const pool = options.workers > 1 ? ScoringPool.launch(options.modelPath, options.workers - 1, { depth: 2 }) : null;
+  let scorer: Scorer;
+  try {
+    const here = new InlineScorer(detector ?? loadDetector(options.modelPath));
+    scorer = pool ? new HelpingScorer(pool, here) : here;
+  } catch (error) {
+    await pool?.close();
+    throw error;
+  }
   const rowOptions: RowOptions = {
     file: options.file,
     dataset: options.dataset,
@@ -41,7 +56,8 @@ export async function detectJsonlStream(
     evidence: options.evidence,
   };
   const inFlight: Array<Promise<ScoredRows>> = [];
-  const maxInFlight = Math.max(2, scorer.threads * 2);
+  // The threads' requests, the batch scored here, and as many again finished but waiting for an earlier one.
+  const maxInFlight = 2 * (2 * scorer.threads + 1);
   let lineNumber = 0;
   let documents = 0;
 
@@ -61,6 +77,9 @@ export async function detectJsonlStream(
       const firstLine = lineNumber + 1;
       lineNumber += countLines(bytes); // before the bytes move to a scoring thread
       inFlight.push(scorer.scoreRows({ bytes, firstLine }, rowOptions, true));
+      // A turn of the event loop per batch, so the threads' replies are read (and their next batches
+      // sent) between batches even when this thread scores one itself.
+      await setImmediate();
       while (inFlight.length >= maxInFlight) await flushOne();
     }
     while (inFlight.length > 0) await flushOne();

@@ -75,17 +75,32 @@ export interface ScoringPoolOptions {
   depth?: number;
 }
 
+const WORKER_ENTRY = new URL('./worker.js', import.meta.url);
+
+function poolOptions(options: ScoringPoolOptions) {
+  return { name: 'scoring thread', replaceDead: options.replaceDead, depth: options.depth };
+}
+
 export class ScoringPool implements Scorer {
   private constructor(private readonly pool: ThreadPool<ScoringRequest, ScoringReply>) {}
 
   /** Starts `size` threads loading `modelPath`; a bad model file fails here, as a UserError. */
   static async start(modelPath: string, size: number, options: ScoringPoolOptions = {}): Promise<ScoringPool> {
-    const entry = new URL('./worker.js', import.meta.url);
-    return new ScoringPool(await ThreadPool.start(entry, { modelPath }, size, { name: 'scoring thread', replaceDead: options.replaceDead, depth: options.depth }));
+    return new ScoringPool(await ThreadPool.start(WORKER_ENTRY, { modelPath }, size, poolOptions(options)));
+  }
+
+  /** As start, without waiting for the threads: a bad model file fails the requests instead (ThreadPool.launch). */
+  static launch(modelPath: string, size: number, options: ScoringPoolOptions = {}): ScoringPool {
+    return new ScoringPool(ThreadPool.launch(WORKER_ENTRY, { modelPath }, size, poolOptions(options)));
   }
 
   get threads(): number {
     return this.pool.size;
+  }
+
+  /** Whether every thread already holds its requests (ThreadPool.full). */
+  get full(): boolean {
+    return this.pool.full;
   }
 
   scoreRows(rows: RowSource, options: RowOptions, bytes = false): Promise<ScoredRows> {
@@ -102,6 +117,49 @@ export class ScoringPool implements Scorer {
 
   async detectSerialized(texts: readonly string[], options: ScoreOptions): Promise<SerializedResults> {
     return serializedResults((await this.pool.run({ kind: 'texts', texts, options, serialized: true })) as SerializedTextsReply);
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
+
+/**
+ * The calling thread as one more scoring thread beside a pool: a request
+ * goes to the pool while one of its threads has room and is scored here,
+ * at once, when every thread already holds its `depth` requests. The
+ * caller must give the event loop a turn between requests (the threads'
+ * replies are read there). Results are the same whichever thread scored.
+ *
+ * Measured (issue 10, bench/README.md, 2026-12-03): `detect --jsonl` on 2
+ * cores, 20,000 articles, six alternating pairs: the reading thread plus
+ * one scoring thread took 1.46 s (2.55 s CPU), two scoring threads beside
+ * an idle reading thread 1.56 s (2.80 s CPU). The reading thread's own work
+ * (a byte scan for line breaks, writing) is a few per cent of a core, so
+ * leaving it idle wastes most of a core, and a third isolate costs its own
+ * start-up, compilation and garbage collection.
+ */
+export class HelpingScorer implements Scorer {
+  constructor(
+    private readonly pool: Scorer & { readonly full: boolean },
+    private readonly here: Scorer,
+  ) {}
+
+  /** The pool's threads (this one is not counted). */
+  get threads(): number {
+    return this.pool.threads;
+  }
+
+  scoreRows(rows: RowSource, options: RowOptions, bytes = false): Promise<ScoredRows> {
+    return this.pool.full ? this.here.scoreRows(rows, options) : this.pool.scoreRows(rows, options, bytes);
+  }
+
+  detect(texts: readonly string[], options: ScoreOptions): Promise<DetectionResult[]> {
+    return this.pool.full ? this.here.detect(texts, options) : this.pool.detect(texts, options);
+  }
+
+  detectSerialized(texts: readonly string[], options: ScoreOptions): Promise<SerializedResults> {
+    return this.pool.full ? this.here.detectSerialized(texts, options) : this.pool.detectSerialized(texts, options);
   }
 
   close(): Promise<void> {

@@ -68,6 +68,8 @@ export class ThreadPool<Request, Reply> {
   private closed = false;
   private readonly name: string;
   private readonly depth: number;
+  /** Settles when every thread first started is ready; rejects when one fails to start. */
+  started: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly entry: URL,
@@ -84,10 +86,9 @@ export class ThreadPool<Request, Reply> {
    * that a bad model file fails here rather than on the first request.
    */
   static async start<Request, Reply>(entry: URL, workerData: unknown, size: number, options: ThreadPoolOptions = {}): Promise<ThreadPool<Request, Reply>> {
-    const pool = new ThreadPool<Request, Reply>(entry, workerData, options);
-    const started = Array.from({ length: Math.max(1, size) }, () => pool.spawn());
+    const pool = ThreadPool.launch<Request, Reply>(entry, workerData, size, options);
     try {
-      await Promise.all(started);
+      await pool.started;
     } catch (error) {
       await pool.close();
       throw error;
@@ -95,8 +96,29 @@ export class ThreadPool<Request, Reply> {
     return pool;
   }
 
+  /**
+   * Starts `size` threads as `start` does but returns at once: requests
+   * wait in the queue until a thread is ready, and a thread that fails to
+   * start fails them (as a thread that dies does). For a caller that has
+   * something else to do meanwhile — loading the same model itself, say,
+   * which also checks the file. `started` settles when every thread is ready.
+   */
+  static launch<Request, Reply>(entry: URL, workerData: unknown, size: number, options: ThreadPoolOptions = {}): ThreadPool<Request, Reply> {
+    const pool = new ThreadPool<Request, Reply>(entry, workerData, options);
+    pool.started = Promise.all(Array.from({ length: Math.max(1, size) }, () => pool.spawn())).then(() => {});
+    pool.started.catch(() => {}); // reported through the requests (and to `start`'s caller)
+    return pool;
+  }
+
   get size(): number {
     return this.threads.size;
+  }
+
+  /** Whether every thread already holds `depth` requests (counting those queued for threads still starting): one more would wait. */
+  get full(): boolean {
+    let held = this.queue.length;
+    for (const thread of this.threads) held += thread.jobs.length;
+    return held >= this.threads.size * this.depth;
   }
 
   /**

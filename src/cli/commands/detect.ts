@@ -33,7 +33,7 @@ export function registerDetect(program: Command): void {
     .option('--json', 'machine-readable output')
     .option('--no-evidence', 'leave out the reasons for each verdict')
     .option('--jsonl <file>', 'score JSON lines ({id, text}, labeled or seed schema) from a file or - for stdin; one output line per document, in input order')
-    .addOption(workersOption('scoring threads for --jsonl', 'score on the main thread'))
+    .addOption(workersOption('threads that score --jsonl, the main thread among them', 'the main thread only, as 1'))
     .option('--skip-invalid', 'with --jsonl: write an error line for a bad input line instead of stopping')
     .option('--sentences', 'score every sentence and test whether the document contains machine-written passages (marks them in the terminal; adds mixture_p_value and sentences to JSON and to every --jsonl line)')
     .option('--level <alpha>', 'with --sentences: significance level of the machine-passage decision', parseProbability('--level'), DEFAULT_LEVEL)
@@ -90,13 +90,11 @@ async function detectJsonl(path: string, flags: DetectFlags): Promise<void> {
     const format = formatFromExtension(path) === 'csv' ? 'CSV' : (await detectFormat(path)) === 'parquet' ? 'Parquet' : undefined;
     if (format) throw new UserError(`--jsonl reads JSON lines, but ${path} is ${format}: score it with copydesk batch --input ${path} --output scores.jsonl`);
   }
-  const workers = flags.workers;
-  const modelPath = flags.model ?? DEFAULT_MODEL_PATH;
-  const detector = workers === 0 ? modelFrom(flags) : null;
   const progress = createProgress({ label: 'detect', unit: 'lines', silent: flags.quiet });
-  const summary = await detectJsonlStream(openInput(path), process.stdout, detector, {
-    modelPath,
-    workers,
+  // The model is loaded there, after the scoring threads are started, so that both overlap.
+  const summary = await detectJsonlStream(openInput(path), process.stdout, null, {
+    modelPath: flags.model ?? DEFAULT_MODEL_PATH,
+    workers: flags.workers,
     file: path === '-' ? 'stdin' : path,
     dataset: path === '-' ? 'stdin' : datasetName(path),
     skipInvalid: Boolean(flags.skipInvalid),
