@@ -82,10 +82,12 @@ test('JSONL in, JSONL out: every row once, in input order, identical to detect -
   assert.equal(summary.rowsOut, 3000);
   assert.equal(summary.skipped, 0);
   assert.equal(existsSync(`${output}.progress`), false, 'the checkpoint goes once the run is complete');
-  // One thread or two: the same bytes.
-  const single = path.join(dir, 'plain.one.jsonl');
-  await run(options(input, single), 1);
-  assert.equal(readFileSync(single, 'utf8'), readFileSync(output, 'utf8'));
+  // The main thread alone, or helping one or two scoring threads (batches go wherever there is room): the same bytes.
+  for (const workers of [1, 3]) {
+    const other = path.join(dir, `plain.${workers}.jsonl`);
+    await run(options(input, other), workers);
+    assert.equal(readFileSync(other, 'utf8'), readFileSync(output, 'utf8'), `${workers} scoring threads`);
+  }
 });
 
 test('--skip-invalid leaves bad rows out and counts them by reason; without it the run stops and can be resumed with it', async () => {

@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { resolveInputs } from '../corpus/inputs.js';
@@ -211,6 +212,9 @@ export async function runBatch(options: BatchOptions, makeScorer: (run: RunInfo)
         index++;
         // Only the cursor and reader skips stay here; the rows themselves belong to the scorer now.
         inFlight.push({ batch: { end: batch.end, readerSkips: batch.readerSkips, readerFirstSkip: batch.readerFirstSkip }, result });
+        // A turn of the event loop per batch: scoring threads' replies are read (and their next batches sent)
+        // between batches even when this thread scores one itself (batch/local.ts).
+        await setImmediate();
         while (inFlight.length >= scorer.maxInFlight) await commitOne();
       }
       while (inFlight.length > 0) await commitOne();

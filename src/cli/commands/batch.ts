@@ -39,7 +39,7 @@ export function registerBatch(program: Command): void {
     )
     .option('--input <paths...>', 'input files, directories or globs (JSONL, CSV, Parquet; {id, text}, labeled or seed schema)')
     .option('--output <file>', 'output file: .parquet for Parquet, anything else JSON lines')
-    .addOption(workersOption('scoring threads'))
+    .addOption(workersOption('threads that score, the main thread among them (1: the main thread only)'))
     .option('--sentences', 'add sentence-level fields to every output row')
     .option('--model <file>', MODEL_HELP)
     .option('--skip-invalid', 'leave out rows that cannot be scored (counted by reason in the summary) instead of stopping')
