@@ -26,7 +26,9 @@ export interface JsonlDetectOptions extends Omit<RowOptions, 'invalid'> {
 /**
  * Scores a JSON-lines stream into a JSON-lines stream: one output line per
  * document, in input order, never dropping one. Batches go to the scoring
- * threads concurrently; results are written strictly in batch order.
+ * threads, or are scored on this thread when every one is busy; results are
+ * written strictly in batch order. `detector` is this thread's model (null:
+ * loaded from `options.modelPath`, which the threads load too).
  */
 export async function detectJsonlStream(
   input: Readable,
