@@ -221,6 +221,25 @@ describe('POST /v1/detect', () => {
     assert.equal((await post(JSON.stringify({ text: ARTICLE }), { 'content-encoding': 'identity' })).status, 200);
   });
 
+  test('a body that is not UTF-8 is refused (400 invalid_encoding), not scored and audited as replacement characters; a BOM is ignored', async () => {
+    const post = (body: Uint8Array, type = 'application/json') => call(`${s.url}/v1/detect`, { method: 'POST', body, headers: { 'content-type': type } });
+    const recorded = s.audit!.count();
+    // "café" in Latin-1 (0xE9), as a client that declares another charset, or none, might send it.
+    const latin1 = Buffer.from(JSON.stringify({ text: `${ARTICLE} Le café.`, evidence: false }), 'latin1');
+    for (const type of ['application/json', 'application/json; charset=iso-8859-1']) {
+      const answer = await post(latin1, type);
+      assertError(answer, 400);
+      assert.equal(answer.body.error, 'invalid_encoding');
+      assert.match(answer.body.message, /not valid UTF-8/);
+    }
+    assert.equal(s.audit!.count(), recorded, 'nothing scored, nothing recorded');
+    // RFC 8259 lets a parser ignore a byte order mark; the CLI drops one from files too.
+    const plain = await post(Buffer.from(JSON.stringify({ text: ARTICLE, evidence: false })));
+    const bom = await post(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ text: ARTICLE, evidence: false }))]));
+    assert.equal(bom.status, 200, bom.raw);
+    assert.equal(bom.raw, plain.raw);
+  });
+
   test('rejects other media types with 415', async () => {
     assertError(await call(`${s.url}/v1/detect`, { method: 'POST', body: ARTICLE, headers: { 'content-type': 'text/plain' } }), 415);
     assertError(await call(`${s.url}/v1/detect`, { method: 'POST', body: 'text=a', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415);
