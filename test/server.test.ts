@@ -560,6 +560,27 @@ describe('audit store', () => {
     }
   });
 
+  test('since takes every instant RFC 3339 allows: a leap second, and an offset that moves it past year 9999', async () => {
+    const s = await start();
+    try {
+      await call(`${s.url}/v1/detect`, { json: { text: ARTICLE } });
+      // 23:59:60 (a leap second) is valid date-time; it is the instant after 23:59:59, not a server error.
+      const leap = await call(`${s.url}/v1/audit?since=2016-12-31T23:59:60Z`);
+      assert.equal(leap.status, 200, leap.raw);
+      assert.equal(leap.body.records.length, 1);
+      const leapAfter = await call(`${s.url}/v1/audit?since=9998-12-31T23:59:60.5Z`);
+      assert.equal(leapAfter.status, 200, leapAfter.raw);
+      assert.equal(leapAfter.body.records.length, 0);
+      // 9999-12-31T23:59:59-23:59 is in year 10000 (UTC): after every record, not before them.
+      const far = await call(`${s.url}/v1/audit?since=${encodeURIComponent('9999-12-31T23:59:59-23:59')}`);
+      assert.equal(far.status, 200, far.raw);
+      assert.deepEqual(far.body.records, []);
+      assert.equal(far.body.next_after, null);
+    } finally {
+      await s.app.close();
+    }
+  });
+
   test('survives a restart', async () => {
     const db = path.join(dir, 'restart.db');
     const first = await start({ db });

@@ -144,7 +144,8 @@ export class AuditStore {
 
   /** Records in id (= time) order: at or after `since`, after the cursor `after`, at most `limit`. */
   list(query: AuditQuery): AuditRecord[] {
-    const since = query.since === undefined ? '' : new Date(query.since).toISOString();
+    const since = query.since === undefined ? '' : storedTime(query.since);
+    if (since === null) return [];
     return this.selectPage.all(since, query.after ?? 0, query.limit) as AuditRecord[];
   }
 
@@ -158,4 +159,21 @@ export class AuditStore {
     this.closed = true;
     this.db.close();
   }
+}
+
+/** The last instant a stored time (ISO 8601, four-digit year) can hold. */
+const LAST_STORED = Date.parse('9999-12-31T23:59:59.999Z');
+
+/**
+ * An RFC 3339 date-time as stored times are written (toISOString), to compare
+ * with them as text; null when it is later than any stored time can be (an
+ * offset can carry 9999-12-31 into year 10000, which toISOString writes as
+ * "+010000-…", a string that sorts before every record). A leap second
+ * (…:60, valid RFC 3339 that Date cannot parse) is the instant after …:59.
+ */
+function storedTime(dateTime: string): string | null {
+  let ms = Date.parse(dateTime);
+  if (Number.isNaN(ms)) ms = Date.parse(dateTime.replace(/:60(?=[.zZ+-])/, ':59')) + 1000;
+  if (Number.isNaN(ms)) throw new RangeError(`not a date-time: ${dateTime}`);
+  return ms > LAST_STORED ? null : new Date(ms).toISOString();
 }
