@@ -782,6 +782,25 @@ describe('OpenAPI description', () => {
     }
   });
 
+  test('the sentence budget\'s 422 and the draining 503 are documented where they are answered', async () => {
+    const plain = await start({ audit: null, limits: { maxRequestSentences: 20 } });
+    try {
+      const doc = (await call(`${plain.url}/openapi.json`)).body;
+      const answer = await call(`${plain.url}/v1/detect`, { json: { text: 'Yes. '.repeat(60) } });
+      assertError(answer, 422, 'text');
+      const documented = doc.paths['/v1/detect'].post.responses['422'];
+      assert.ok(documented, 'POST /v1/detect answers 422, which is not documented');
+      assert.match(documented.description, /20 sentences/);
+      assert.deepEqual(validate(documented.content['application/json'].schema, answer.body, doc), []);
+      // Every route answers 503 shutting_down while the server drains (see 'shutting down').
+      for (const [route, ops] of Object.entries(doc.paths)) {
+        for (const [method, op] of Object.entries(ops as Record<string, { responses: Record<string, unknown> }>)) assert.ok(op.responses['503'], `${method} ${route}: 503 not documented`);
+      }
+    } finally {
+      await plain.app.close();
+    }
+  });
+
   test('the documented request schema is the one the route enforces', async () => {
     const doc = (await call(`${s.url}/openapi.json`)).body;
     const request = doc.components.schemas.DetectRequest;

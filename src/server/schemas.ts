@@ -226,12 +226,15 @@ const error = (description: string) => json(description, ref('Error'));
 export function routeSchemas(limits: ServiceLimits, auth: boolean) {
   const secured = { security: auth ? [{ bearer: [] }] : [] };
   const open = { security: [] };
+  // Every route answers this while the server drains (SIGTERM): requests in flight finish, new ones go elsewhere.
+  const draining = { 503: error('The server is shutting down (shutting_down); retry on another instance or in a moment.') };
   const v1Errors = {
     ...(auth ? { 401: error('Missing or wrong bearer token (only when the server has COPYDESK_API_TOKEN set).') } : {}),
     429: {
       ...error('Rate limit exceeded; wait the number of seconds in Retry-After.'),
       headers: { 'Retry-After': { type: 'integer', description: 'Seconds to wait.' } },
     },
+    ...draining,
   };
   return {
     detect: {
@@ -243,12 +246,23 @@ export function routeSchemas(limits: ServiceLimits, auth: boolean) {
         200: json('For {text}: the result for that document. For {texts}: {model_version, results} with one result per text, in order.', {
           oneOf: [ref('Detection'), ref('DetectBatch')],
         }),
-        400: error('Invalid JSON, a missing field, a wrongly typed field, an unknown field, or a batch larger than allowed.'),
+        400: error(
+          'Invalid JSON (invalid_json), a body that is not UTF-8 (invalid_encoding), a forbidden key, a missing, wrongly typed or unknown field, ' +
+            'a text that is empty after normalisation (empty_text), or a batch larger than allowed.',
+        ),
         408: error(`The request was not received within the request timeout (${limits.requestTimeoutMs} ms).`),
-        413: error(`The body is over ${limits.maxBodyBytes} bytes, or a text over ${limits.maxTextChars} characters.`),
-        415: error('The body is not application/json.'),
-        503: error('Scoring timed out (overload) or the server is shutting down.'),
+        413: error(
+          `The body is over ${limits.maxBodyBytes} bytes, a text over ${limits.maxTextChars} characters (text_too_large), ` +
+            `or the texts over ${limits.maxRequestChars} characters together (request_too_large).`,
+        ),
+        415: error('The body is not application/json, or has a Content-Encoding.'),
+        422: error(`The texts have more than ${limits.maxRequestSentences} sentences together (too_many_sentences); split them into several requests.`),
         ...v1Errors,
+        429: {
+          ...error('Rate limit exceeded (rate_limited), or this client already has too much text waiting to be scored (client_busy); wait the number of seconds in Retry-After.'),
+          headers: { 'Retry-After': { type: 'integer', description: 'Seconds to wait.' } },
+        },
+        503: error('Scoring timed out (timeout), the server has too much text waiting to be scored (server_busy), or it is shutting down (shutting_down); retry later.'),
       },
     },
     models: { operationId: 'models', summary: 'Metadata of the loaded model.', ...secured, response: { 200: json('The loaded model.', ref('Models')), ...v1Errors } },
@@ -263,21 +277,21 @@ export function routeSchemas(limits: ServiceLimits, auth: boolean) {
       operationId: 'health',
       summary: 'Liveness: the model is loaded and the server answers.',
       ...open,
-      response: { 200: json('Healthy.', ref('Health')), 503: error('Shutting down.') },
+      response: { 200: json('Healthy.', ref('Health')), ...draining },
     },
     metrics: {
       operationId: 'metrics',
       summary: 'Prometheus metrics (text exposition format 0.0.4).',
       ...open,
-      response: { 200: text('Metrics.', 'text/plain') },
+      response: { 200: text('Metrics.', 'text/plain'), ...draining },
     },
     openapi: {
       operationId: 'openapi',
       summary: 'This description.',
       ...open,
-      response: { 200: json('OpenAPI 3.1 document.', { type: 'object' }) },
+      response: { 200: json('OpenAPI 3.1 document.', { type: 'object' }), ...draining },
     },
-    page: { operationId: 'page', summary: 'The web page for editors.', ...open, response: { 200: text('HTML page.', 'text/html') } },
+    page: { operationId: 'page', summary: 'The web page for editors.', ...open, response: { 200: text('HTML page.', 'text/html'), ...draining } },
   };
 }
 
