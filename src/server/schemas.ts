@@ -108,8 +108,15 @@ export function detectBodySchema(maxBatch: number) {
     type: 'object',
     description: 'Exactly one of `text` (one document) or `texts` (a batch).',
     properties: {
-      text: { type: 'string', minLength: 1, description: 'One document.' },
-      texts: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1, maxItems: maxBatch, description: `A batch of at most ${maxBatch} documents.` },
+      // No minLength: an empty text is refused by the one rule every interface applies (400 empty_text, as for whitespace).
+      text: { type: 'string', description: 'One document; refused (400 empty_text) when empty after normalisation.' },
+      texts: {
+        type: 'array',
+        items: { type: 'string' },
+        minItems: 1,
+        maxItems: maxBatch,
+        description: `A batch of at most ${maxBatch} documents; each is refused (400 empty_text) when empty after normalisation.`,
+      },
       evidence: { type: 'boolean', default: true, description: 'Include the strongest reasons for each verdict (default true).' },
     },
     additionalProperties: false,
