@@ -134,6 +134,16 @@ test('the HTTP API answers 400 {error, message, status} for text that is empty a
       assert.match(body.message, /empty \(after normalisation\)/);
       assert.equal(body.field, 'texts' in payload ? 'texts[1]' : 'text');
     }
+    // NUL characters mean binary data (UTF-16 read as UTF-8 has one after every ASCII letter): refused, as detect and JSON lines refuse them.
+    const utf16 = Buffer.from(TEXT, 'utf16le').toString('latin1');
+    for (const payload of [{ text: utf16 }, { texts: [TEXT, `${TEXT}\u0000`] }]) {
+      const response = await app.inject({ method: 'POST', url: '/v1/detect', payload });
+      assert.equal(response.statusCode, 400, response.body);
+      const body = response.json();
+      assert.equal(body.error, 'binary_text');
+      assert.match(body.message, /NUL characters/);
+      assert.equal(body.field, 'texts' in payload ? 'texts[1]' : 'text');
+    }
     assert.equal(recorded.length, 0);
     const models = (await app.inject({ method: 'GET', url: '/v1/models' })).json();
     assert.deepEqual(models.models[0].warnings, []);

@@ -206,12 +206,11 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
       const texts = batch ? body.texts! : body.text !== undefined ? [body.text] : null;
       if (texts === null) throw new HttpError(400, 'missing_field', 'body must have a "text" (string) or "texts" (array of strings) field', 'text');
       texts.forEach((text, i) => {
-        if (isEmptyText(text)) {
-          throw new HttpError(400, 'empty_text', `${batch ? `texts[${i}]` : 'text'} is empty (after normalisation); nothing to score`, batch ? `texts[${i}]` : 'text');
-        }
-        if (text.length > limits.maxTextChars) {
-          throw new HttpError(413, 'text_too_large', `${batch ? `texts[${i}]` : 'text'} has ${text.length} characters; the limit is ${limits.maxTextChars}`, batch ? `texts[${i}]` : 'text');
-        }
+        const name = batch ? `texts[${i}]` : 'text';
+        if (isEmptyText(text)) throw new HttpError(400, 'empty_text', `${name} is empty (after normalisation); nothing to score`, name);
+        // As detect refuses a file and JSON lines a field with a NUL: binary data (or UTF-16 read as UTF-8), not text.
+        if (text.includes('\u0000')) throw new HttpError(400, 'binary_text', `${name} contains NUL characters: binary data (or UTF-16 read as UTF-8), not text`, name);
+        if (text.length > limits.maxTextChars) throw new HttpError(413, 'text_too_large', `${name} has ${text.length} characters; the limit is ${limits.maxTextChars}`, name);
       });
       const field = batch ? 'texts' : 'text';
       const chars = texts.reduce((sum, text) => sum + text.length, 0);

@@ -255,7 +255,7 @@ export function routeSchemas(limits: ServiceLimits, auth: boolean) {
         }),
         400: error(
           'Invalid JSON (invalid_json), a body that is not UTF-8 (invalid_encoding), a forbidden key, a missing, wrongly typed or unknown field, ' +
-            'a text that is empty after normalisation (empty_text), or a batch larger than allowed.',
+            'a text that is empty after normalisation (empty_text) or holds NUL characters (binary_text), or a batch larger than allowed.',
         ),
         408: error(`The request was not received within the request timeout (${limits.requestTimeoutMs} ms).`),
         413: error(
