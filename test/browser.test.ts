@@ -185,6 +185,37 @@ describe('web page', { skip }, () => {
     await page.close();
   });
 
+  test('a withheld passage decision is not shown as "no passage detected"; a cut sentence list says it is cut (stubbed responses)', async () => {
+    const { page, errors } = await openPage();
+    const sentences = naiveSentences(ARTICLE);
+    let stub: Record<string, unknown> = {};
+    await page.route('**/v1/detect', async (route) => {
+      const real = await route.fetch();
+      await route.fulfill({ response: real, json: { ...(await real.json()), ...stub } });
+    });
+    // Uncertain, or human with cautions: the server withholds machine passages however small the p-value.
+    for (const verdict of [{ verdict: 'uncertain', reasons: ['not_news'] }, { verdict: 'human', cautions: ['not_news'] }]) {
+      stub = { ...verdict, mixture_p_value: 0.0004, machine_passage: false, sentences: sentences.map((s) => ({ ...s, machine_passage: false })) };
+      await page.fill('#text', ARTICLE);
+      await page.click('#check');
+      await page.waitForFunction((kind) => document.getElementById('verdict')?.classList.contains(kind), verdict.verdict);
+      const mixture = (await page.textContent('#mixture')) ?? '';
+      assert.match(mixture, /p = 4\.0e-4/);
+      assert.doesNotMatch(mixture, /no machine-written passage detected/, `${verdict.verdict}: ${mixture}`);
+      assert.match(mixture, /passages are not marked/);
+    }
+    // Only the first sentences listed (the server's per-text limit): the page says how many there are.
+    stub = { verdict: 'human', mixture_p_value: 0.5, machine_passage: false, sentences: sentences.slice(0, 3), sentence_count: sentences.length, sentences_truncated: true };
+    await page.click('#check');
+    await page.waitForFunction(() => /first 3 of/.test(document.getElementById('sentence-detail')?.textContent ?? ''));
+    assert.match((await page.textContent('#sentence-detail')) ?? '', new RegExp(`^Scores of the first 3 of ${sentences.length} sentences`));
+    await page.focus('#sentences .s >> nth=0');
+    assert.match((await page.textContent('#sentence-detail')) ?? '', new RegExp(`^Sentence 1 of ${sentences.length}:`));
+    assert.equal(await page.$eval('#sentences', (e) => e.textContent), ARTICLE, 'the rest of the text is still shown');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test('a text it cannot judge: its own look and the reasons in words, never a hidden "human"', async () => {
     const { page, errors } = await openPage();
     await page.fill('#text', 'Short note. Two sentences.');

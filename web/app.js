@@ -151,21 +151,26 @@ function render(text, r) {
   $('meter-fill').style.left = `calc(${(r.machine_probability * 100).toFixed(2)}% - 1px)`;
   $('meter-threshold').style.left = `${(r.threshold * 100).toFixed(2)}%`;
   $('threshold').textContent = `Flagged as machine-written at ${percent(r.threshold)} or more (dashed mark).`;
+  // On text with reasons or cautions the server withholds machine passages whatever the p-value: not decided, not "none".
+  const withheld = listed.length > 0 && r.machine_passage !== true;
   $('mixture').textContent =
     typeof r.mixture_p_value === 'number'
       ? `Mixed-authorship test: p = ${formatP(r.mixture_p_value)}` +
-        (r.machine_passage === true
-          ? ' — the text likely contains machine-written passages (marked ▲).'
-          : r.machine_passage === false
-            ? ' — no machine-written passage detected.'
-            : ' (small values mean some sentences are unlikely to be human-written).')
+        (withheld
+          ? ` — passages are not marked in a text ${uncertain ? 'the detector cannot judge' : 'with cautions'} (see above).`
+          : r.machine_passage === true
+            ? ' — the text likely contains machine-written passages (marked ▲).'
+            : r.machine_passage === false
+              ? ' — no machine-written passage detected.'
+              : ' (small values mean some sentences are unlikely to be human-written).')
       : '';
   $('result-model').textContent = r.model_version;
-  renderSentences(text, r.sentences);
+  renderSentences(text, r.sentences, r.sentences_truncated === true ? r.sentence_count : undefined);
   renderEvidence(r.evidence ?? []);
 }
 
-function renderSentences(text, sentences) {
+/** `total`: how many sentences the text has, when the server listed only the first ones (sentences_truncated). */
+function renderSentences(text, sentences, total) {
   sentencesBox.replaceChildren();
   detail.textContent = '';
   if (!Array.isArray(sentences) || sentences.length === 0) {
@@ -176,6 +181,7 @@ function renderSentences(text, sentences) {
     return;
   }
   const ordered = [...sentences].sort((a, b) => a.start - b.start);
+  const of = Math.max(total ?? 0, ordered.length);
   let at = 0;
   const spans = [];
   ordered.forEach((s, i) => {
@@ -188,7 +194,7 @@ function renderSentences(text, sentences) {
     span.tabIndex = spans.length === 0 ? 0 : -1;
     span.dataset.index = String(spans.length);
     span.dataset.summary =
-      `Sentence ${i + 1} of ${ordered.length}: ${percent(s.machine_probability)} machine probability (${BIN_WORDS[b]}); ` +
+      `Sentence ${i + 1} of ${of}: ${percent(s.machine_probability)} machine probability (${BIN_WORDS[b]}); ` +
       `p-value under the human-writer null ${formatP(s.p_value)}${s.machine_passage ? '; part of a likely machine-written passage (▲)' : ''}.`;
     span.setAttribute('aria-label', `${span.dataset.summary} ${span.textContent}`);
     sentencesBox.append(span);
@@ -197,7 +203,11 @@ function renderSentences(text, sentences) {
   });
   if (at < text.length) sentencesBox.append(document.createTextNode(text.slice(at)));
   const count = spans.filter((s) => /\bb[34]\b/.test(s.className)).length;
-  detail.textContent = `${spans.length} sentences; ${count} lean towards machine writing (60% or more).`;
+  const lean = `${count} lean towards machine writing (60% or more).`;
+  detail.textContent =
+    of > ordered.length
+      ? `Scores of the first ${spans.length} of ${of} sentences (the server lists no more per text; the verdict uses them all): ${lean} Check the rest in parts for their scores.`
+      : `${spans.length} sentences; ${lean}`;
 }
 
 function renderEvidence(evidence) {
