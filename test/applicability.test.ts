@@ -26,6 +26,7 @@ import { STYLE_FEATURES } from '../src/features/stylometry.js';
 import { detectText } from '../src/detect/detect.js';
 import { scoreRows } from '../src/detect/lines.js';
 import { formatDetection } from '../src/cli/format.js';
+import { loadDetector } from '../src/model/model-file.js';
 import { trainDetector } from '../src/model/train.js';
 import { defaultTrainingExtensions } from '../src/detect/sentence-training.js';
 import { deserializeDetector, serializeDetector } from '../src/model/model-file.js';
@@ -69,7 +70,6 @@ test('decideVerdict: soft reasons decline from the floor (or a lower threshold) 
 });
 
 test('a low-scoring review: verdict human with cautions (not reasons) in JSON, JSONL and CLI text; no machine passage', async () => {
-  const { loadDetector } = await import('../src/model/model-file.js');
   const detector = loadDetector();
   const result = detectText(detector, REVIEW, { sentences: true, level: 1 });
   assert.ok(result.machine_probability < SOFT_REASON_FLOOR, `precondition: the review scores low (${result.machine_probability})`);
@@ -78,6 +78,8 @@ test('a low-scoring review: verdict human with cautions (not reasons) in JSON, J
   assert.equal('reasons' in result, false, 'reasons stay the reasons for uncertain');
   assert.equal(result.machine_passage, false, 'machine passages stay withheld on any reason');
   assert.match(formatDetection(result, 'r.txt'), /^r\.txt: HUMAN-WRITTEN \(.*\n  caution: the text does not read like news .*weaker evidence/);
+  // Withheld is not "none found" (the page says the same): the test was not allowed to decide.
+  assert.match(formatDetection(result, 'r.txt'), /\n  machine passages: not marked in a text with cautions \(/);
   const [line] = scoreRows(detector, [[JSON.stringify({ id: 'r', text: REVIEW }), 1]], { file: 'x.jsonl', dataset: 'x', invalid: 'stop' }).output.trimEnd().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(Object.keys(line), ['id', 'machine_probability', 'verdict', 'cautions']);
   assert.deepEqual(line.cautions, ['not_news']);
@@ -216,6 +218,9 @@ test('detect JSON and JSONL: reasons only when uncertain, probability always', (
   assert.deepEqual(short.reasons, ['too_short']);
   assert.ok(short.machine_probability >= 0 && short.machine_probability <= 1);
   assert.match(formatDetection(short, 'a.txt', { text: SHORT_ENGLISH }), /^a\.txt: UNCERTAIN — text too short to judge \(11 words; needs ≥ \d+\) \(not judged; machine probability/);
+  const shortSentences = detectText(loadDetector(), SHORT_ENGLISH, { sentences: true });
+  assert.equal(shortSentences.verdict, 'uncertain');
+  assert.match(formatDetection(shortSentences, 'a.txt'), /\n  machine passages: not marked in a text the detector cannot judge \(/);
   const long = detectText(detector, LONG_ENGLISH);
   assert.ok(long.verdict === 'human' || long.verdict === 'machine');
   assert.equal('reasons' in long, false);

@@ -13,9 +13,14 @@ export function formatDetection(result: DetectionResult, name: string, options: 
   if (result.sentences && result.mixture) {
     const m = result.mixture;
     const flagged = result.sentences.filter((x) => x.machine_passage).length;
-    lines.push(
-      `  machine passages: ${m.machine_passage ? `YES, ${flagged} of ${result.sentences.length} sentences` : 'none found'} (${m.test.toUpperCase()} mixture test p = ${formatP(m.p_value)}, level ${m.level})`,
-    );
+    // On text with reasons or cautions, passages are withheld whatever the p-value (sentences.ts): not decided, not "none".
+    const withheld = !m.machine_passage && (result.reasons !== undefined || result.cautions !== undefined);
+    const decision = m.machine_passage
+      ? `YES, ${flagged} of ${result.sentences.length} sentences`
+      : withheld
+        ? `not marked in a text ${result.verdict === 'uncertain' ? 'the detector cannot judge' : 'with cautions'}`
+        : 'none found';
+    lines.push(`  machine passages: ${decision} (${m.test.toUpperCase()} mixture test p = ${formatP(m.p_value)}, level ${m.level})`);
     if (options.text !== undefined) lines.push(indent(markSentences(options.text, result, Boolean(options.colour))));
   }
   if (result.evidence && result.evidence.length > 0) {
