@@ -54,7 +54,7 @@ interface Running {
 
 let dbCounter = 0;
 async function start(options: Partial<ServiceOptions> & { db?: string; storeText?: boolean } = {}): Promise<Running> {
-  const audit = options.audit === null ? null : new AuditStore(options.db ?? path.join(dir, `audit-${dbCounter++}.db`), options.storeText ?? false);
+  const audit = options.audit !== undefined ? options.audit : new AuditStore(options.db ?? path.join(dir, `audit-${dbCounter++}.db`), options.storeText ?? false);
   const app = await buildApp({ detector, rateLimit: null, ...options, audit });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address() as net.AddressInfo;
@@ -530,6 +530,36 @@ describe('audit store', () => {
     await call(`${withText.url}/v1/detect`, { json: { text: MACHINE } });
     assert.equal((await call(`${withText.url}/v1/audit`)).body.records[0].text, MACHINE);
     await withText.app.close();
+  });
+
+  test('a verdict that cannot be recorded is not given: 503 audit_unavailable with Retry-After, /healthz says failing, both recover', async () => {
+    const db = path.join(dir, 'locked.db');
+    const store = new AuditStore(db, false, 20);
+    const s = await start({ audit: store });
+    try {
+      assert.equal((await call(`${s.url}/v1/detect`, { json: { text: ARTICLE } })).status, 200);
+      // Another process holds the write lock past the busy timeout.
+      const { default: Database } = await import('better-sqlite3');
+      const other = new Database(db);
+      other.exec('BEGIN IMMEDIATE; CREATE TABLE holding_the_lock (x)'); // a write: WAL takes the lock with it
+      const refused = await call(`${s.url}/v1/detect`, { json: { text: ARTICLE } });
+      assertError(refused, 503);
+      assert.equal(refused.body.error, 'audit_unavailable');
+      assert.match(refused.body.message, /could not be recorded in the audit trail \(database is locked\)/);
+      assert.equal(refused.headers.get('retry-after'), '1');
+      const failing = (await call(`${s.url}/healthz`)).body;
+      assert.equal(failing.status, 'ok');
+      assert.equal(failing.audit, 'failing');
+      assert.match(failing.audit_error, /locked/);
+      assert.ok(!Number.isNaN(Date.parse(failing.audit_failing_since)));
+      other.exec('ROLLBACK');
+      other.close();
+      assert.equal((await call(`${s.url}/v1/detect`, { json: { text: MACHINE } })).status, 200);
+      assert.equal((await call(`${s.url}/healthz`)).body.audit, 'ok');
+      assert.equal(store.count(), 2, 'the refused request left no record; the others did');
+    } finally {
+      await s.app.close();
+    }
   });
 
   test('since, after and limit page through the records; bad parameters are 400s naming them', async () => {

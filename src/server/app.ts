@@ -238,7 +238,12 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
         }
         throw error;
       }
-      await audit?.record(texts, results.summaries);
+      try {
+        await audit?.record(texts, results.summaries);
+      } catch (error) {
+        // A verdict is never given unrecorded: the client is told why, and to retry (503 adds Retry-After).
+        throw new HttpError(503, 'audit_unavailable', `the verdict could not be recorded in the audit trail (${(error as Error).message}), so it is not given; retry later`);
+      }
       for (const summary of results.summaries) metrics.observeVerdict(summary.verdict);
       reply.type('application/json; charset=utf-8');
       return batch ? batchJson(detector.version, results.json) : results.json[0];
@@ -271,7 +276,7 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
     status: 'ok',
     model_version: detector.version,
     uptime_seconds: Math.round((Date.now() - started) / 100) / 10,
-    audit: audit ? 'ok' : 'disabled',
+    ...auditHealth(audit),
   }));
 
   app.get('/metrics', { schema: schemas.metrics }, async (_request, reply) => {
@@ -409,3 +414,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number, cancel: Cancellation): 
   });
 }
 
+/** The audit store's part of /healthz: failing (with since when and why) while its commits fail, so monitoring sees what clients get as 503s. */
+function auditHealth(audit: AuditStore | null): { audit: 'ok' | 'disabled' | 'failing'; audit_failing_since?: string; audit_error?: string } {
+  if (!audit) return { audit: 'disabled' };
+  const failing = audit.failing;
+  return failing ? { audit: 'failing', audit_failing_since: failing.since, audit_error: failing.message } : { audit: 'ok' };
+}

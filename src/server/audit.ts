@@ -63,10 +63,14 @@ export class AuditStore {
   private pending: unknown[][] = [];
   private waiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
   private scheduled = false;
+  /** Set while commits fail (disk full, database locked past the busy timeout …); cleared by the next commit that succeeds. */
+  private failure: { since: string; message: string } | null = null;
 
   constructor(
     readonly file: string,
     readonly storeText = false,
+    /** How long a commit waits for another process's lock before it fails (SQLite busy_timeout). */
+    busyTimeoutMs = 5000,
   ) {
     let db: Database.Database | undefined;
     try {
@@ -75,7 +79,7 @@ export class AuditStore {
       // SQLite opens lazily: a file that is not a database fails only on its first statement, so that is inside the try too.
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
-      db.pragma('busy_timeout = 5000');
+      db.pragma(`busy_timeout = ${Math.max(0, Math.round(busyTimeoutMs))}`);
       db.exec(SCHEMA);
     } catch (error) {
       db?.close();
@@ -123,10 +127,17 @@ export class AuditStore {
       if (rows.length === 1) this.insert.run(rows[0]);
       else this.insertMany(rows);
     } catch (error) {
+      this.failure ??= { since: new Date().toISOString(), message: (error as Error).message };
       for (const w of waiters) w.reject(error as Error);
       return;
     }
+    this.failure = null;
     for (const w of waiters) w.resolve();
+  }
+
+  /** Whether the last commit failed, since when and why (what /healthz reports). */
+  get failing(): { since: string; message: string } | null {
+    return this.failure;
   }
 
   private rows(texts: readonly string[], results: readonly ResultSummary[], time: Date): unknown[][] {

@@ -160,7 +160,9 @@ export const HEALTH_SCHEMA = {
     status: { type: 'string', enum: ['ok'] },
     model_version: { type: 'string' },
     uptime_seconds: { type: 'number' },
-    audit: { type: 'string', enum: ['ok', 'disabled'] },
+    audit: { type: 'string', enum: ['ok', 'disabled', 'failing'], description: 'failing: the last audit commit failed, and /v1/detect answers 503 audit_unavailable until one succeeds.' },
+    audit_failing_since: { type: 'string', format: 'date-time' },
+    audit_error: { type: 'string' },
   },
   additionalProperties: false,
 } as const;
@@ -269,7 +271,10 @@ export function routeSchemas(limits: ServiceLimits, auth: boolean) {
           ...error('Rate limit exceeded (rate_limited), or this client already has too much text waiting to be scored (client_busy); wait the number of seconds in Retry-After.'),
           headers: { 'Retry-After': { type: 'integer', description: 'Seconds to wait.' } },
         },
-        503: error('Scoring timed out (timeout), the server has too much text waiting to be scored (server_busy), or it is shutting down (shutting_down); retry later.'),
+        503: error(
+          'Scoring timed out (timeout), the server has too much text waiting to be scored (server_busy), the verdict could not be recorded in the audit trail ' +
+            '(audit_unavailable: it is never given unrecorded), or the server is shutting down (shutting_down); retry later.',
+        ),
       },
     },
     models: { operationId: 'models', summary: 'Metadata of the loaded model.', ...secured, response: { 200: json('The loaded model.', ref('Models')), ...v1Errors } },
