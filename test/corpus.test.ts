@@ -264,6 +264,14 @@ test('CSV structure errors are errors, or skips with --skip-invalid', async (t) 
   assert.equal(report.summary(), 'skipped 1 row: 1 invalid CSV');
 });
 
+test('a quote in the middle of an unquoted CSV field is an invalid-CSV error naming file and line, not an internal error', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'semicolons.csv');
+  // A file written with ";" as the separator: csv-parse reports this one error with code INVALID_OPENING_QUOTE (no CSV_ prefix).
+  await fs.writeFile(file, 'id;label;text\na;human;"fine text"\n');
+  await rejectsWith(readAllDocuments([file]), /semicolons\.csv: invalid CSV: Invalid Opening Quote: .*line 2/);
+});
+
 test('a CSV record that is not valid UTF-8 stops the read, or with --skip-invalid is skipped alone, even inside a quoted field spanning lines', async (t) => {
   const dir = await tempDir(t);
   const file = path.join(dir, 'latin1.csv');

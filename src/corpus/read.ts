@@ -103,7 +103,7 @@ export async function* readCsv(file: string, onInvalid?: InvalidRecordHandler): 
   const skipped: InvalidRecordError[] = [];
   const takeSkipped = () => skipped.splice(0);
   // The CSV and Parquet libraries load on first use: JSON-lines runs never pay for them.
-  const { parse: parseCsv } = await import('csv-parse');
+  const { parse: parseCsv, CsvError } = await import('csv-parse');
   const parser = parseCsv({
     columns: true,
     bom: true,
@@ -143,7 +143,8 @@ export async function* readCsv(file: string, onInvalid?: InvalidRecordHandler): 
     }
     for (const error of takeSkipped()) rejectRecord(error, onInvalid);
   } catch (error) {
-    if (isCsvError(error)) throw new UserError(`${file}: invalid CSV: ${error.message}`);
+    // By class, not by code: csv-parse's codes mostly start with CSV_, but not all (INVALID_OPENING_QUOTE).
+    if (error instanceof CsvError) throw new UserError(`${file}: invalid CSV: ${error.message}`);
     throw error;
   } finally {
     input.destroy();
@@ -189,10 +190,6 @@ interface CsvRow {
   /** The line the record ends on (a quoted field may span lines). */
   endLine: number;
   skippedBefore: InvalidRecordError[];
-}
-
-function isCsvError(error: unknown): error is Error {
-  return error instanceof Error && String((error as { code?: unknown }).code).startsWith('CSV_');
 }
 
 /**
