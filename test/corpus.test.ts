@@ -174,6 +174,29 @@ test('input resolution errors and format detection', async (t) => {
   assert.equal(sniffed[0].id, 'a:1');
 });
 
+test('a directory or glob reads data files that are symbolic links (a Hugging Face cache snapshot), and linked directories once', async (t) => {
+  const dir = await tempDir(t);
+  await fs.mkdir(path.join(dir, 'blobs'));
+  await fs.mkdir(path.join(dir, 'snapshot'));
+  await fs.copyFile(fixture('labeled.jsonl'), path.join(dir, 'blobs', '3f2a'));
+  await fs.copyFile(fixture('seed.jsonl'), path.join(dir, 'snapshot', 'seed.jsonl'));
+  await fs.symlink(path.join('..', 'blobs', '3f2a'), path.join(dir, 'snapshot', 'labeled.jsonl'));
+  await fs.mkdir(path.join(dir, 'more'));
+  await fs.copyFile(fixture('unlabeled.jsonl'), path.join(dir, 'more', 'unlabeled.jsonl'));
+  await fs.symlink(path.join('..', 'more'), path.join(dir, 'snapshot', 'more'));
+  // A link back up the tree must not loop.
+  await fs.symlink('..', path.join(dir, 'snapshot', 'more', 'up'));
+  const files = await resolveInputs([path.join(dir, 'snapshot')]);
+  assert.deepEqual(files.map((f) => path.relative(dir, f)), ['snapshot/labeled.jsonl', 'snapshot/more/unlabeled.jsonl', 'snapshot/seed.jsonl']);
+  const globbed = await resolveInputs([path.join(dir, 'snapshot', '*.jsonl')]);
+  assert.deepEqual(globbed.map((f) => path.basename(f)), ['labeled.jsonl', 'seed.jsonl']);
+  const docs = await readAllDocuments([path.join(dir, 'snapshot')]);
+  assert.equal(docs.filter((d) => d.dataset === 'labeled').length, 3);
+  // A data file whose link points nowhere is said, not passed over.
+  await fs.symlink(path.join('..', 'blobs', 'gone'), path.join(dir, 'snapshot', 'lost.jsonl'));
+  await rejectsWith(resolveInputs([path.join(dir, 'snapshot')]), /lost\.jsonl: a symbolic link to nothing/);
+});
+
 test('a dataset stored as both .jsonl and .parquet is read once from a directory', async (t) => {
   const dir = await tempDir(t);
   await fs.copyFile(fixture('labeled.jsonl'), path.join(dir, 'labeled.jsonl'));

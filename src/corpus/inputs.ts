@@ -1,4 +1,4 @@
-import { promises as fs, realpathSync, statSync } from 'node:fs';
+import { promises as fs, realpathSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../util/errors.js';
 
@@ -131,17 +131,32 @@ function isHidden(name: string): boolean {
   return name.startsWith('.');
 }
 
-/** Every data file below `dir`, sorted, skipping dot-directories. */
-async function listDataFiles(dir: string): Promise<string[]> {
+/**
+ * Every data file below `dir`, sorted, skipping dot-directories. A symbolic
+ * link counts as what it points to (a Hugging Face cache snapshot is links
+ * into its blobs); a directory reached twice, through links, is read once.
+ */
+async function listDataFiles(dir: string, visited = new Set<string>()): Promise<string[]> {
+  const real = await fs.realpath(dir);
+  if (visited.has(real)) return [];
+  visited.add(real);
   const found: string[] = [];
   const entries = await fs.readdir(dir, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const entry of entries) {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory() && !isHidden(entry.name)) found.push(...(await listDataFiles(full)));
-    else if (entry.isFile() && isDataFile(entry.name)) found.push(full);
+    const kind = entry.isSymbolicLink() ? await linkTarget(full, entry.name) : entry;
+    if (kind?.isDirectory() && !isHidden(entry.name)) found.push(...(await listDataFiles(full, visited)));
+    else if (kind?.isFile() && isDataFile(entry.name)) found.push(full);
   }
   return found;
+}
+
+/** What a link points to; a data file's link that points nowhere is an error, not a file quietly left out. */
+async function linkTarget(link: string, name: string): Promise<Stats | undefined> {
+  const stats = await fs.stat(link).catch(() => undefined);
+  if (stats === undefined && isDataFile(name)) throw new UserError(`${link}: a symbolic link to nothing (its target is missing)`);
+  return stats;
 }
 
 const FORMAT_PREFERENCE: InputFormat[] = ['jsonl', 'parquet', 'csv'];
