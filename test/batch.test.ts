@@ -162,6 +162,27 @@ test('a CSV record that is not valid UTF-8 stops the run, or with --skip-invalid
   assert.deepEqual(ids, rows.map((row) => row.id));
 });
 
+test('a Parquet string that is not valid UTF-8 stops the run naming file, row and field, or is skipped and counted; never scored as U+FFFD', async () => {
+  const rows = syntheticRows(3, 'pq8');
+  const bad = Buffer.concat([Buffer.from(`Caf`), Buffer.from([0xe9]), Buffer.from(` ${syntheticText(11)}`)]);
+  const input = path.join(dir, 'latin1.parquet');
+  parquetWriteFile({
+    filename: input,
+    columnData: [
+      { name: 'id', data: [rows[0].id, 'latin1', rows[1].id, rows[2].id], type: 'STRING' },
+      // BYTE_ARRAY without an annotation, as a writer leaves raw bytes: read as text, so it must be UTF-8.
+      { name: 'text', data: [rows[0].text, bad, rows[1].text, rows[2].text].map((t) => new Uint8Array(Buffer.from(t))), type: 'BYTE_ARRAY' },
+    ],
+  });
+  const output = path.join(dir, 'latin1-parquet.out.jsonl');
+  await assert.rejects(run(options(input, output)), /latin1\.parquet:2: field "text" is not valid UTF-8/);
+  const summary = await run(options(input, output, { skipInvalid: true, restart: true }));
+  assert.equal(summary.rowsOut, 3);
+  assert.deepEqual(summary.skips, { 'invalid UTF-8': 1 });
+  const ids = readFileSync(output, 'utf8').trim().split('\n').map((line) => JSON.parse(line).id);
+  assert.deepEqual(ids, rows.map((row) => row.id));
+});
+
 test('CSV, Parquet, a directory and a glob give the same scores; seed rows give two documents', async () => {
   const rows = syntheticRows(700, 'fmt');
   const jsonl = write('formats/a.jsonl', toJsonl(rows));

@@ -315,6 +315,26 @@ test('a CSV record that is not valid UTF-8 stops the read, or with --skip-invali
   assert.ok(docs.every((d) => !d.text.includes('\uFFFD')));
 });
 
+test('a Parquet string that is not valid UTF-8 stops the read naming file, row and field, or with --skip-invalid is skipped alone', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'latin1.parquet');
+  const texts = ['Fine text one.', Buffer.concat([Buffer.from('Caf'), Buffer.from([0xe9]), Buffer.from(' au lait.')]), 'Fine text three.'];
+  parquetWriteFile({
+    filename: file,
+    columnData: [
+      { name: 'id', data: ['a', 'b', 'c'], type: 'STRING' },
+      { name: 'label', data: ['human', 'human', 'machine'], type: 'STRING' },
+      { name: 'text', data: texts.map((text) => new Uint8Array(Buffer.from(text))), type: 'BYTE_ARRAY' },
+    ],
+  });
+  const error = await rejectsWith(readAllDocuments([file]), /latin1\.parquet:2: field "text" is not valid UTF-8/);
+  assert.ok(error instanceof InvalidRecordError);
+  const report = new SkipReport();
+  const docs = await readAllDocuments([file], { skipInvalid: true, onSkip: report.add });
+  assert.deepEqual(docs.map((d) => [d.id, d.text]), [['a', 'Fine text one.'], ['c', 'Fine text three.']]);
+  assert.equal(report.summary(), 'skipped 1 row: 1 invalid UTF-8');
+});
+
 test('unlabeled input: label null, ids from position, error when labels are required', async () => {
   const docs = await readAllDocuments([fixture('unlabeled.jsonl')]);
   assert.deepEqual(docs.map((d) => [d.id, d.label]), [['u1', null], ['unlabeled:2', null]]);

@@ -4,7 +4,7 @@ import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'h
 import { compressors } from 'hyparquet-compressors';
 import { datasetName, detectFormat, type InputFormat } from '../corpus/inputs.js';
 import { InvalidRecordError } from '../corpus/invalid.js';
-import { damagedParquet, readCsv } from '../corpus/read.js';
+import { damagedParquet, notUtf8Field, PARQUET_PARSERS, readCsv } from '../corpus/read.js';
 import { UserError } from '../util/errors.js';
 import type { Row } from '../detect/lines.js';
 
@@ -239,12 +239,15 @@ async function* parquetBatches(path: string, fileIndex: number, start: Cursor, b
     // Slices of at most 10 batches keep a huge row group from landing in memory whole.
     for (let sliceStart = Math.max(groupStart, start.row); sliceStart < groupEnd; sliceStart += batchSize * 10) {
       const sliceEnd = Math.min(groupEnd, sliceStart + batchSize * 10);
-      const rows = await parquetReadObjects({ file: buffer, metadata, rowStart: sliceStart, rowEnd: sliceEnd, compressors }).catch((error: unknown) => {
+      const rows = await parquetReadObjects({ file: buffer, metadata, rowStart: sliceStart, rowEnd: sliceEnd, compressors, parsers: PARQUET_PARSERS }).catch((error: unknown) => {
         throw damagedParquet(path, groupIndex, metadata.row_groups.length, error);
       });
       for (let k = 0; k < rows.length; k++) {
         const row = sliceStart + k + 1;
-        batch.items.push([JSON.stringify(rows[k], jsonSafe), row]);
+        // A string that is not UTF-8 goes as the lenient text, marked, so the row is refused as a JSON line would be (file, row, field).
+        const record = rows[k] as Record<string, unknown>;
+        const json = JSON.stringify(record, jsonSafe);
+        batch.items.push(notUtf8Field(record) === undefined ? [json, row] : [json, row, true]);
         batch.end = { file: fileIndex, row, offset: 0, line: row };
         if (batch.items.length >= batchSize) {
           yield batch;

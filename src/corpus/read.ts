@@ -33,7 +33,7 @@ export async function* readRecords(file: string, options: ReadRecordsOptions = {
   const format = await detectFormat(file);
   if (format === 'jsonl') yield* readJsonl(file, options.onInvalid);
   else if (format === 'csv') yield* readCsv(file, options.onInvalid);
-  else yield* readParquet(file);
+  else yield* readParquet(file, options.onInvalid);
 }
 
 async function assertReadableFile(file: string): Promise<void> {
@@ -64,6 +64,7 @@ export async function* readJsonl(file: string, onInvalid?: InvalidRecordHandler)
   }
 }
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 const NOT_UTF8 = 'not valid UTF-8 (binary data, or text in another encoding such as Latin-1: convert the file to UTF-8)';
 
 /**
@@ -224,7 +225,7 @@ class CsvLineTracker {
  * Reads one row group at a time (rowStart/rowEnd per group from the
  * footer), so a multi-GB file costs one group of memory, not the file.
  */
-export async function* readParquet(file: string): AsyncGenerator<SourceRecord> {
+export async function* readParquet(file: string, onInvalid?: InvalidRecordHandler): AsyncGenerator<SourceRecord> {
   const [{ asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects }, { compressors }] = await Promise.all([
     import('hyparquet'),
     import('hyparquet-compressors'),
@@ -237,14 +238,60 @@ export async function* readParquet(file: string): AsyncGenerator<SourceRecord> {
   let rowStart = 0;
   for (const [index, group] of metadata.row_groups.entries()) {
     const rowEnd = rowStart + Number(group.num_rows);
-    const rows = await parquetReadObjects({ file: buffer, metadata, rowStart, rowEnd, compressors }).catch((error: Error) => {
+    const rows = await parquetReadObjects({ file: buffer, metadata, rowStart, rowEnd, compressors, parsers: PARQUET_PARSERS }).catch((error: Error) => {
       throw damagedParquet(file, index, metadata.row_groups.length, error);
     });
     for (let index = 0; index < rows.length; index += 1) {
-      yield { record: rows[index] as Record<string, unknown>, origin: { file, line: rowStart + index + 1 } };
+      const record = rows[index] as Record<string, unknown>;
+      const origin = { file, line: rowStart + index + 1 };
+      const notUtf8 = notUtf8Field(record);
+      if (notUtf8 === undefined) yield { record, origin };
+      else rejectRecord(new InvalidRecordError('invalid UTF-8', origin, `field "${notUtf8}" is ${NOT_UTF8}`), onInvalid);
     }
     rowStart = rowEnd;
   }
+}
+
+/**
+ * A Parquet string whose bytes are not UTF-8, in place of the string with
+ * U+FFFD that hyparquet would make of it; its JSON form is that lenient text.
+ */
+class NotUtf8 {
+  constructor(readonly lenient: string) {}
+  toJSON(): string {
+    return this.lenient;
+  }
+}
+
+const LENIENT_UTF8 = new TextDecoder();
+
+/**
+ * hyparquet's parsers with strings decoded strictly (it reads any unannotated
+ * byte array as text, and with replacement characters): a string that is not
+ * UTF-8 becomes a NotUtf8, which notUtf8Field finds. A leading BOM is dropped
+ * as hyparquet's own decoder drops it.
+ */
+export const PARQUET_PARSERS = {
+  stringFromBytes(bytes: Uint8Array | undefined): string | NotUtf8 | undefined {
+    if (!bytes) return bytes;
+    try {
+      return STRICT_UTF8.decode(bytes);
+    } catch {
+      return new NotUtf8(LENIENT_UTF8.decode(bytes));
+    }
+  },
+};
+
+/** The top-level field of a Parquet row that holds (or nests) a string that was not UTF-8. */
+export function notUtf8Field(row: Record<string, unknown>): string | undefined {
+  return Object.keys(row).find((field) => holdsNotUtf8(row[field]));
+}
+
+function holdsNotUtf8(value: unknown): boolean {
+  if (value instanceof NotUtf8) return true;
+  if (Array.isArray(value)) return value.some(holdsNotUtf8);
+  if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) return Object.values(value).some(holdsNotUtf8);
+  return false;
 }
 
 /**
