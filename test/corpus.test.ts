@@ -245,6 +245,21 @@ test('missing field and wrong type errors name the field', async (t) => {
   await rejectsWith(readAllDocuments([await write('f.jsonl', [1, 2])]), /f\.jsonl:2: expected a JSON object/);
 });
 
+test('a numeric id beyond what a JSON number holds exactly is refused, naming the field, instead of being rounded into another row\'s id', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'snowflakes.jsonl');
+  // Both parse to 12345678901234567000: as ids they would become one.
+  await fs.writeFile(file, '{"id":7,"text":"first"}\n{"id":12345678901234567890,"text":"second"}\n{"id":12345678901234567891,"text":"third"}\n');
+  await rejectsWith(readAllDocuments([file]), /snowflakes\.jsonl:2: field "id" is a number too large to be exact \(12345678901234567000\); write it as a string/);
+  const report = new SkipReport();
+  const docs = await readAllDocuments([file], { skipInvalid: true, onSkip: report.add });
+  assert.deepEqual(docs.map((d) => d.id), ['7']);
+  assert.equal(report.summary(), 'skipped 2 rows: 2 bad field "id"');
+  // Exact integers (up to 2^53 - 1) and decimals are ids as written.
+  await fs.writeFile(file, '{"id":9007199254740991,"text":"a"}\n{"id":-3,"text":"b"}\n{"id":2.5,"text":"c"}\n');
+  assert.deepEqual((await readAllDocuments([file])).map((d) => d.id), ['9007199254740991', '-3', '2.5']);
+});
+
 test('empty or whitespace text is an error, or a counted skip', async (t) => {
   const dir = await tempDir(t);
   const file = path.join(dir, 'seedish.jsonl');

@@ -104,6 +104,17 @@ test('detect --jsonl names file, line and field of undecodable text; --skip-inva
   assert.match(lines[2].error, /:3: field "text" is empty/);
 });
 
+test('detect --jsonl refuses a numeric id too large to be exact; its error line does not carry the rounded id', () => {
+  const file = join(dir, 'big-ids.jsonl');
+  // Both parse to 12345678901234567000: scored, they came out as two rows with one id.
+  writeFileSync(file, `{"id":12345678901234567890,"text":${JSON.stringify(TEXT)}}\n{"id":12345678901234567891,"text":${JSON.stringify(TEXT)}}\n`);
+  assertOneLineError(copydesk(['detect', '--jsonl', file, '--workers', '0']), /big-ids\.jsonl:1: field "id" is a number too large to be exact/);
+  const skipped = copydesk(['detect', '--jsonl', file, '--workers', '0', '--skip-invalid']);
+  assert.equal(skipped.code, 0, skipped.stderr);
+  const lines = skipped.stdout.trim().split('\n').map((line) => JSON.parse(line));
+  assert.deepEqual(lines.map((l) => [l.id, l.line, l.verdict]), [[null, 1, null], [null, 2, null]]);
+});
+
 test('corpus readers name file, line and field of undecodable or binary text', async () => {
   const { readAllDocuments } = await import('../src/corpus/index.js');
   const file = join(dir, 'corpus-bad.jsonl');

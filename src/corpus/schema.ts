@@ -129,11 +129,16 @@ class FieldReader {
   }
 
   /** Scalars become strings; blank means unknown, so it becomes null
-   * (a blank pair_id would otherwise tie unrelated stories together). */
+   * (a blank pair_id would otherwise tie unrelated stories together).
+   * A number past 2^53 is refused: it is no longer the one written. */
   optionalString(field: string): string | null {
     const value = this.record[field];
     if (isAbsent(value)) return null;
     if (typeof value === 'string') return value.trim() === '' ? null : value;
+    if (typeof value === 'number' && Math.abs(value) > Number.MAX_SAFE_INTEGER) {
+      // JSON.parse has already rounded it (12345678901234567891 → …7000): two such ids could become one.
+      this.fail(`bad field "${field}"`, `field "${field}" is a number too large to be exact (${value}); write it as a string`);
+    }
     if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
     return this.fail(`bad field "${field}"`, `field "${field}" must be a string, found ${describeValue(value)}`);
   }

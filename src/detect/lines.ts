@@ -145,7 +145,9 @@ export function scoreRows(detector: Detector, source: RowSource, options: RowOpt
 function idOf(text: string): string | null {
   try {
     const value = JSON.parse(text) as { id?: unknown };
-    return typeof value?.id === 'string' || typeof value?.id === 'number' ? String(value.id) : null;
+    const id = value?.id;
+    // A number past 2^53 is already rounded: it would name another row.
+    return typeof id === 'string' || (typeof id === 'number' && Math.abs(id) <= Number.MAX_SAFE_INTEGER) ? String(id) : null;
   } catch {
     return null;
   }
