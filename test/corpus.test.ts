@@ -197,6 +197,19 @@ test('a directory or glob reads data files that are symbolic links (a Hugging Fa
   await rejectsWith(resolveInputs([path.join(dir, 'snapshot')]), /lost\.jsonl: a symbolic link to nothing/);
 });
 
+test('one file named twice (another spelling, a link, or inside a directory also given) is read once', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'labeled.jsonl');
+  await fs.copyFile(fixture('labeled.jsonl'), file);
+  await fs.symlink(file, path.join(dir, 'alias.jsonl'));
+  const relative = path.relative(process.cwd(), file);
+  // The first spelling is kept (it names the dataset).
+  const files = await resolveInputs([path.join(dir, '.', 'labeled.jsonl'), relative, path.join(dir, 'alias.jsonl'), dir]);
+  assert.deepEqual(files, [path.join(dir, '.', 'labeled.jsonl')]);
+  const docs = await readAllDocuments([file, relative]);
+  assert.equal(docs.length, 3);
+});
+
 test('a dataset stored as both .jsonl and .parquet is read once from a directory', async (t) => {
   const dir = await tempDir(t);
   await fs.copyFile(fixture('labeled.jsonl'), path.join(dir, 'labeled.jsonl'));

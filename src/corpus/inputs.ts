@@ -61,7 +61,22 @@ export function datasetName(file: string): string {
 export async function resolveInputs(inputs: string[]): Promise<string[]> {
   const resolved: string[] = [];
   for (const input of inputs) resolved.push(...(await resolveInput(input)));
-  return [...new Set(resolved)];
+  // One file under two names (./a.jsonl and a.jsonl, a link, a directory and a file in it) is read once, under the first.
+  const seen = new Set<string>();
+  const unique: string[] = [];
+  for (const file of resolved) {
+    const identity = file === STDIN_PATH ? file : await fileIdentity(file);
+    if (seen.has(identity)) continue;
+    seen.add(identity);
+    unique.push(file);
+  }
+  return unique;
+}
+
+/** Device and inode, the same for every name of one file; the path itself when it cannot be read (the reader says why). */
+async function fileIdentity(file: string): Promise<string> {
+  const stats = await fs.stat(file).catch(() => undefined);
+  return stats === undefined ? `path:${file}` : `${stats.dev}:${stats.ino}`;
 }
 
 async function resolveInput(input: string): Promise<string[]> {
