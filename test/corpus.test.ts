@@ -323,6 +323,19 @@ test('a quote in the middle of an unquoted CSV field is an invalid-CSV error nam
   await rejectsWith(readAllDocuments([file]), /semicolons\.csv: invalid CSV: Invalid Opening Quote: .*line 2/);
 });
 
+test('a CSV record with several errors is one skipped row, at its own line', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'stray-quotes.csv');
+  // csv-parse reports lines 2 and 8 three times and line 4 twice (a stray quote per field, then the field count).
+  await fs.writeFile(file, 'id,label,text\n1;"a, b, c"\n2,human,"ok"\n3;"x, y"\n4,human,"multi\nline\n"\n5;"z"\n6,machine,"fine"\n');
+  const report = new SkipReport();
+  const skipped: number[] = [];
+  const docs = await readAllDocuments([file], { skipInvalid: true, onSkip: (reason, origin) => { report.add(reason, origin); skipped.push(origin.line); } });
+  assert.deepEqual(docs.map((d) => [d.id, d.origin.line]), [['2', 3], ['4', 5], ['6', 9]]);
+  assert.deepEqual(skipped, [2, 4, 8]);
+  assert.equal(report.summary(), 'skipped 3 rows: 3 invalid CSV');
+});
+
 test('a CSV record that is not valid UTF-8 stops the read, or with --skip-invalid is skipped alone, even inside a quoted field spanning lines', async (t) => {
   const dir = await tempDir(t);
   const file = path.join(dir, 'latin1.csv');

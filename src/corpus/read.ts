@@ -119,6 +119,7 @@ export async function* readCsv(file: string, onInvalid?: InvalidRecordHandler): 
     }),
     on_skip: (error: (Error & { lines?: number }) | undefined) => {
       const line = lines.skip(error?.lines);
+      if (line === undefined) return; // another error in a record already skipped
       const detail = `invalid CSV: ${error?.message ?? 'unreadable record'}`;
       skipped.push(new InvalidRecordError('invalid CSV', { file, line }, detail));
     },
@@ -201,11 +202,14 @@ interface CsvRow {
 class CsvLineTracker {
   private previousEnd = 1;
   private previousEmpty = 0;
+  /** Where the last skipped record's error was, until a record is read. */
+  private skippedAt: number | undefined;
 
   startOf(info: Info): number {
     const start = Math.min(this.nextStart(info.empty_lines - this.previousEmpty), info.lines);
     this.previousEnd = info.lines;
     this.previousEmpty = info.empty_lines;
+    this.skippedAt = undefined;
     return start;
   }
 
@@ -213,10 +217,17 @@ class CsvLineTracker {
     return this.previousEnd + 1 + emptyLinesBetween;
   }
 
-  /** A skipped record ends on `endLine`; returns where it started. */
-  skip(endLine: number | undefined): number {
+  /**
+   * A skipped record's error is on `endLine`; returns where the record
+   * started, or undefined for a further error of the record skipped last
+   * (csv-parse reports each stray quote, then the field count: one record,
+   * as no two records share a line).
+   */
+  skip(endLine: number | undefined): number | undefined {
+    if (endLine !== undefined && endLine === this.skippedAt) return undefined;
     const start = this.nextStart(0);
     if (endLine !== undefined) this.previousEnd = endLine;
+    this.skippedAt = endLine;
     return start;
   }
 }
