@@ -323,6 +323,17 @@ test('a quote in the middle of an unquoted CSV field is an invalid-CSV error nam
   await rejectsWith(readAllDocuments([file]), /semicolons\.csv: invalid CSV: Invalid Opening Quote: .*line 2/);
 });
 
+test('a CSV header that names a column twice is refused naming the file and column; blank names may repeat', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'two-texts.csv');
+  // csv-parse kept the last "text" column: the first was dropped without a word.
+  await fs.writeFile(file, 'id,label,text,text\na,human,"the story as filed","the story as edited"\n');
+  await rejectsWith(readAllDocuments([file], { skipInvalid: true }), /two-texts\.csv:1: the header names column "text" twice \(columns 3 and 4\); rename one/);
+  const blanks = path.join(dir, 'trailing-commas.csv');
+  await fs.writeFile(blanks, 'id,label,text,,\na,human,words,,\n');
+  assert.deepEqual((await readAllDocuments([blanks])).map((d) => d.text), ['words']);
+});
+
 test('a CSV record with several errors is one skipped row, at its own line', async (t) => {
   const dir = await tempDir(t);
   const file = path.join(dir, 'stray-quotes.csv');

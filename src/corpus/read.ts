@@ -106,7 +106,7 @@ export async function* readCsv(file: string, onInvalid?: InvalidRecordHandler): 
   // The CSV and Parquet libraries load on first use: JSON-lines runs never pay for them.
   const { parse: parseCsv, CsvError } = await import('csv-parse');
   const parser = parseCsv({
-    columns: true,
+    columns: (header: string[]) => uniqueColumns(header, file),
     bom: true,
     relax_quotes: false,
     skip_empty_lines: true,
@@ -184,6 +184,18 @@ function invalidUtf8Record(row: CsvRow, invalidLines: Set<number>, file: string)
   if (!found) return undefined;
   const field = Object.keys(row.record).find((key) => typeof row.record[key] === 'string' && (row.record[key] as string).includes('\uFFFD'));
   return new InvalidRecordError('invalid UTF-8', { file, line: row.line }, field === undefined ? `the record is ${NOT_UTF8}` : `field "${field}" is ${NOT_UTF8}`);
+}
+
+/** The header as csv-parse's `columns`: a name given twice is refused (csv-parse kept the last such column, dropping the other's values). */
+function uniqueColumns(header: string[], file: string): string[] {
+  const first = new Map<string, number>();
+  header.forEach((name, index) => {
+    if (name === '') return; // trailing commas: columns with no name hold nothing anyone reads
+    const earlier = first.get(name);
+    if (earlier !== undefined) throw new UserError(`${file}:1: the header names column "${name}" twice (columns ${earlier + 1} and ${index + 1}); rename one`);
+    first.set(name, index);
+  });
+  return header;
 }
 
 interface CsvRow {
