@@ -135,3 +135,26 @@ test('a directory input that holds x.jsonl and x.csv says, once, that it reads o
   assert.match(notes[0], /not reading .*twins\/x\.csv: x\.jsonl beside it has the same name/);
   assert.deepEqual(readFileSync(output, 'utf8').trim().split('\n').map((line) => JSON.parse(line).id), ['j']);
 });
+
+test('a directory or glob says which data-like files it passes over (JSON arrays, TSV, compressed JSON lines …), not READMEs', () => {
+  const data = join(dir, 'mixed');
+  mkdirSync(join(data, 'more'), { recursive: true });
+  writeFileSync(join(data, 'a.jsonl'), `${JSON.stringify({ id: 'a', text: TEXT })}\n`);
+  writeFileSync(join(data, 'b.json'), JSON.stringify([{ id: 'b', text: TEXT }]));
+  writeFileSync(join(data, 'more', 'c.csv.gz'), 'not really gzip');
+  writeFileSync(join(data, 'README.md'), '# about\n');
+  writeFileSync(join(data, 'LICENSE.txt'), 'licence\n');
+  const output = join(dir, 'mixed-out.jsonl');
+  const result = copydesk(['batch', '--input', data, '--output', output, '--workers', '1', '--progress', 'none']);
+  assert.equal(result.code, 0, result.stderr);
+  const notes = result.stderr.split('\n').filter((line) => line.includes('not reading'));
+  assert.equal(notes.length, 1, result.stderr);
+  assert.match(notes[0], /not reading 2 files in a format copydesk does not read \(it reads \.jsonl, .*\): .*mixed\/b\.json, .*mixed\/more\/c\.csv\.gz; convert them/);
+  assert.doesNotMatch(notes[0], /README|LICENSE/);
+  assert.deepEqual(readFileSync(output, 'utf8').trim().split('\n').map((line) => JSON.parse(line).id), ['a']);
+  // A glob notes only what it matches; one that matches only such files says so before its error.
+  const glob = copydesk(['eval', '--data', join(data, '*.json'), '--quiet']);
+  assertOneLineError({ code: glob.code, stderr: glob.stderr.split('\n').filter((l) => !l.includes('note:')).join('\n') }, /no data files .* found for: .*mixed\/\*\.json/);
+  assert.match(glob.stderr, /not reading 1 file in a format copydesk does not read .*: .*mixed\/b\.json; convert it/);
+  assert.doesNotMatch(glob.stderr, /c\.csv\.gz/);
+});

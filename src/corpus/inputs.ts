@@ -84,7 +84,12 @@ async function resolveInput(input: string): Promise<string[]> {
   if (isGlob(input)) return nonEmpty(input, await expandGlob(input));
   const stats = await fs.stat(input).catch(() => undefined);
   if (!stats) throw new UserError(`no such file or directory: ${input}`);
-  if (stats.isDirectory()) return nonEmpty(input, onePerStem(await listDataFiles(input)));
+  if (stats.isDirectory()) {
+    const unreadable: string[] = [];
+    const files = await listDataFiles(input, new Set(), unreadable);
+    noteUnreadable(unreadable);
+    return nonEmpty(input, onePerStem(files));
+  }
   return [input];
 }
 
@@ -151,7 +156,7 @@ function isHidden(name: string): boolean {
  * link counts as what it points to (a Hugging Face cache snapshot is links
  * into its blobs); a directory reached twice, through links, is read once.
  */
-async function listDataFiles(dir: string, visited = new Set<string>()): Promise<string[]> {
+async function listDataFiles(dir: string, visited = new Set<string>(), unreadable: string[] = []): Promise<string[]> {
   const real = await fs.realpath(dir);
   if (visited.has(real)) return [];
   visited.add(real);
@@ -161,10 +166,37 @@ async function listDataFiles(dir: string, visited = new Set<string>()): Promise<
   for (const entry of entries) {
     const full = path.join(dir, entry.name);
     const kind = entry.isSymbolicLink() ? await linkTarget(full, entry.name) : entry;
-    if (kind?.isDirectory() && !isHidden(entry.name)) found.push(...(await listDataFiles(full, visited)));
+    if (kind?.isDirectory() && !isHidden(entry.name)) found.push(...(await listDataFiles(full, visited, unreadable)));
     else if (kind?.isFile() && isDataFile(entry.name)) found.push(full);
+    else if (kind?.isFile() && looksLikeData(entry.name)) unreadable.push(full);
   }
   return found;
+}
+
+/**
+ * Names that look like data in a format copydesk does not read: a JSON
+ * array, TSV, plain text, compressed JSON lines or CSV, Arrow, a spreadsheet.
+ * A directory or glob leaves them out; noteUnreadable says so, so that their
+ * rows do not vanish without a word.
+ */
+const DATA_LIKE = /\.(?:json|tsv|txt|arrow|feather|avro|orc|xlsx?)$|\.(?:jsonl|ndjson|json|csv|tsv|parquet|txt)\.(?:gz|bz2|xz|zst|zip)$/i;
+
+function looksLikeData(name: string): boolean {
+  return !isHidden(name) && !/^(?:readme|license|licence|notice|changelog)/i.test(name) && DATA_LIKE.test(name);
+}
+
+const notedUnreadable = new Set<string>();
+
+/** One note for the data-like files a directory or glob input passed over (up to five named), each said once however often inputs are resolved. */
+function noteUnreadable(found: string[]): void {
+  const files = found.filter((file) => !notedUnreadable.has(file));
+  if (files.length === 0) return;
+  for (const file of files) notedUnreadable.add(file);
+  const named = files.slice(0, 5).join(', ') + (files.length > 5 ? ` and ${files.length - 5} more` : '');
+  const readable = Object.keys(FORMAT_BY_EXTENSION).join(', ');
+  process.stderr.write(
+    `copydesk: note: not reading ${files.length} file${files.length === 1 ? '' : 's'} in a format copydesk does not read (it reads ${readable}): ${named}; convert ${files.length === 1 ? 'it' : 'them'} to JSON lines, CSV or Parquet to include ${files.length === 1 ? 'it' : 'them'}\n`,
+  );
 }
 
 /** What a link points to; a data file's link that points nowhere is an error, not a file quietly left out. */
@@ -225,8 +257,11 @@ async function expandGlob(pattern: string): Promise<string[]> {
   const stats = await fs.stat(base).catch(() => undefined);
   if (!stats?.isDirectory()) return [];
   const matcher = globToRegExp(segments.slice(firstGlob));
-  const files = await listDataFiles(base);
-  return onePerStem(files.filter((file) => matcher.test(path.relative(base, file).split(path.sep).join('/'))));
+  const matches = (file: string) => matcher.test(path.relative(base, file).split(path.sep).join('/'));
+  const unreadable: string[] = [];
+  const files = await listDataFiles(base, new Set(), unreadable);
+  noteUnreadable(unreadable.filter(matches));
+  return onePerStem(files.filter(matches));
 }
 
 /** Turns glob segments into a RegExp over '/'-separated relative paths. */
