@@ -583,6 +583,10 @@ describe('audit store', () => {
       assertError(await call(`${s.url}/v1/audit?limit=100000`), 400, 'limit');
       assertError(await call(`${s.url}/v1/audit?limit=ten`), 400, 'limit');
       assertError(await call(`${s.url}/v1/audit?since=yesterday`), 400, 'since');
+      // Without a time zone the instant is ambiguous: the message says what is missing, with examples.
+      const local = await call(`${s.url}/v1/audit?since=2026-03-01T00:00:00`);
+      assertError(local, 400, 'since');
+      assert.match(local.body.message, /^query parameter since must be an RFC 3339 date-time with a time zone, e\.g\. 2026-03-01T00:00:00Z/);
       assertError(await call(`${s.url}/v1/audit?after=-1`), 400, 'after');
       assertError(await call(`${s.url}/v1/audit?sort=desc`), 400, 'sort');
     } finally {

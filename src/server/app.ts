@@ -352,7 +352,12 @@ function errorBody(error: FastifyError | HttpError, limits: Pick<ServiceLimits, 
     }
     const where = fastifyError.validationContext === 'querystring' ? 'query parameter ' : '';
     const field = base || (fastifyError.validationContext ?? 'body');
-    const reason = issue.keyword === 'type' && !base ? `must be a JSON ${String(params.type)}` : (issue.message ?? 'is invalid');
+    const reason =
+      issue.keyword === 'type' && !base
+        ? `must be a JSON ${String(params.type)}`
+        : issue.keyword === 'format' && params.format === 'date-time'
+          ? 'must be an RFC 3339 date-time with a time zone, e.g. 2026-03-01T00:00:00Z or 2026-03-01T09:00:00+09:00'
+          : (issue.message ?? 'is invalid');
     return { error: 'invalid_field', message: `${where}${field} ${reason}`, status: 400, field };
   }
   switch (fastifyError.code) {
