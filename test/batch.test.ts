@@ -471,3 +471,26 @@ test('a checkpoint of an older format is refused naming that, not as "the run se
   assert.equal(describeChange(older, now), 'the checkpoint format (written by an older copydesk)');
   assert.equal(describeChange({ ...now, inputs: [{ ...now.inputs[0], sample: 'y' }] }, now), 'the content of the input');
 });
+
+test('bad CSV records at the end of a file are counted once when a run resumes at that file\'s end', async () => {
+  // 10 good records, then two the reader refuses (a stray quote, a wrong field count); a JSON-lines file follows.
+  const good = Array.from({ length: 10 }, (_, i) => `tail-${i},"${syntheticText(i)}"`);
+  const csv = write('tail-bad/a.csv', ['id,text', ...good, 'bad-1,"quoted" then not', 'bad-2,one,two,three'].join('\n') + '\n');
+  const jsonl = write('tail-bad/b.jsonl', toJsonl(syntheticRows(40, 'after')));
+  const output = path.join(dir, 'tail-bad.out.jsonl');
+  const reference = await run(options([csv, jsonl], path.join(dir, 'tail-bad.ref.jsonl'), { batchSize: 4, skipInvalid: true }), 1);
+  assert.deepEqual(reference.skips, { 'invalid CSV': 2 });
+  // Dies at the JSON-lines file's first batch (index 3): the last commit leaves the cursor at the CSV's end.
+  await assert.rejects(
+    runBatch(options([csv, jsonl], output, { batchSize: 4, skipInvalid: true, checkpointMs: 0 }), async (info) => {
+      const scorer = await localScorer(info, 1);
+      return { ...scorer, score: (batch, index, context) => (index >= 3 ? Promise.reject(new Error('died')) : scorer.score(batch, index, context)) };
+    }),
+    /died/,
+  );
+  const summary = await run(options([csv, jsonl], output, { batchSize: 4, skipInvalid: true }), 1);
+  assert.equal(summary.resumedRows, 12, 'the CSV\'s 10 good and 2 bad records were done before resuming');
+  assert.deepEqual(summary.skips, { 'invalid CSV': 2 }, 'the two bad records were counted again (4) on resume');
+  assert.equal(summary.rowsIn, reference.rowsIn);
+  assert.equal(readFileSync(output, 'utf8'), readFileSync(path.join(dir, 'tail-bad.ref.jsonl'), 'utf8'));
+});

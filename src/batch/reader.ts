@@ -207,10 +207,13 @@ async function* csvBatches(
   let batch = newBatch(path, { ...start, file: fileIndex });
   let row = 0;
   const onInvalid = (error: InvalidRecordError) => {
-    // Refusals before the resume point were counted by the run that read them.
-    if (row < start.row) return;
+    // Refusals up to the resume point were counted by the run that read them.
+    if (error.origin.line <= start.line) return;
     batch.readerSkips[error.reason] = (batch.readerSkips[error.reason] ?? 0) + 1;
     batch.readerFirstSkip[error.reason] ??= `${error.origin.file}:${error.origin.line}`;
+    // The cursor moves past the refused record too (a new object: the previous batch's end is shared), so a run
+    // resumed from the end of this batch (refusals after a file's last good record) does not count it again.
+    batch.end = { ...batch.end, line: error.origin.line };
   };
   // Without --skip-invalid a broken CSV record stops the run, as in every other command.
   for await (const { record, origin } of readCsv(path, skipInvalid ? onInvalid : undefined)) {
