@@ -494,3 +494,29 @@ test('bad CSV records at the end of a file are counted once when a run resumes a
   assert.equal(summary.rowsIn, reference.rowsIn);
   assert.equal(readFileSync(output, 'utf8'), readFileSync(path.join(dir, 'tail-bad.ref.jsonl'), 'utf8'));
 });
+
+test('Parquet output: a run killed just after its rows file was removed is finished, not stuck on the missing rows file', async () => {
+  const input = write('convert-end.jsonl', toJsonl(syntheticRows(300, 'conv')));
+  const output = path.join(dir, 'convert-end.parquet');
+  const rowsFile = `${output}.rows.jsonl`;
+  // The process dies right after removing the rows file (whatever cleanup was due after that never happens).
+  const { promises } = await import('node:fs');
+  const rm = promises.rm;
+  promises.rm = async (target, rmOptions) => {
+    await rm(target, rmOptions);
+    if (String(target) === rowsFile) throw new Error('died');
+  };
+  try {
+    await assert.rejects(run(options(input, output)), /died/);
+  } finally {
+    promises.rm = rm;
+  }
+  const reference = path.join(dir, 'convert-end.ref.jsonl');
+  await run(options(input, reference));
+  const rerun = await run(options(input, output));
+  assert.equal(rerun.rowsOut, 300);
+  const rows = (await parquetReadObjects({ file: await asyncBufferFromFile(output) })) as OutputRow[];
+  assert.deepEqual(rows.map(fromParquet), readJsonl(reference));
+  assert.equal(existsSync(`${output}.progress`), false);
+  assert.equal(existsSync(rowsFile), false);
+});

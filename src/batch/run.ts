@@ -234,9 +234,10 @@ export async function runBatch(options: BatchOptions, makeScorer: (run: RunInfo)
   if (outputFormat === 'parquet') {
     const written = await convertToParquet(rowsPath, options.output);
     if (written !== state.rowsOut) throw new Error(`Parquet conversion wrote ${written} rows, expected ${state.rowsOut}`);
+    // The checkpoint goes first: one left in phase 'convert' without its rows file could not be resumed.
+    await removeCheckpoint(options.output);
     await fs.rm(rowsPath, { force: true });
-  }
-  await removeCheckpoint(options.output);
+  } else await removeCheckpoint(options.output);
 
   const seconds = (Date.now() - started) / 1000;
   const summary: BatchSummary = {
