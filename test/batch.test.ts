@@ -520,3 +520,25 @@ test('Parquet output: a run killed just after its rows file was removed is finis
   assert.equal(existsSync(`${output}.progress`), false);
   assert.equal(existsSync(rowsFile), false);
 });
+
+test('a JSON-lines input that grows while the run reads it: the rows it held when the run started, no half line', async () => {
+  // Over 2 MiB, so the reader (1 MiB reads, one ahead) has not reached the end when the first batch is scored.
+  const input = write('growing.jsonl', toJsonl(syntheticRows(10_000, 'grow')));
+  assert.ok(statSync(input).size > 2 << 20);
+  const reference = path.join(dir, 'growing.ref.jsonl');
+  await run(options(input, reference, { batchSize: 256 }));
+  const output = path.join(dir, 'growing.out.jsonl');
+  // A writer appends 50 rows and half of one more while the first batch is being scored.
+  const summary = await runBatch(options(input, output, { batchSize: 256 }), async (info) => {
+    const scorer = await localScorer(info, 1);
+    return {
+      ...scorer,
+      score: (batch, index, context) => {
+        if (index === 0) appendFileSync(input, toJsonl(syntheticRows(50, 'late')) + '{"id":"late-half","te');
+        return scorer.score(batch, index, context);
+      },
+    };
+  });
+  assert.equal(summary.rowsIn, 10_000);
+  assert.equal(readFileSync(output, 'utf8'), readFileSync(reference, 'utf8'));
+});

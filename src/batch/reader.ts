@@ -101,7 +101,7 @@ export async function* readBatches(
   for (let index = from.file; index < files.length; index++) {
     const start = index === from.file ? from : { ...START, file: index };
     const file = files[index];
-    if (file.format === 'jsonl') yield* jsonlBatches(file.path, index, start, batchSize);
+    if (file.format === 'jsonl') yield* jsonlBatches(file.path, file.size, index, start, batchSize);
     else if (file.format === 'csv') yield* csvBatches(file.path, index, start, batchSize, skipInvalid);
     else yield* parquetBatches(file.path, index, start, batchSize);
   }
@@ -116,11 +116,15 @@ const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 /**
  * JSON lines, split by hand so every batch knows the byte offset to resume
  * from, and hashed as they are consumed so every batch also carries the
- * SHA-256 of the bytes before that offset (see Cursor.sha256).
+ * SHA-256 of the bytes before that offset (see Cursor.sha256). Only the
+ * first `size` bytes are read, the file as the run found it (and
+ * fingerprinted it): lines appended meanwhile, a half-written one among
+ * them, belong to a later run.
  */
-async function* jsonlBatches(path: string, fileIndex: number, start: Cursor, batchSize: number): AsyncGenerator<Batch> {
+async function* jsonlBatches(path: string, size: number, fileIndex: number, start: Cursor, batchSize: number): AsyncGenerator<Batch> {
   const hash = start.offset > 0 ? await verifyPrefix(path, start.offset, start.sha256) : createHash('sha256');
-  const stream = createReadStream(path, { start: start.offset, highWaterMark: 1 << 20 });
+  // Nothing left to read (an empty file, or a resume at its end) is no range at all to createReadStream.
+  const stream = start.offset < size ? createReadStream(path, { start: start.offset, end: size - 1, highWaterMark: 1 << 20 }) : undefined;
   let offset = start.offset;
   let line = start.line;
   let row = start.row;
@@ -156,7 +160,7 @@ async function* jsonlBatches(path: string, fileIndex: number, start: Cursor, bat
     return batch;
   };
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for await (const chunk of (stream ?? []) as AsyncIterable<Buffer>) {
       const buffer: Buffer = pending ? Buffer.concat([pending, chunk]) : chunk;
       let from = 0;
       hashed = 0;
@@ -175,7 +179,7 @@ async function* jsonlBatches(path: string, fileIndex: number, start: Cursor, bat
     if (pending) take(pending, 0, pending.length, pending.length);
     if (batch.items.length > 0) yield sealed(pending ?? Buffer.alloc(0), pending?.length ?? 0);
   } finally {
-    stream.destroy();
+    stream?.destroy();
   }
 }
 
