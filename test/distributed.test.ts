@@ -185,3 +185,36 @@ test('a worker outlives a Redis outage: it reports it, reconnects and goes on wo
     await own.stop();
   }
 });
+
+test('Redis restarted without its data mid-run: the coordinator says the chunks were lost and to rerun, and the rerun finishes', { skip }, async () => {
+  const queueName = 'lost-data';
+  const input = path.join(dir, 'lost.jsonl');
+  writeFileSync(input, toJsonl(syntheticRows(600, 'lost')));
+  const output = path.join(dir, 'lost.out.jsonl');
+  const args = [
+    'batch', '--queue', redis!.url, '--queue-name', queueName, '--input', input, '--output', output, '--batch-size', '100', '--progress', 'none',
+  ];
+  // No worker yet: the chunks wait in the queue, then vanish with everything else in Redis.
+  const coordinator = startCli(args);
+  children.push(coordinator);
+  const { Redis } = await import('ioredis');
+  const client = new Redis(redis!.url);
+  try {
+    await waitFor(async () => (await client.keys('copydesk:batch:chunk:*')).length === 6, 'the six chunks to be stored');
+    await client.flushall();
+  } finally {
+    client.disconnect();
+  }
+  // It used to enqueue the chunks again without their rows (a worker could only fail them), or wait forever with no worker.
+  const lost = await Promise.race([coordinator.done, new Promise<undefined>((resolve) => setTimeout(resolve, 15_000))]);
+  assert.ok(lost, 'the coordinator stopped');
+  assert.equal(lost.code, 2, lost.stderr);
+  assert.match(lost.stderr, /chunk 0 and its rows are gone from Redis .*rerun the same command/);
+
+  const healthy = worker(queueName);
+  const resumed = await runCli(args);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, /600 rows in, 600 rows out/);
+  assert.equal(readFileSync(output, 'utf8'), expectedLines(input).join('\n') + '\n');
+  await stop(healthy);
+});

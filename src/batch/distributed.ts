@@ -152,6 +152,12 @@ export async function queueScorer(run: RunInfo, options: QueueOptions): Promise<
       if (!job) {
         // Completed jobs are removed; the result may have landed just now.
         if ((await redis.exists(resultKey)) === 1) continue;
+        // Its rows are sent once; without them (Redis restarted without its data) a new job could only fail.
+        if ((await redis.exists(keys.chunk(runId, index))) === 0) {
+          throw new UserError(
+            `chunk ${index} and its rows are gone from Redis (restarted without its data?); rerun the same command to resume: it sends the rows of unfinished chunks again`,
+          );
+        }
         log(`batch: chunk ${index} vanished from the queue without a result; enqueuing it again`);
         await enqueue(index, rows, context, holder);
         continue;
