@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFil
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { parquetWriteFile } from 'hyparquet-writer';
 import { localScorer } from '../src/batch/local.js';
@@ -541,4 +541,41 @@ test('a JSON-lines input that grows while the run reads it: the rows it held whe
   });
   assert.equal(summary.rowsIn, 10_000);
   assert.equal(readFileSync(output, 'utf8'), readFileSync(reference, 'utf8'));
+});
+
+describe('one run per output (<output>.lock)', () => {
+  test('two runs on one output at once: one scores, the other is refused naming the holder, and the output is whole', async () => {
+    const input = write('lock.jsonl', toJsonl(syntheticRows(600)));
+    const output = path.join(dir, 'lock.out.jsonl');
+    const [a, b] = await Promise.allSettled([run(options(input, output), 1), run(options(input, output, { restart: true }), 1)]);
+    const refused = [a, b].filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+    assert.equal(refused.length, 1, 'exactly one run refused');
+    assert.ok(refused[0].reason instanceof UserError);
+    assert.match(refused[0].reason.message, new RegExp(`lock\\.out\\.jsonl is being written by another batch run \\(process ${process.pid}, started .*\\); wait for it to finish, or if it is no longer running remove .*lock\\.out\\.jsonl\\.lock`));
+    assert.equal(readFileSync(output, 'utf8'), expectedLines(input).join('\n') + '\n');
+    assert.equal(existsSync(`${output}.lock`), false, 'the lock goes with the run');
+  });
+
+  test('a lock left by a process that is gone is taken over with a note; one from another host is refused; a failed run leaves none', async () => {
+    const input = write('stale.jsonl', toJsonl(syntheticRows(50)));
+    const output = path.join(dir, 'stale.out.jsonl');
+    const { spawnSync } = await import('node:child_process');
+    const { hostname } = await import('node:os');
+    const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+    writeFileSync(`${output}.lock`, JSON.stringify({ host: hostname(), pid: gone, started: '2026-01-01T00:00:00.000Z', token: 'old' }));
+    const lines: string[] = [];
+    await run(options(input, output, { log: (line) => lines.push(line) }), 1);
+    assert.ok(lines.some((line) => line.includes(`took over ${output}.lock, left by process ${gone} (started 2026-01-01T00:00:00.000Z), which is no longer running`)), lines.join('\n'));
+    assert.equal(readFileSync(output, 'utf8'), expectedLines(input).join('\n') + '\n');
+    assert.equal(existsSync(`${output}.lock`), false);
+
+    writeFileSync(`${output}.lock`, JSON.stringify({ host: 'elsewhere.example', pid: gone, started: '2026-01-01T00:00:00.000Z', token: 'far' }));
+    await assert.rejects(run(options(input, output, { restart: true }), 1), (e: unknown) => e instanceof UserError && /process \d+ on elsewhere\.example/.test(e.message));
+    assert.equal(readFileSync(output, 'utf8'), expectedLines(input).join('\n') + '\n', 'the refused run touched nothing');
+    rmSync(`${output}.lock`);
+
+    const bad = write('stale-bad.jsonl', `${toJsonl(syntheticRows(3))}not json\n`);
+    await assert.rejects(run(options(bad, path.join(dir, 'stale-bad.out.jsonl')), 1), UserError);
+    assert.equal(existsSync(path.join(dir, 'stale-bad.out.jsonl.lock')), false, 'a run that stops releases its lock');
+  });
 });

@@ -2,6 +2,7 @@ import { setImmediate } from 'node:timers/promises';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { resolveInputs } from '../corpus/inputs.js';
+import { lockOutput } from './lock.js';
 import { ioReason, UserError } from '../util/errors.js';
 import { createStatusProgress, type StatusProgress } from '../util/progress.js';
 import {
@@ -115,143 +116,152 @@ export async function runBatch(options: BatchOptions, makeScorer: (run: RunInfo)
   const id = fingerprintId(fingerprint);
   const estimatedRows = files.reduce((sum, file) => sum + file.estimatedRows, 0);
 
-  let checkpoint = options.restart ? undefined : await readCheckpoint(options.output);
-  if (options.restart) await removeCheckpoint(options.output);
-  if (checkpoint && checkpoint.id !== id) {
-    throw new UserError(
-      `${options.output} is an unfinished run with different settings (changed: ${describeChange(checkpoint.fingerprint, fingerprint)}); ` +
-        'rerun the original command to finish it, or add --restart to start over',
-    );
-  }
-  const rowsPath = outputFormat === 'parquet' ? `${options.output}.rows.jsonl` : options.output;
-  const state: Checkpoint = checkpoint ?? {
-    fingerprint,
-    id,
-    phase: 'score',
-    cursor: START,
-    consumed: [],
-    batches: 0,
-    rowsIn: 0,
-    rowsOut: 0,
-    skips: {},
-    firstSkip: {},
-    outputBytes: 0,
-    elapsedSeconds: 0,
-  };
-  const resumedRows = state.rowsIn;
-  const previousSeconds = state.elapsedSeconds;
-  if (checkpoint) {
-    options.log(
-      checkpoint.phase === 'convert'
-        ? `batch: resuming ${options.output}: all ${state.rowsIn} rows scored, writing Parquet`
-        : `batch: resuming ${options.output}: ${state.rowsIn} rows (${state.rowsOut} output rows) already done`,
-    );
-  }
+  // One run per output (lock.ts): from here on this run reads and writes the output's files.
   await fs.mkdir(path.dirname(path.resolve(options.output)), { recursive: true });
+  const lock = await lockOutput(options.output, options.log);
+  try {
+    return await scoreToOutput();
+  } finally {
+    await lock.release();
+  }
 
-  if (state.phase === 'score') {
-    // Files finished before the stop: their scored bytes must be as they were (the cursor's own file is checked as it is re-read).
-    for (const done of state.consumed) await verifyPrefix(done.path, done.bytes, done.sha256);
-    const rows = await RowsFile.open(rowsPath, state.outputBytes);
-    const commit = async () => {
-      state.outputBytes = await rows.commit();
-      state.elapsedSeconds = previousSeconds + (Date.now() - started) / 1000;
-      await writeCheckpoint(options.output, state);
+  async function scoreToOutput(): Promise<BatchSummary> {
+    let checkpoint = options.restart ? undefined : await readCheckpoint(options.output);
+    if (options.restart) await removeCheckpoint(options.output);
+    if (checkpoint && checkpoint.id !== id) {
+      throw new UserError(
+        `${options.output} is an unfinished run with different settings (changed: ${describeChange(checkpoint.fingerprint, fingerprint)}); ` +
+          'rerun the original command to finish it, or add --restart to start over',
+      );
+    }
+    const rowsPath = outputFormat === 'parquet' ? `${options.output}.rows.jsonl` : options.output;
+    const state: Checkpoint = checkpoint ?? {
+      fingerprint,
+      id,
+      phase: 'score',
+      cursor: START,
+      consumed: [],
+      batches: 0,
+      rowsIn: 0,
+      rowsOut: 0,
+      skips: {},
+      firstSkip: {},
+      outputBytes: 0,
+      elapsedSeconds: 0,
     };
-    // A checkpoint exists from the first moment, so even an early crash is resumed, not silently overwritten.
-    if (!checkpoint) await commit();
-    const progress = makeProgress(options, files);
-    const attemptStarted = Date.now();
-    const startedAt = measureOf(files, state.cursor);
-    const scorer = await makeScorer({ id, fingerprint, firstBatch: state.batches, options, estimatedRows, modelSha });
-    const commitState = (): CommitState => ({
-      batches: state.batches,
+    const resumedRows = state.rowsIn;
+    const previousSeconds = state.elapsedSeconds;
+    if (checkpoint) {
+      options.log(
+        checkpoint.phase === 'convert'
+          ? `batch: resuming ${options.output}: all ${state.rowsIn} rows scored, writing Parquet`
+          : `batch: resuming ${options.output}: ${state.rowsIn} rows (${state.rowsOut} output rows) already done`,
+      );
+    }
+    if (state.phase === 'score') {
+      // Files finished before the stop: their scored bytes must be as they were (the cursor's own file is checked as it is re-read).
+      for (const done of state.consumed) await verifyPrefix(done.path, done.bytes, done.sha256);
+      const rows = await RowsFile.open(rowsPath, state.outputBytes);
+      const commit = async () => {
+        state.outputBytes = await rows.commit();
+        state.elapsedSeconds = previousSeconds + (Date.now() - started) / 1000;
+        await writeCheckpoint(options.output, state);
+      };
+      // A checkpoint exists from the first moment, so even an early crash is resumed, not silently overwritten.
+      if (!checkpoint) await commit();
+      const progress = makeProgress(options, files);
+      const attemptStarted = Date.now();
+      const startedAt = measureOf(files, state.cursor);
+      const scorer = await makeScorer({ id, fingerprint, firstBatch: state.batches, options, estimatedRows, modelSha });
+      const commitState = (): CommitState => ({
+        batches: state.batches,
+        rowsIn: state.rowsIn,
+        rowsOut: state.rowsOut,
+        skipped: total(state.skips),
+        estimatedRows,
+      });
+      const inFlight: Array<{ batch: Pick<Batch, 'end' | 'readerSkips' | 'readerFirstSkip'>; result: Promise<ScoredRows> }> = [];
+      let lastCommit = Date.now();
+      const commitOne = async () => {
+        const { batch, result: pending } = inFlight.shift()!;
+        const result = await pending;
+        if (result.error !== undefined) {
+          await commit();
+          throw new UserError(
+            `${result.error}\n(stopped after ${state.rowsIn} rows, all written; rerun with --skip-invalid to skip such rows and continue from here)`,
+          );
+        }
+        await rows.append(result.output);
+        if (batch.end.file !== state.cursor.file && state.cursor.sha256 !== undefined) {
+          state.consumed.push({ path: files[state.cursor.file].path, bytes: state.cursor.offset, sha256: state.cursor.sha256 });
+        }
+        state.cursor = batch.end;
+        state.batches++;
+        state.rowsIn += result.rowsIn;
+        state.rowsOut += result.rowsOut;
+        addSkips(state.skips, state.firstSkip, result.skips, result.firstSkip);
+        addSkips(state.skips, state.firstSkip, batch.readerSkips, batch.readerFirstSkip);
+        state.rowsIn += total(batch.readerSkips);
+        progress.show(
+          batchStatus({ files, cursor: state.cursor, rows: state.rowsIn, rowsAtStart: resumedRows, startedAt, elapsedSeconds: (Date.now() - attemptStarted) / 1000 }),
+        );
+        if (Date.now() - lastCommit >= options.checkpointMs) {
+          await commit();
+          lastCommit = Date.now();
+          await scorer.committed?.(commitState());
+        }
+      };
+      try {
+        let index = state.batches;
+        for await (const batch of readBatches(files, state.cursor, options.batchSize, options.skipInvalid)) {
+          const context: RowOptions = { file: batch.file, dataset: batch.dataset, invalid: options.skipInvalid ? 'skip' : 'stop', sentences: options.sentences };
+          const result = batch.items.length === 0 ? Promise.resolve(emptyResult()) : scorer.score(batch, index, context);
+          // Awaited in order later; a later batch failing first must not count as an unhandled rejection meanwhile.
+          result.catch(() => {});
+          index++;
+          // Only the cursor and reader skips stay here; the rows themselves belong to the scorer now.
+          inFlight.push({ batch: { end: batch.end, readerSkips: batch.readerSkips, readerFirstSkip: batch.readerFirstSkip }, result });
+          // A turn of the event loop per batch: scoring threads' replies are read (and their next batches sent)
+          // between batches even when this thread scores one itself (batch/local.ts).
+          await setImmediate();
+          while (inFlight.length >= scorer.maxInFlight) await commitOne();
+        }
+        while (inFlight.length > 0) await commitOne();
+        state.phase = outputFormat === 'parquet' ? 'convert' : 'score';
+        await commit();
+        await scorer.finished?.(commitState());
+      } catch (error) {
+        await scorer.failed?.(error instanceof Error ? error.message : String(error));
+        throw error;
+      } finally {
+        progress.stop();
+        await scorer.close();
+        await rows.close();
+      }
+    }
+
+    if (outputFormat === 'parquet') {
+      const written = await convertToParquet(rowsPath, options.output);
+      if (written !== state.rowsOut) throw new Error(`Parquet conversion wrote ${written} rows, expected ${state.rowsOut}`);
+      // The checkpoint goes first: one left in phase 'convert' without its rows file could not be resumed.
+      await removeCheckpoint(options.output);
+      await fs.rm(rowsPath, { force: true });
+    } else await removeCheckpoint(options.output);
+
+    const seconds = (Date.now() - started) / 1000;
+    const summary: BatchSummary = {
+      output: options.output,
       rowsIn: state.rowsIn,
       rowsOut: state.rowsOut,
       skipped: total(state.skips),
-      estimatedRows,
-    });
-    const inFlight: Array<{ batch: Pick<Batch, 'end' | 'readerSkips' | 'readerFirstSkip'>; result: Promise<ScoredRows> }> = [];
-    let lastCommit = Date.now();
-    const commitOne = async () => {
-      const { batch, result: pending } = inFlight.shift()!;
-      const result = await pending;
-      if (result.error !== undefined) {
-        await commit();
-        throw new UserError(
-          `${result.error}\n(stopped after ${state.rowsIn} rows, all written; rerun with --skip-invalid to skip such rows and continue from here)`,
-        );
-      }
-      await rows.append(result.output);
-      if (batch.end.file !== state.cursor.file && state.cursor.sha256 !== undefined) {
-        state.consumed.push({ path: files[state.cursor.file].path, bytes: state.cursor.offset, sha256: state.cursor.sha256 });
-      }
-      state.cursor = batch.end;
-      state.batches++;
-      state.rowsIn += result.rowsIn;
-      state.rowsOut += result.rowsOut;
-      addSkips(state.skips, state.firstSkip, result.skips, result.firstSkip);
-      addSkips(state.skips, state.firstSkip, batch.readerSkips, batch.readerFirstSkip);
-      state.rowsIn += total(batch.readerSkips);
-      progress.show(
-        batchStatus({ files, cursor: state.cursor, rows: state.rowsIn, rowsAtStart: resumedRows, startedAt, elapsedSeconds: (Date.now() - attemptStarted) / 1000 }),
-      );
-      if (Date.now() - lastCommit >= options.checkpointMs) {
-        await commit();
-        lastCommit = Date.now();
-        await scorer.committed?.(commitState());
-      }
+      skips: state.skips,
+      firstSkip: state.firstSkip,
+      resumedRows,
+      seconds,
+      rate: (state.rowsIn - resumedRows) / Math.max(seconds, 1e-3),
     };
-    try {
-      let index = state.batches;
-      for await (const batch of readBatches(files, state.cursor, options.batchSize, options.skipInvalid)) {
-        const context: RowOptions = { file: batch.file, dataset: batch.dataset, invalid: options.skipInvalid ? 'skip' : 'stop', sentences: options.sentences };
-        const result = batch.items.length === 0 ? Promise.resolve(emptyResult()) : scorer.score(batch, index, context);
-        // Awaited in order later; a later batch failing first must not count as an unhandled rejection meanwhile.
-        result.catch(() => {});
-        index++;
-        // Only the cursor and reader skips stay here; the rows themselves belong to the scorer now.
-        inFlight.push({ batch: { end: batch.end, readerSkips: batch.readerSkips, readerFirstSkip: batch.readerFirstSkip }, result });
-        // A turn of the event loop per batch: scoring threads' replies are read (and their next batches sent)
-        // between batches even when this thread scores one itself (batch/local.ts).
-        await setImmediate();
-        while (inFlight.length >= scorer.maxInFlight) await commitOne();
-      }
-      while (inFlight.length > 0) await commitOne();
-      state.phase = outputFormat === 'parquet' ? 'convert' : 'score';
-      await commit();
-      await scorer.finished?.(commitState());
-    } catch (error) {
-      await scorer.failed?.(error instanceof Error ? error.message : String(error));
-      throw error;
-    } finally {
-      progress.stop();
-      await scorer.close();
-      await rows.close();
-    }
+    return summary;
   }
-
-  if (outputFormat === 'parquet') {
-    const written = await convertToParquet(rowsPath, options.output);
-    if (written !== state.rowsOut) throw new Error(`Parquet conversion wrote ${written} rows, expected ${state.rowsOut}`);
-    // The checkpoint goes first: one left in phase 'convert' without its rows file could not be resumed.
-    await removeCheckpoint(options.output);
-    await fs.rm(rowsPath, { force: true });
-  } else await removeCheckpoint(options.output);
-
-  const seconds = (Date.now() - started) / 1000;
-  const summary: BatchSummary = {
-    output: options.output,
-    rowsIn: state.rowsIn,
-    rowsOut: state.rowsOut,
-    skipped: total(state.skips),
-    skips: state.skips,
-    firstSkip: state.firstSkip,
-    resumedRows,
-    seconds,
-    rate: (state.rowsIn - resumedRows) / Math.max(seconds, 1e-3),
-  };
-  return summary;
 }
 
 /** The closing lines: rows in and out, skips with reasons (and where each first happened), rate. */
