@@ -163,6 +163,20 @@ test('archive documents the model declines to judge are counted, with their reas
   assert.ok(!calibrateToArchive(detector, judged, { targetFpr: 0.05, files: [] }).calibration.warnings.some((w) => w.code === 'declined'));
 });
 
+test('declined archive documents never make a calibration certified, nor hide a machine-looking judged archive', () => {
+  // 60 too-short notes: 0 flagged of 60 would meet 5% over all documents, but none was judged, so nothing is certified.
+  const short = Array.from({ length: 60 }, (_, i): LabeledDocument => ({ id: `s${i}`, text: `Brief note number ${i} from the desk.`, label: null, dataset: 'desk' }));
+  const { calibration } = calibrateToArchive(detector, short, { targetFpr: 0.05, files: [] });
+  assert.ok(calibration.warnings.some((w) => w.code === 'archive_too_small'));
+  assert.equal(calibration.certified, false);
+  assert.match(calibration.threshold_rule, /NOT certified/);
+  // Every judged document looks machine-written; 40 declined notes beside them must not hide that.
+  const machineText = syntheticCorpus(30, 9).filter((d) => d.label === 'machine').map((d) => ({ ...d, label: null }));
+  const mixed = calibrateToArchive(detector, [...machineText, ...short.slice(0, 40)], { targetFpr: 0.05, files: [] }).calibration;
+  assert.equal(mixed.certified, false);
+  assert.ok(mixed.warnings.some((w) => w.code === 'machine_looking'), JSON.stringify(mixed.warnings));
+});
+
 test('readArchive checksums its files and refuses machine-labelled rows by file and line', async () => {
   const file = join(dir, 'archive.jsonl');
   writeFileSync(file, jsonl(archiveDocuments(10, 3)));

@@ -247,8 +247,9 @@ export function calibrateToArchive(
     });
   }
 
+  // Most of the judged documents, not of all: declined ones would otherwise dilute it away.
   const machineLooking = probabilities.filter((p) => p >= THRESHOLD_FLOOR).length;
-  if (machineLooking * 2 > n) {
+  if (machineLooking * 2 > probabilities.length) {
     warnings.push({
       code: 'machine_looking',
       message: `the model calls ${machineLooking} of ${probabilities.length} archive documents it judged more likely machine than human (probability ≥ 0.5): check that the archive is human-written, and expect little recall from this model on such text`,
@@ -285,11 +286,14 @@ export function calibrateToArchive(
   });
   const before = rate(detector, flaggedBefore);
   const after = rate(calibrated, unique.filter((d) => detectText(calibrated, d.text).verdict === 'machine').length);
-  const certified = after.fpr_upper_bound <= targetFpr;
+  // Certified on the judged documents, as the threshold was chosen (every flagged document is a judged one): declined
+  // documents, never flagged, would otherwise certify a target over all n that no judged text vouches for.
+  const judgedBound = clopperPearsonUpper(after.flagged, probabilities.length, CALIBRATION_CONFIDENCE);
+  const certified = allowed >= 0 && judgedBound <= targetFpr;
   if (!certified && allowed >= 0) {
     warnings.push({
       code: 'not_certified',
-      message: `even at threshold ${formatThreshold(threshold)} the ${CALIBRATION_CONFIDENCE * 100}% upper bound on the false-positive rate is ${after.fpr_upper_bound.toFixed(4)} > ${targetFpr}`,
+      message: `even at threshold ${formatThreshold(threshold)} the ${CALIBRATION_CONFIDENCE * 100}% upper bound on the false-positive rate among the ${probabilities.length} judged documents is ${judgedBound.toFixed(4)} > ${targetFpr}`,
     });
   }
   const rule = certified
