@@ -127,6 +127,31 @@ test('leave-one-generator-out alone fits the source-held-out models its threshol
   }
 });
 
+test('a generator too small to hold out is named on the progress line; a generator-only report with none is refused before any fit', () => {
+  const steps: string[] = [];
+  const report = generalisationReport(corpus, {
+    train: { ...SMALL_TRAIN_OPTIONS, extensions: [] },
+    baseline: { bits: 16, maxIterations: 20 },
+    parts: ['domain', 'generator'],
+    minGeneratorSize: 100,
+    onProgress: (message, done, total) => steps.push(`${done}/${total} ${message}`),
+  });
+  assert.deepEqual(report.leave_one_generator_out, []);
+  const skipped = steps.filter((s) => s.includes('leave-one-generator-out'));
+  assert.equal(skipped.length, 2);
+  assert.match(skipped[0], /leave-one-generator-out: model-a — skipped: \d+ machine texts, fewer than 100$/);
+  assert.match(skipped[1], /leave-one-generator-out: model-b — skipped/);
+  const total = Number(steps[0].split(' ')[0].split('/')[1]);
+  assert.equal(steps.at(-1), `${total}/${total} done`, 'the skipped generators count in n of N');
+
+  steps.length = 0;
+  assert.throws(
+    () => generalisationReport(corpus, { train: SMALL_TRAIN_OPTIONS, parts: ['generator'], minGeneratorSize: 100, onProgress: (m) => steps.push(m) }),
+    (error: unknown) => error instanceof UserError && /no generator can be held out: model-a \(\d+ machine texts, fewer than 100\), model-b/.test(error.message),
+  );
+  assert.deepEqual(steps, [], 'no fit started');
+});
+
 test('report progress says n of N and estimates time left only once a fit has finished', () => {
   assert.equal(reportProgressLine('leave-one-source-out: a', 0, 4, 0), 'report: [1/4] leave-one-source-out: a — 0 s elapsed');
   assert.equal(reportProgressLine('leave-one-source-out: b', 1, 4, 30), 'report: [2/4] leave-one-source-out: b — 30 s elapsed, about 90 s left');

@@ -110,12 +110,17 @@ export function generalisationReport(documents: LabeledDocument[], options: Part
   const sources = [...groupBySourceComponents(labeled)];
   const domains = groupBy(labeled, domainOf);
   // Per generator, so a dataset's ten generators are not cut to a few texts each.
-  const generatorPlan = parts.has('generator')
+  const { plans: generatorPlan, skipped: generatorsSkipped } = parts.has('generator')
     ? planLeaveOneGeneratorOut(capPerGroup(all, opts.maxPerGroup, opts.seed, (d) => `${d.dataset}\u0000${d.label}\u0000${d.generator ?? ''}`), opts)
-    : [];
+    : { plans: [], skipped: [] };
+  // A generator-only report with no generator to hold out would fit every source for nothing and print nothing.
+  if (parts.has('generator') && parts.size === 1 && generatorPlan.length === 0) {
+    const why = generatorsSkipped.length > 0 ? generatorsSkipped.map((g) => `${g.generator} (${g.why})`).join(', ') : 'no machine text names its generator';
+    throw new UserError(`leave-one-generator-out: no generator can be held out: ${why}`);
+  }
   // Source-held-out scores are needed for every threshold, so every part needs them all.
   const sourcePass = sources;
-  const total = sourcePass.length + (parts.has('domain') ? domains.length : 0) + generatorPlan.length;
+  const total = sourcePass.length + (parts.has('domain') ? domains.length : 0) + generatorPlan.length + generatorsSkipped.length;
   let done = 0;
   const progress = (message: string) => opts.onProgress?.(message, done++, total);
 
@@ -166,6 +171,8 @@ export function generalisationReport(documents: LabeledDocument[], options: Part
     }
   }
   const generatorRows: GeneralisationRow[] = [];
+  // No row for these; the progress line says why each is missing.
+  for (const { generator, why } of generatorsSkipped) progress(`leave-one-generator-out: ${generator} — skipped: ${why}`);
   for (const plan of generatorPlan) {
     progress(`leave-one-generator-out: ${plan.generator}`);
     const scorer = fitScorer(plan.train, opts.train);
@@ -242,18 +249,26 @@ interface GeneratorPlan {
   test: LabeledDocument[];
 }
 
-function planLeaveOneGeneratorOut(documents: LabeledDocument[], opts: GeneralisationOptions): GeneratorPlan[] {
+/** The generators that can be held out, and why each of the others cannot. */
+function planLeaveOneGeneratorOut(documents: LabeledDocument[], opts: GeneralisationOptions): { plans: GeneratorPlan[]; skipped: Array<{ generator: string; why: string }> } {
   const { train: trainStories, test: testStories } = splitByStory(documents, { testFraction: opts.testFraction, seed: opts.seed });
   const testKeys = new Set(testStories.map(storyKey));
   const plans: GeneratorPlan[] = [];
-  for (const [generator] of countGenerators(documents).filter(([, n]) => n >= opts.minGeneratorSize)) {
+  const skipped: Array<{ generator: string; why: string }> = [];
+  for (const [generator, n] of countGenerators(documents)) {
+    if (n < opts.minGeneratorSize) {
+      skipped.push({ generator, why: `${n} machine texts, fewer than ${opts.minGeneratorSize}` });
+      continue;
+    }
     const isHeldOut = (d: LabeledDocument) => d.label === 'machine' && d.generator === generator;
     // Training never sees the generator, nor any story of the test set.
     const train = trainStories.filter((d) => !isHeldOut(d) && !testKeys.has(storyKey(d)));
     const test = testStories.filter((d) => d.label === 'human' || isHeldOut(d));
-    if (test.some((d) => d.label === 'machine') && hasBothLabels(train)) plans.push({ generator, train, test });
+    if (!test.some((d) => d.label === 'machine')) skipped.push({ generator, why: 'none of its texts falls in the held-out stories' });
+    else if (!hasBothLabels(train)) skipped.push({ generator, why: 'without it the training stories have only one class' });
+    else plans.push({ generator, train, test });
   }
-  return plans;
+  return { plans, skipped };
 }
 
 /** At most `max` documents per group (default: dataset and label), the stories with the smallest seeded hash first. */
