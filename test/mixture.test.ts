@@ -6,7 +6,7 @@ import { analyzeSentences, SENTENCE_EXTENSION, type SentenceCalibration } from '
 import { detectText } from '../src/detect/detect.ts';
 import { scoreRows } from '../src/detect/lines.ts';
 import { createSentenceExtension } from '../src/detect/sentence-training.ts';
-import { buildMixture, evaluateMixtures, mixturePowerSvg, pairsOf } from '../src/evaluate/mixtures.ts';
+import { buildMixture, evaluateMixtures, mixturePowerSvg, pairsOf, samplePairs } from '../src/evaluate/mixtures.ts';
 import { trainDetector } from '../src/model/train.ts';
 import { DEFAULT_FEATURIZER_CONFIG } from '../src/features/featurizer.ts';
 import { deserializeDetector, serializeDetector } from '../src/model/model-file.ts';
@@ -126,6 +126,20 @@ test('training registers the sentence calibration with its window model, and it 
 
   const marked = markSentences(text, { ...result, sentences: result.sentences!.map((s, i) => ({ ...s, machine_passage: i === 0 })) }, false);
   assert.ok(marked.startsWith(`[M]${result.sentences![0].text}[/M]`));
+});
+
+test('--max-pairs: exactly that many pairs when there are more, a seeded sample kept in order', () => {
+  const pairs = pairsOf(corpus());
+  assert.equal(pairs.length, 60);
+  // 60 pairs, at most 40: taking every ceil(60/40) = 2nd pair gave 30.
+  const sample = samplePairs(pairs, 40, 13);
+  assert.equal(sample.length, 40);
+  assert.equal(new Set(sample).size, 40);
+  assert.deepEqual(sample, pairs.filter((p) => sample.includes(p)), 'in the pairs\' order');
+  assert.deepEqual(samplePairs(pairs, 40, 13), sample, 'the same seed, the same pairs');
+  assert.notDeepEqual(samplePairs(pairs, 40, 14), sample, 'another seed, another sample');
+  assert.equal(samplePairs(pairs, 60, 13), pairs);
+  assert.equal(samplePairs(pairs, 1, 13).length, 1);
 });
 
 test('mixtures replace a contiguous run of human sentences by machine sentences of the same story', () => {

@@ -46,6 +46,17 @@ export function pairsOf(documents: LabeledDocument[]): Pair[] {
   return [...byPair.values()].filter((p) => p.machines.length > 0).sort((a, b) => (a.human.id < b.human.id ? -1 : a.human.id > b.human.id ? 1 : 0));
 }
 
+/**
+ * At most `max` pairs, a seeded sample (the pairs whose key hashes lowest under the seed), kept in
+ * their order; exactly `max` when there are more.
+ */
+export function samplePairs(pairs: Pair[], max: number, seed: number | string): Pair[] {
+  if (pairs.length <= max) return pairs;
+  const rank = (p: Pair) => seededUnit(`${seed}:pairs`, p.human.pair_id ?? p.human.id);
+  const kept = new Set([...pairs].sort((a, b) => rank(a) - rank(b)).slice(0, max));
+  return pairs.filter((p) => kept.has(p));
+}
+
 export function buildMixture(pair: Pair, fraction: number, seed: number | string): Mixture | null {
   const key = pair.human.pair_id ?? pair.human.id;
   const machine = pair.machines[Math.floor(seededUnit(seed, `${key}:generator`) * pair.machines.length)];

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { splitByStory } from '../../corpus/split.js';
 import { DEFAULT_LEVEL } from '../../detect/sentences.js';
-import { evaluateMixtures, formatMixtureEvaluation, mixturePowerSvg, pairsOf } from '../../evaluate/mixtures.js';
+import { evaluateMixtures, formatMixtureEvaluation, mixturePowerSvg, pairsOf, samplePairs } from '../../evaluate/mixtures.js';
 import { DEFAULT_SHIFT_FRACTION, DEFAULT_SHIFT_LEVELS, evaluateMixtureShift, formatMixtureShift, SHIFT_SETTINGS, type ShiftSetting } from '../../evaluate/mixture-shift.js';
 import { loadDetector, saveDetector } from '../../model/model-file.js';
 import { trainDetector } from '../../model/train.js';
@@ -83,7 +83,7 @@ export function registerEvalMixtures(program: Command): void {
       }
       let pairs = pairsOf(split.test);
       if (pairs.length === 0) throw new UserError('no held-out pairs: the data needs human and machine documents sharing a pair_id');
-      if (flags.maxPairs && pairs.length > flags.maxPairs) pairs = pairs.filter((_, i) => i % Math.ceil(pairs.length / flags.maxPairs!) === 0);
+      if (flags.maxPairs) pairs = samplePairs(pairs, flags.maxPairs, flags.seed);
       const progress = createProgress({ label: 'mixtures', total: pairs.length * 6, unit: 'docs', silent: flags.quiet });
       const { evaluation } = evaluateMixtures(detector, pairs, { level: flags.level, seed: flags.seed, onProgress: (d) => progress.update(d) });
       progress.stop();
