@@ -170,6 +170,21 @@ test('eval-mixtures --held-out: unknown settings and calibrations are clear erro
   assert.match(model.stderr, /--held-out trains one model per held-out split/);
 });
 
+test('eval-mixtures refuses flags of the other mode instead of ignoring them, before reading any data', () => {
+  const missing = join(tmpdir(), 'copydesk-no-such-data.jsonl');
+  const refused = (args: string[], pattern: RegExp) => {
+    const run = copydesk(['eval-mixtures', '--data', missing, ...args, '--quiet']);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, pattern);
+    assert.doesNotMatch(run.stderr, /no-such-data/, 'refused before the data is read');
+  };
+  refused(['--max-test', '5'], /^copydesk: --max-test goes with --held-out only/);
+  refused(['--calibrations', 'story', '--max-per-group', '9'], /--calibrations, --max-per-group go with --held-out only/);
+  refused(['--held-out', 'stories', '--max-pairs', '3'], /--held-out .* cannot take --max-pairs or --level/);
+  refused(['--held-out', 'stories', '--level', '0.2'], /cannot take --max-pairs or --level/);
+  refused(['--model', missing, '--save-model', join(tmpdir(), 'copydesk-unused.cdm')], /with --model nothing is trained/);
+});
+
 test('default sentence calibration: story folds, Higher Criticism, per-source nulls (measured in reports/mixture-shift.md)', () => {
   assert.equal(DEFAULT_SENTENCE_CALIBRATION, 'story');
   assert.deepEqual(

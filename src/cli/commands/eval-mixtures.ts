@@ -62,7 +62,8 @@ export function registerEvalMixtures(program: Command): void {
     .option('--plot <file.svg>', 'write a plot of power against k (SVG)')
     .option('--skip-invalid', 'skip malformed rows (reported) instead of stopping')
     .option('--quiet', 'no progress output')
-    .action(async (flags: EvalMixturesFlags) => {
+    .action(async (flags: EvalMixturesFlags, command: Command) => {
+      assertFlagsFit(flags, command.getOptionValueSource('level') !== 'default');
       await assertOutputsNotInputs([flags.saveModel, flags.plot], [...flags.data, flags.model]);
       assertOutputDirectoriesExist([flags.saveModel, flags.plot]);
       const documents = await readLabeled(flags);
@@ -98,8 +99,21 @@ export function registerEvalMixtures(program: Command): void {
     });
 }
 
+/** Flags that belong to the other mode are refused before any data is read, instead of being ignored. */
+function assertFlagsFit(flags: EvalMixturesFlags, levelGiven: boolean): void {
+  if (flags.heldOut) {
+    if (flags.model || flags.saveModel || flags.plot) throw new UserError('--held-out trains one model per held-out split: it cannot take --model, --save-model or --plot');
+    if (flags.maxPairs !== undefined || levelGiven) {
+      throw new UserError(`--held-out measures every held-out pair at levels ${DEFAULT_SHIFT_LEVELS.join(' and ')}: it cannot take --max-pairs or --level (use --max-test to cap each split)`);
+    }
+  } else {
+    if (flags.model && flags.saveModel) throw new UserError('--save-model saves the model eval-mixtures trains; with --model nothing is trained');
+    const given = [flags.calibrations && '--calibrations', flags.maxPerGroup !== undefined && '--max-per-group', flags.maxTest !== undefined && '--max-test'].filter(Boolean);
+    if (given.length > 0) throw new UserError(`${given.join(', ')} ${given.length === 1 ? 'goes' : 'go'} with --held-out only (without it they would be ignored)`);
+  }
+}
+
 function heldOut(documents: Awaited<ReturnType<typeof readLabeled>>, flags: EvalMixturesFlags): void {
-  if (flags.model || flags.saveModel || flags.plot) throw new UserError('--held-out trains one model per held-out split: it cannot take --model, --save-model or --plot');
   const settings = flags.heldOut!;
   const calibrations = flags.calibrations ?? [DEFAULT_SENTENCE_CALIBRATION];
   const report = evaluateMixtureShift(documents, {
