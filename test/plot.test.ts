@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { evaluationPlot, type EvaluationReport, type ScoredDocument } from '../src/evaluate/evaluate.js';
 import { escapeXml, renderEvaluationSvg, type EvaluationPlotInput } from '../src/evaluate/plot.js';
 import { reliabilityBins, summarize, tprAtFpr, type BinaryLabel } from '../src/model/metrics.js';
 
@@ -94,4 +95,21 @@ test('renderEvaluationSvg: log FPR axis and missing metrics still render cleanly
   assert.ok(svg.includes('>0.0001</text>'));
   assert.ok(svg.includes('AUROC —') && svg.includes('ECE —'));
   assert.ok(!svg.includes('NaN') && !svg.includes('operating point'));
+});
+
+test('evaluationPlot on one class draws no ROC curve (not a stand-in diagonal) and says why', () => {
+  const scored = [0.2, 0.4, 0.7].map((probability, i) => ({
+    document: { id: `h${i}`, text: 'x', label: 'human', dataset: 'desk', source: null, domain: 'news', generator: null, pair_id: null, prompt: null, extra: {}, origin: { file: 'desk', line: i + 1 } },
+    probability,
+    verdict: 'human',
+    reasons: [],
+  })) as unknown as ScoredDocument[];
+  const report = { overall: summarize([0, 0, 0], [0.2, 0.4, 0.7], 0.5), by_source: [] } as unknown as EvaluationReport;
+  const svg = evaluationPlot(report, scored, 'one class');
+  assertWellFormed(svg);
+  // The only solid, 2.5-wide polyline is the overall curve: none here.
+  assert.doesNotMatch(svg, /<polyline [^>]*stroke-width="2\.5"/);
+  assert.match(svg, /all: no ROC curve \(needs human and machine texts\)/);
+  assert.doesNotMatch(svg, /AUROC/);
+  assert.ok(!svg.includes('NaN'));
 });

@@ -125,7 +125,7 @@ export function evaluationPlot(report: EvaluationReport, scored: ScoredDocument[
     .map((row) => ({ name: row.group, fpr: row.summary.roc!.fpr, tpr: row.summary.roc!.tpr }));
   return renderEvaluationSvg({
     title,
-    roc: o.roc ?? { fpr: [0, 1], tpr: [0, 1] },
+    roc: o.roc,
     curves,
     reliability: reliabilityBins(labels, probs, 10),
     auroc: o.auroc,

@@ -19,8 +19,8 @@ export interface CurveSeries {
 
 export interface EvaluationPlotInput {
   title: string;
-  /** The overall ROC curve, drawn first and labelled `rocName` (default 'all'). */
-  roc: { fpr: readonly number[]; tpr: readonly number[] };
+  /** The overall ROC curve, drawn first and labelled `rocName` (default 'all'); null when there is none (one class only): no curve is drawn. */
+  roc: { fpr: readonly number[]; tpr: readonly number[] } | null;
   rocName?: string;
   /** Extra ROC curves (e.g. one per source), each with its own colour and legend entry. */
   curves?: readonly CurveSeries[];
@@ -186,13 +186,15 @@ function rocPanel(input: EvaluationPlotInput, panel: Panel, logX: boolean): stri
   const chance = OKABE_ITO.black;
   parts.push(polyline(chanceLine(panel, logX), `stroke="${chance}" stroke-opacity="0.45" stroke-dasharray="4 4"`));
 
-  const series: CurveSeries[] = [{ name: input.rocName ?? 'all', ...input.roc }, ...(input.curves ?? [])];
-  const entries: LegendEntry[] = [];
+  const name = input.rocName ?? 'all';
+  const series: CurveSeries[] = [...(input.roc ? [{ name, ...input.roc }] : []), ...(input.curves ?? [])];
+  // Without both classes there is no curve to draw; a stand-in line would read as a measured one.
+  const entries: LegendEntry[] = input.roc ? [] : [{ label: `${name}: no ROC curve (needs human and machine texts)`, swatch: '' }];
   series.forEach((curve, i) => {
     const colour = CURVE_COLOURS[i % CURVE_COLOURS.length];
     const width = i === 0 ? 2.5 : 1.5;
     parts.push(polyline(curvePoints(panel, curve.fpr, curve.tpr), `stroke="${colour}" stroke-width="${width}" stroke-linejoin="round"`));
-    const label = i === 0 && input.auroc !== undefined ? `${curve.name} (AUROC ${formatMetric(input.auroc, 4)})` : curve.name;
+    const label = i === 0 && input.roc && input.auroc !== undefined ? `${curve.name} (AUROC ${formatMetric(input.auroc, 4)})` : curve.name;
     entries.push({ label, swatch: lineSwatch(colour) });
   });
   entries.push({ label: 'chance', swatch: lineSwatch(chance, '4 4') });
