@@ -6,7 +6,7 @@ import { analyzeSentences, SENTENCE_EXTENSION, type SentenceCalibration } from '
 import { detectText } from '../src/detect/detect.ts';
 import { scoreRows } from '../src/detect/lines.ts';
 import { createSentenceExtension } from '../src/detect/sentence-training.ts';
-import { buildMixture, evaluateMixtures, mixturePowerSvg, pairsOf, samplePairs } from '../src/evaluate/mixtures.ts';
+import { buildMixture, evaluateMixtures, formatMixtureEvaluation, mixturePowerSvg, pairsOf, samplePairs } from '../src/evaluate/mixtures.ts';
 import { trainDetector } from '../src/model/train.ts';
 import { DEFAULT_FEATURIZER_CONFIG } from '../src/features/featurizer.ts';
 import { deserializeDetector, serializeDetector } from '../src/model/model-file.ts';
@@ -187,4 +187,19 @@ test('mixture p-value is the largest over the pooled null and each source null (
   const perSource = mixtureTest({ ...base, doc_null_by_dataset: { a: nulls(low), b: nulls(high) } }, pValues).result.p_values.hc;
   assert.ok(perSource > pooled, `${perSource} > ${pooled}`);
   assert.equal(perSource, empiricalPValue(nullSample(high), higherCriticism(pValues).statistic));
+});
+
+test('evaluateMixtures: a k with no mixture (one-sentence human texts) has no power, not 0%; progress reaches its total', () => {
+  const docs = corpus();
+  const detector = trainDetector(docs, small());
+  // One sentence each: no mixture can replace part of it, so only k = 0 and k = 100% exist.
+  const pairs = pairsOf(docs).slice(0, 6).map((p, i) => ({ ...p, human: { ...p.human, text: `The council met on Tuesday to discuss story ${i} and the budget for the parks.` } }));
+  const progress: Array<[number, number]> = [];
+  const { evaluation } = evaluateMixtures(detector, pairs, { fractions: [0, 0.5, 1], onProgress: (done, total) => progress.push([done, total]) });
+  const half = evaluation.rows.find((r) => r.fraction === 0.5)!;
+  assert.equal(half.documents, 0);
+  for (const test of ['hc', 'fisher', 'simes', 'document']) assert.equal(half.power[test].at_level, null, `${test} at the level`);
+  const line = formatMixtureEvaluation(evaluation).split('\n').find((l) => l.trimStart().startsWith('50%'))!;
+  assert.doesNotMatch(line.trimStart().replace(/^50%/, ''), /\d%/, line);
+  assert.deepEqual(progress.at(-1), [18, 18]);
 });

@@ -115,7 +115,7 @@ export interface FractionRow {
   actual_fraction: number;
   sentence_auroc: number | null;
   /** Per test: power at 5% / 1% FPR measured on k = 0, and the rejection rate at the nominal level. */
-  power: Record<string, { at_5pct_fpr: number | null; at_1pct_fpr: number | null; at_level: number }>;
+  power: Record<string, { at_5pct_fpr: number | null; at_1pct_fpr: number | null; at_level: number | null }>;
   precision: number | null;
   recall: number | null;
 }
@@ -143,11 +143,12 @@ export function evaluateMixtures(
   const seed = options.seed ?? 13;
   const scored: ScoredMixture[] = [];
   const total = pairs.length * fractions.length;
+  let done = 0; // mixtures built or found impossible (too few sentences): the progress reaches its total either way
   for (const pair of pairs) {
     for (const fraction of fractions) {
       const mixture = buildMixture(pair, fraction, seed);
       if (mixture) scored.push(scoreMixture(detector, mixture, level));
-      options.onProgress?.(scored.length, total);
+      options.onProgress?.(++done, total);
     }
   }
   const pOf = (m: ScoredMixture, test: (typeof TESTS)[number]) => (test === 'document' ? 1 - m.document_probability : m.p_values[test]);
@@ -164,7 +165,7 @@ export function evaluateMixtures(
       power[test] = {
         at_5pct_fpr: at(0.05),
         at_1pct_fpr: at(0.01),
-        at_level: here.filter((m) => pOf(m, test) <= level).length / Math.max(1, here.length),
+        at_level: here.length === 0 ? null : here.filter((m) => pOf(m, test) <= level).length / here.length,
       };
     }
     const flagged = sentences.filter((s) => s.flagged);
