@@ -19,6 +19,8 @@ import {
 } from '../src/detect/recalibrate.js';
 import { sentenceCalibration, SENTENCE_EXTENSION } from '../src/detect/sentences.js';
 import { Detector } from '../src/model/detector.js';
+import { compareThresholds } from '../src/evaluate/threshold-comparison.js';
+import type { ScoredDocument } from '../src/evaluate/evaluate.js';
 import { detectText } from '../src/detect/detect.js';
 import { binomialCdf, clopperPearsonUpper, maxEventsWithin, trialsNeeded } from '../src/model/binomial.js';
 import { UserError } from '../src/util/errors.js';
@@ -175,6 +177,21 @@ test('declined archive documents never make a calibration certified, nor hide a 
   const mixed = calibrateToArchive(detector, [...machineText, ...short.slice(0, 40)], { targetFpr: 0.05, files: [] }).calibration;
   assert.equal(mixed.certified, false);
   assert.ok(mixed.warnings.some((w) => w.code === 'machine_looking'), JSON.stringify(mixed.warnings));
+});
+
+test('eval\'s before/after table counts a flag only where the verdict is "machine": uncertain text at a high score is not a false positive', () => {
+  const at = (threshold: number) => new Detector(detector.model, { ...detector.metadata, threshold });
+  const doc = (id: string, label: 'human' | 'machine'): LabeledDocument => ({ id, text: 'x', label, dataset: 'desk', source: null, domain: 'news', generator: null, pair_id: null, prompt: null, extra: {}, origin: { file: 'desk', line: 1 } });
+  const scored: ScoredDocument[] = [
+    // Too short to judge, scored 0.9: uncertain at either threshold, so never flagged.
+    { document: doc('short', 'human'), probability: 0.9, verdict: 'uncertain', reasons: ['too_short'] },
+    { document: doc('plain', 'human'), probability: 0.7, verdict: 'machine', reasons: [] },
+    { document: doc('caught', 'machine'), probability: 0.95, verdict: 'machine', reasons: [] },
+    { document: doc('unsure', 'machine'), probability: 0.97, verdict: 'uncertain', reasons: ['not_english'] },
+  ];
+  const [all] = compareThresholds(scored, { label: 'original', detector: at(0.5) }, { label: 'calibrated', detector: at(0.8) }).rows;
+  assert.deepEqual([all.fp_before, all.fp_after], [1, 0]);
+  assert.deepEqual([all.tpr_before, all.tpr_after], [0.5, 0.5]);
 });
 
 test('readArchive checksums its files and refuses machine-labelled rows by file and line', async () => {

@@ -1,6 +1,7 @@
 import type { Detector } from '../model/detector.js';
 import { formatThreshold } from '../detect/recalibrate.js';
 import { clopperPearsonUpper } from '../model/binomial.js';
+import { decideVerdict } from '../model/applicability.js';
 import { formatTable } from './breakdown.js';
 import type { ScoredDocument } from './evaluate.js';
 
@@ -49,7 +50,8 @@ export function compareThresholds(
   const rows = [...groups].map(([group, members]) => {
     const humans = members.filter((s) => s.document.label !== 'machine');
     const machines = members.filter((s) => s.document.label === 'machine');
-    const flagged = (list: ScoredDocument[], judge: Detector) => list.filter((s) => judge.verdictFor(s.probability).verdict === 'machine').length;
+    // The verdict every interface gives at the judge's threshold: a text with reasons (uncertain) is never flagged.
+    const flagged = (list: ScoredDocument[], judge: Detector) => list.filter((s) => decideVerdict(s.probability, judge.threshold, s.reasons) === 'machine').length;
     const fpBefore = flagged(humans, before.detector);
     const fpAfter = flagged(humans, after.detector);
     const rate = (k: number, n: number) => (n === 0 ? null : k / n);
