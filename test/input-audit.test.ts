@@ -158,3 +158,21 @@ test('a directory or glob says which data-like files it passes over (JSON arrays
   assert.match(glob.stderr, /not reading 1 file in a format copydesk does not read .*: .*mixed\/b\.json; convert it/);
   assert.doesNotMatch(glob.stderr, /c\.csv\.gz/);
 });
+
+test('eval on few human texts says that TPR at 1% / 0.1% FPR is then the TPR at no false positive; not on one class', () => {
+  const few = join(dir, 'few.jsonl');
+  const rows = [0, 1, 2, 3, 4, 5].flatMap((i) => [
+    { id: `h${i}`, text: `${TEXT} Story ${i}.`, label: 'human' },
+    { id: `m${i}`, text: `In today's rapidly evolving landscape, it is important to note that story ${i} highlights a pivotal moment for the community.`, label: 'machine' },
+  ]);
+  writeFileSync(few, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const run = copydesk(['eval', '--data', few, '--quiet']);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /^TPR at 1% and 0\.1% FPR: with 6 human texts both are the TPR at no false positive at all \(1% needs ≥ 100 human texts, 0\.1% ≥ 1,000\)/m);
+  const onlyHuman = join(dir, 'few-human.jsonl');
+  writeFileSync(onlyHuman, rows.filter((r) => r.label === 'human').map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const human = copydesk(['eval', '--data', onlyHuman, '--quiet']);
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stdout, /no machine-labelled documents/);
+  assert.doesNotMatch(human.stdout, /no false positive at all/, 'one class: the undefined-metrics note says it all');
+});

@@ -70,6 +70,7 @@ export function formatEvaluation(report: EvaluationReport): string {
   const lines = [
     `documents: ${o.n} (${o.n_human} human, ${o.n_machine} machine); threshold ${report.overall.threshold.toFixed(4)}`,
     ...oneClassNote(o),
+    ...resolutionNote(report),
     '',
     formatSummaryTable([{ group: 'all', summary: o }], 'overall'),
     '',
@@ -105,6 +106,26 @@ function oneClassNote(o: EvaluationReport['overall']): string[] {
   }
   if (o.n_human === 0) return ['no human-labelled documents: AUROC, average precision, TPR at a fixed FPR and the false-positive rate are undefined (—); recall is measured'];
   return [];
+}
+
+/**
+ * TPR at 1% (0.1%) FPR allows one false positive per 100 (1,000) human texts:
+ * with fewer it is the TPR at no false positive at all, a stricter number
+ * that reads as the nominal one. Said once, when the overall row or a group
+ * shown has fewer.
+ */
+function resolutionNote(report: EvaluationReport): string[] {
+  const o = report.overall;
+  if (o.n_human === 0 || o.n_machine === 0) return [];
+  const groups = [report.by_source, report.by_dataset, report.by_generator, report.by_domain].filter((rows) => rows.length > 1).flat();
+  const fewest = Math.min(o.n_human, ...groups.filter((row) => row.summary.n_human > 0).map((row) => row.summary.n_human));
+  if (fewest >= 1000) return [];
+  const overall = (['1%', '0.1%'] as const).filter((_, i) => o.n_human < [100, 1000][i]);
+  return [
+    overall.length > 0
+      ? `TPR at ${overall.join(' and ')} FPR: with ${o.n_human} human texts ${overall.length === 1 ? 'it is' : 'both are'} the TPR at no false positive at all (1% needs ≥ 100 human texts, 0.1% ≥ 1,000); likewise in any smaller group below`
+      : 'TPR at 1% and 0.1% FPR: in a group below with fewer than 100 (1,000) human texts it is the TPR at no false positive at all',
+  ];
 }
 
 function judgedOf(s: ScoredDocument): JudgedItem {
