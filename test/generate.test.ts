@@ -526,6 +526,24 @@ describe('generateCorpus', () => {
     await assert.rejects(generateCorpus({ ...opts, format: 'labeled' }), /not in the labeled schema/);
   });
 
+  test('a refused output file is left exactly as it was: nothing is cut before every line is checked', async () => {
+    // Not an output of this command, its last line without a newline (as many tools write JSONL).
+    const foreign = path.join(dir, 'foreign.jsonl');
+    writeFileSync(foreign, '{"a":1}\n{"b":2}');
+    await assert.rejects(generateCorpus(options({ out: foreign })), /foreign\.jsonl:1: existing output record has no string "id"/);
+    assert.equal(readFileSync(foreign, 'utf8'), '{"a":1}\n{"b":2}');
+    // Written with another --field, and torn: refused, the torn line kept for a run with the right settings.
+    const opts = options({ limit: 1 });
+    await generateCorpus(opts);
+    appendFileSync(opts.out, '{"id": "story-005", "chat');
+    const before = readFileSync(opts.out, 'utf8');
+    await assert.rejects(generateCorpus({ ...opts, field: 'llama' }), /no "llama" text/);
+    assert.equal(readFileSync(opts.out, 'utf8'), before);
+    const resumed = await generateCorpus(opts);
+    assert.equal(resumed.repairedBytes, '{"id": "story-005", "chat'.length);
+    assert.equal(resumed.skippedDone, 1);
+  });
+
   test('repairTornLine', async () => {
     const f = path.join(dir, 'torn.jsonl');
     writeFileSync(f, '{"a":1}\n{"b":2}\n{"c":');

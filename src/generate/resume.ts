@@ -20,60 +20,63 @@ export interface ExistingOutput {
 }
 
 /**
- * Read an existing output file, repairing a torn last line in place. `keyOf`
+ * Read an existing output file, then repair a torn last line in place. `keyOf`
  * returns a record's key or throws a UserError when the record does not belong
- * in this output (written with other settings).
+ * in this output (written with other settings). Every complete line is checked
+ * before anything is cut, so a file that is refused (not this run's output, or
+ * written with other settings) is left exactly as it was.
  */
 export async function scanExisting(
   file: string,
   keyOf: (record: Record<string, unknown>, line: number) => string,
 ): Promise<ExistingOutput> {
-  const truncatedBytes = await repairTornLine(file);
   const keys = new Set<string>();
   let records = 0;
   const stats = await fs.stat(file).catch(() => undefined);
-  if (!stats) return { keys, records, truncatedBytes };
+  if (!stats) return { keys, records, truncatedBytes: 0 };
   if (!stats.isFile()) throw new UserError(`output ${file} exists and is not a file`);
-  const lines = readline.createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
-  let line = 0;
-  try {
-    for await (const text of lines) {
-      line += 1;
-      if (text.trim() === '') continue;
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch {
-        throw new UserError(
-          `${file}:${line}: existing output line is not valid JSON, so the run cannot be resumed safely; ` +
-            'remove that line (or the file) and run again',
-        );
+  const { keep } = (await completeLength(file)) ?? { keep: 0 };
+  if (keep > 0) {
+    const lines = readline.createInterface({ input: createReadStream(file, { encoding: 'utf8', end: keep - 1 }), crlfDelay: Infinity });
+    let line = 0;
+    try {
+      for await (const text of lines) {
+        line += 1;
+        if (text.trim() === '') continue;
+        let value: unknown;
+        try {
+          value = JSON.parse(text);
+        } catch {
+          throw new UserError(
+            `${file}:${line}: existing output line is not valid JSON, so the run cannot be resumed safely; ` +
+              'remove that line (or the file) and run again',
+          );
+        }
+        if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+          throw new UserError(`${file}:${line}: existing output line is not a JSON object`);
+        }
+        keys.add(keyOf(value as Record<string, unknown>, line));
+        records += 1;
       }
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        throw new UserError(`${file}:${line}: existing output line is not a JSON object`);
-      }
-      keys.add(keyOf(value as Record<string, unknown>, line));
-      records += 1;
+    } finally {
+      lines.close();
     }
-  } finally {
-    lines.close();
   }
-  return { keys, records, truncatedBytes };
+  return { keys, records, truncatedBytes: await repairTornLine(file) };
 }
 
 /**
- * Cut a last line that has no terminating newline (a write interrupted by a
- * crash or kill). Returns the number of bytes removed.
+ * The file's size and the length of its complete lines (up to and including the
+ * last newline); undefined when the file does not exist.
  */
-export async function repairTornLine(file: string): Promise<number> {
-  const handle = await fs.open(file, 'r+').catch((error: NodeJS.ErrnoException) => {
+async function completeLength(file: string): Promise<{ size: number; keep: number } | undefined> {
+  const handle = await fs.open(file, 'r').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined;
     throw new UserError(`cannot open output ${file}: ${error.message}`);
   });
-  if (!handle) return 0;
+  if (!handle) return undefined;
   try {
     const { size } = await handle.stat();
-    if (size === 0) return 0;
     const chunk = Buffer.alloc(64 * 1024);
     let end = size;
     // Walk back from the end to the last newline.
@@ -81,18 +84,28 @@ export async function repairTornLine(file: string): Promise<number> {
       const start = Math.max(0, end - chunk.length);
       const { bytesRead } = await handle.read(chunk, 0, end - start, start);
       const index = chunk.subarray(0, bytesRead).lastIndexOf(0x0a);
-      if (index !== -1) {
-        const keep = start + index + 1;
-        if (keep < size) await handle.truncate(keep);
-        return size - keep;
-      }
+      if (index !== -1) return { size, keep: start + index + 1 };
       end = start;
     }
-    await handle.truncate(0);
-    return size;
+    return { size, keep: 0 };
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Cut a last line that has no terminating newline (a write interrupted by a
+ * crash or kill). Returns the number of bytes removed.
+ */
+export async function repairTornLine(file: string): Promise<number> {
+  const length = await completeLength(file);
+  if (!length || length.keep === length.size) return 0;
+  try {
+    await fs.truncate(file, length.keep);
+  } catch (error) {
+    throw new UserError(`cannot repair output ${file}: ${(error as Error).message}`);
+  }
+  return length.size - length.keep;
 }
 
 /**
