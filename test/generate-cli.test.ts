@@ -174,3 +174,15 @@ test('generated corpus trains and evaluates directly (copydesk train / eval)', a
   assert.equal(report.overall.n_machine, 16);
   assert.ok(report.overall.auroc > 0.9, `AUROC ${report.overall.auroc}`);
 });
+
+test('--out naming the --prompts file is refused before anything is opened', async () => {
+  const data = writeSeed('prompts-guard.jsonl', 1);
+  const prompts = path.join(dir, 'prompts.json');
+  const text = '{\n  "system": "You are a reporter."\n}';
+  writeFileSync(prompts, text);
+  const result = await run(['generate', '--data', data, '--endpoint', server.url, '--model', 'fake', '--prompts', prompts, '--out', prompts, '--quiet']);
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(result.stderr, /refusing to write .*prompts\.json: it is also an input/);
+  assert.equal(readFileSync(prompts, 'utf8'), text);
+  assert.equal(server.requests.length, 0);
+});

@@ -70,7 +70,7 @@ export function registerGenerate(program: Command): void {
     .option('--verbose', 'log every retry, failure and flagged output on stderr')
     .option('--quiet', 'no progress display')
     .action(async (flags: GenerateFlags) => {
-      await assertOutputsNotInputs([flags.out, rejectedPath(flags.out)], flags.data);
+      await assertOutputsNotInputs([flags.out, rejectedPath(flags.out)], [...flags.data, flags.prompts]);
       const summary = await runGenerate(flags);
       if (flags.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
       process.stderr.write(formatSummary(summary));
