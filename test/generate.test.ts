@@ -544,6 +544,34 @@ describe('generateCorpus', () => {
     assert.equal(resumed.skippedDone, 1);
   });
 
+  test('resuming with another --model or --mode is refused instead of counting the other run\'s stories as done', async () => {
+    const opts = options({ limit: 2, model: 'model-a' });
+    await generateCorpus(opts);
+    server.requests.length = 0;
+    await assert.rejects(generateCorpus({ ...opts, model: 'model-b' }), (e: Error) => {
+      assert.ok(e instanceof UserError);
+      assert.match(e.message, /:1: story-000 was written with --model "model-a" --mode highlights, not --model "model-b" --mode highlights/);
+      return true;
+    });
+    await assert.rejects(generateCorpus({ ...opts, mode: 'rewrite' }), /not --model "model-a" --mode rewrite/);
+    assert.equal(server.requests.length, 0);
+    assert.equal(readJsonl(opts.out).length, 2);
+
+    // the sidecar too: a refusal by one model is not a refusal by another
+    server.setHandler(() => ({ kind: 'ok', text: "I'm sorry, but I can't help with that." }));
+    const flagged = options({ limit: 1, model: 'model-a' });
+    assert.equal((await generateCorpus(flagged)).flagged, 1);
+    server.setHandler((r) => ({ kind: 'ok', text: machineText(r.user) }));
+    await assert.rejects(generateCorpus({ ...flagged, model: 'model-b' }), /rejected\.jsonl:1: story-000 was written with --model "model-a"/);
+
+    // labeled output keeps one record per story and model: another model adds its own records
+    const labeled = options({ limit: 2, model: 'model-a', format: 'labeled' });
+    await generateCorpus(labeled);
+    assert.equal((await generateCorpus({ ...labeled, model: 'model-b' })).generated, 2);
+    assert.equal(readJsonl(labeled.out).length, 4);
+    await assert.rejects(generateCorpus({ ...labeled, mode: 'rewrite' }), /story-000:model-a was written with --model "model-a" --mode highlights/);
+  });
+
   test('repairTornLine', async () => {
     const f = path.join(dir, 'torn.jsonl');
     writeFileSync(f, '{"a":1}\n{"b":2}\n{"c":');

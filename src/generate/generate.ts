@@ -183,11 +183,18 @@ export async function generateCorpus(options: GenerateOptions): Promise<Generate
     throw error;
   }
 
-  // 1. What earlier runs already wrote.
-  const existing = await scanExisting(options.out, (record, line) => outputKey(record, line, options.out, format, field));
+  // 1. What earlier runs already wrote, and with which model and mode.
+  const earlier = new Map<string, EarlierRecord[]>();
+  const remember = (id: string, record: Record<string, unknown>, where: string): string => {
+    earlier.set(id, [...(earlier.get(id) ?? []), { where, generator: record.generator, mode: record.mode }]);
+    return id;
+  };
+  const existing = await scanExisting(options.out, (record, line) =>
+    remember(outputKey(record, line, options.out, format, field), record, `${options.out}:${line}`),
+  );
   const rejected = await scanExisting(rejectedOut, (record, line) => {
     if (typeof record.id !== 'string') throw new UserError(`${rejectedOut}:${line}: record has no string "id"`);
-    return record.id;
+    return remember(record.id, record, `${rejectedOut}:${line}`);
   });
   for (const [file, bytes] of [
     [options.out, existing.truncatedBytes],
@@ -202,6 +209,7 @@ export async function generateCorpus(options: GenerateOptions): Promise<Generate
   summary.stories = stories.length;
   const pending: Story[] = [];
   for (const story of stories) {
+    assertWrittenAlike(story.outputId, earlier.get(story.outputId), model, mode);
     if (existing.keys.has(story.outputId)) summary.skippedDone += 1;
     else if (rejected.keys.has(story.outputId) && !options.retryRejected) summary.skippedRejected += 1;
     else pending.push(story);
@@ -338,6 +346,28 @@ function validate(
   if (path.resolve(options.out).endsWith('.rejected.jsonl')) {
     throw new UserError(`--out ${options.out} looks like a rejected-outputs sidecar; choose another name`);
   }
+}
+
+/** A line an earlier run wrote (to the output or the sidecar) for one output id. */
+interface EarlierRecord {
+  where: string;
+  generator: unknown;
+  mode: unknown;
+}
+
+/**
+ * A story already in the output or the sidecar counts as done (or flagged) only when
+ * the same model wrote it in the same mode; otherwise the run would skip it and leave
+ * another model's text under this run's name.
+ */
+function assertWrittenAlike(id: string, records: EarlierRecord[] | undefined, model: string, mode: GenerateMode): void {
+  const other = records?.find((r) => r.generator !== model || r.mode !== mode);
+  if (!other) return;
+  const setting = (value: unknown) => (typeof value === 'string' ? value : 'none');
+  throw new UserError(
+    `${other.where}: ${id} was written with --model "${setting(other.generator)}" --mode ${setting(other.mode)}, ` +
+      `not --model "${model}" --mode ${mode}; use a new --out file, or the same --model and --mode to resume`,
+  );
 }
 
 /** The key an existing output line is resumed by; refuses lines written with other settings. */
