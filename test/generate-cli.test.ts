@@ -186,3 +186,22 @@ test('--out naming the --prompts file is refused before anything is opened', asy
   assert.equal(readFileSync(prompts, 'utf8'), text);
   assert.equal(server.requests.length, 0);
 });
+
+test('flags the chosen format or mode would ignore are refused before any request', async () => {
+  const data = writeSeed('flags-fit.jsonl', 1);
+  const base = ['generate', '--data', data, '--endpoint', server.url, '--model', 'fake', '--quiet'];
+  const field = await run([...base, '--out', path.join(dir, 'flags-1.jsonl'), '--format', 'labeled', '--field', 'llama']);
+  assert.equal(field.code, 2, field.stderr);
+  assert.match(field.stderr, /--field goes with --format seed/);
+  const words = await run([...base, '--out', path.join(dir, 'flags-2.jsonl'), '--continue-words', '40']);
+  assert.equal(words.code, 2, words.stderr);
+  assert.match(words.stderr, /--continue-words goes with --mode continue/);
+  assert.equal(server.requests.length, 0);
+  // a template of another mode that uses {{prefix}} does take it
+  const prompts = path.join(dir, 'prefix-prompts.json');
+  writeFileSync(prompts, JSON.stringify({ rewrite: 'Rewrite this, starting with "{{prefix}}": {{article}}' }));
+  const out = path.join(dir, 'flags-3.jsonl');
+  const ok = await run([...base, '--out', out, '--mode', 'rewrite', '--prompts', prompts, '--continue-words', '3']);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(server.requests[0].user, /^Rewrite this, starting with "By \. \S+":/);
+});

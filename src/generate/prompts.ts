@@ -92,6 +92,11 @@ export function parsePromptTemplates(value: unknown, where = 'prompt templates')
   return out;
 }
 
+/** Whether a template uses `{{name}}`. */
+export function usesPlaceholder(template: string, name: Placeholder): boolean {
+  return [...template.matchAll(PLACEHOLDER_RE)].some((match) => match[1] === name);
+}
+
 /** Replace `{{name}}` placeholders; a placeholder without a value becomes ''. */
 export function renderTemplate(template: string, values: Partial<Record<Placeholder, string>>): string {
   return template.replace(PLACEHOLDER_RE, (_, name: string) => values[name as Placeholder] ?? '');

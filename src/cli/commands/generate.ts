@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { generateCorpus, rejectedPath, type GenerateEvent, type GenerateSummary, type OutputFormat } from '../../generate/generate.js';
-import { DEFAULT_CONTINUE_WORDS, loadPromptTemplates, type GenerateMode } from '../../generate/prompts.js';
+import { DEFAULT_CONTINUE_WORDS, DEFAULT_PROMPTS, loadPromptTemplates, usesPlaceholder, type GenerateMode, type PromptTemplates } from '../../generate/prompts.js';
+import { UserError } from '../../util/errors.js';
 import { assertOutputsNotInputs } from '../../corpus/paths.js';
 import { parseNonNegativeNumber, parsePositiveInt, parsePositiveNumber, parseWholeNumber } from '../options.js';
 
@@ -69,9 +70,11 @@ export function registerGenerate(program: Command): void {
     .option('--json', 'print the summary as JSON on stdout')
     .option('--verbose', 'log every retry, failure and flagged output on stderr')
     .option('--quiet', 'no progress display')
-    .action(async (flags: GenerateFlags) => {
+    .action(async (flags: GenerateFlags, command: Command) => {
       await assertOutputsNotInputs([flags.out, rejectedPath(flags.out)], [...flags.data, flags.prompts]);
-      const summary = await runGenerate(flags);
+      const prompts = flags.prompts ? await loadPromptTemplates(flags.prompts) : DEFAULT_PROMPTS;
+      assertFlagsFit(flags, prompts, (name) => command.getOptionValueSource(name) !== 'default');
+      const summary = await runGenerate(flags, prompts);
       if (flags.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
       process.stderr.write(formatSummary(summary));
       if (summary.interrupted) process.exitCode = 130;
@@ -79,7 +82,17 @@ export function registerGenerate(program: Command): void {
     });
 }
 
-async function runGenerate(flags: GenerateFlags): Promise<GenerateSummary> {
+/** Flags the chosen format or mode would ignore are refused before anything is asked, instead of being ignored. */
+function assertFlagsFit(flags: GenerateFlags, prompts: PromptTemplates, given: (name: string) => boolean): void {
+  if (flags.format !== 'seed' && given('field')) {
+    throw new UserError('--field goes with --format seed (the labeled format keeps the text in "text"; without it --field would be ignored)');
+  }
+  if (flags.mode !== 'continue' && given('continueWords') && !usesPlaceholder(prompts[flags.mode], 'prefix')) {
+    throw new UserError(`--continue-words goes with --mode continue (or a --prompts ${flags.mode} template that uses {{prefix}}); without it it would be ignored`);
+  }
+}
+
+async function runGenerate(flags: GenerateFlags, prompts: PromptTemplates): Promise<GenerateSummary> {
   const apiKey = (process.env.COPYDESK_API_KEY ?? '').trim() || (process.env.OPENAI_API_KEY ?? '').trim() || null;
   const controller = new AbortController();
   let interrupts = 0;
@@ -100,7 +113,7 @@ async function runGenerate(flags: GenerateFlags): Promise<GenerateSummary> {
       mode: flags.mode,
       format: flags.format,
       field: flags.field,
-      prompts: flags.prompts ? await loadPromptTemplates(flags.prompts) : undefined,
+      prompts,
       continueWords: flags.continueWords,
       concurrency: flags.concurrency,
       limit: flags.limit ?? null,
