@@ -102,6 +102,13 @@ describe('prompts', () => {
     await assert.rejects(loadPromptTemplates(file), (e: Error) => e instanceof UserError && e.message.includes(file));
   });
 
+  test('a template that leaves out its story placeholder is refused (every output would be unpaired from its story)', () => {
+    assert.throws(() => parsePromptTemplates({ highlights: 'Write a short news article about a town.' }), /"highlights" does not use \{\{highlights\}\}/);
+    assert.throws(() => parsePromptTemplates({ continue: 'Continue this article: {{article}}' }), /"continue" does not use \{\{prefix\}\}/);
+    assert.throws(() => parsePromptTemplates({ rewrite: 'Rewrite it in about {{words}} words.' }), /"rewrite" does not use \{\{article\}\}/);
+    assert.equal(parsePromptTemplates({ rewrite: 'Rewrite: {{ article }}' }).rewrite, 'Rewrite: {{ article }}');
+  });
+
   test('continuations read as the article would', () => {
     assert.equal(joinContinuation('The mayor said', 'on Tuesday that'), 'The mayor said on Tuesday that');
     assert.equal(joinContinuation('The mayor said', 'The mayor said on Tuesday'), 'The mayor said on Tuesday');

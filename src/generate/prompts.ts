@@ -38,6 +38,9 @@ export const DEFAULT_PROMPTS: Readonly<PromptTemplates> = Object.freeze({
     '(about {{words}} words). Write only the rewritten article: no title, no commentary.\n\n{{article}}',
 });
 
+/** The placeholder that carries the story into each mode's template. */
+const STORY_PLACEHOLDER: Readonly<Record<GenerateMode, Placeholder>> = { highlights: 'highlights', continue: 'prefix', rewrite: 'article' };
+
 /** Words of a human article used as the prefix in continue mode, by default. */
 export const DEFAULT_CONTINUE_WORDS = 15;
 
@@ -87,6 +90,10 @@ export function parsePromptTemplates(value: unknown, where = 'prompt templates')
       }
     }
     if (key !== 'system' && template.trim() === '') throw new UserError(`${where}: "${key}" is empty`);
+    const story = STORY_PLACEHOLDER[key as GenerateMode];
+    if (story !== undefined && !usesPlaceholder(template, story)) {
+      throw new UserError(`${where}: "${key}" does not use {{${story}}}, so the request would not carry the story and the output would not be its counterpart`);
+    }
     out[key as keyof PromptTemplates] = template;
   }
   return out;
