@@ -132,6 +132,15 @@ describe('flagging', () => {
   });
 });
 
+describe('flagging: the server\'s finish reason names the cause of an empty output', () => {
+  test('a filtered or cut-off completion with no text is content-filter or truncated, not empty', () => {
+    assert.equal(flagOutput('', 'content_filter'), 'content-filter');
+    assert.equal(flagOutput('', 'length'), 'truncated');
+    assert.equal(flagOutput('', 'stop'), 'empty');
+    assert.equal(flagOutput('', null), 'empty');
+  });
+});
+
 describe('client', () => {
   test('endpoint URLs', () => {
     assert.equal(chatCompletionsUrl('http://h:8000/v1'), 'http://h:8000/v1/chat/completions');

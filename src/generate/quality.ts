@@ -2,7 +2,7 @@
  * Outputs that must not be used as machine-written news without a look:
  * - `refusal`: the model declined ("I'm sorry, but I can't…", "As an AI language model…",
  *   or OpenAI's structured `refusal`);
- * - `empty`: no letters or digits at all;
+ * - `empty`: no letters or digits at all (and no finish reason below to explain it);
  * - `truncated`: finish_reason `length` (hit max_tokens, the article stops mid-way);
  * - `content-filter`: finish_reason `content_filter`.
  */
@@ -36,9 +36,9 @@ export function isRefusal(text: string): boolean {
 
 export function flagOutput(text: string, finishReason: string | null, refusal: string | null = null): FlagReason | null {
   if (refusal !== null && refusal.trim() !== '') return 'refusal';
-  if (!/[\p{L}\p{N}]/u.test(text)) return 'empty';
+  // With no text at all, the finish reason says why (filtered, or max_tokens spent before any content).
+  const byFinish = finishReason === 'length' ? 'truncated' : finishReason === 'content_filter' ? 'content-filter' : null;
+  if (!/[\p{L}\p{N}]/u.test(text)) return byFinish ?? 'empty';
   if (isRefusal(text)) return 'refusal';
-  if (finishReason === 'length') return 'truncated';
-  if (finishReason === 'content_filter') return 'content-filter';
-  return null;
+  return byFinish;
 }
