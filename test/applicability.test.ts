@@ -130,6 +130,26 @@ test('nonLatinShare (regex guard, then the loop) equals its plain definition for
   assert.ok(nonLatinShare(mixed) > 0.5);
 });
 
+test('not_english: English spelled with Cyrillic/Greek look-alike letters is English, as the detector reads it; Cyrillic and Greek words are not', () => {
+  // Homoglyph substitution: normalize() maps these letters back, so the detector scores the clean text.
+  const LOOK_ALIKES: Record<string, string> = { a: '\u0430', e: '\u0435', o: '\u043e', c: '\u0441', p: '\u0440', x: '\u0445', y: '\u0443', T: '\u0422', M: '\u041c', H: '\u041d' };
+  const disguised = [...LONG_ENGLISH].map((ch) => LOOK_ALIKES[ch] ?? ch).join('');
+  assert.notEqual(disguised, LONG_ENGLISH);
+  assert.ok(nonLatinShare(disguised) <= 0.01, `look-alikes inside Latin words read as Latin (share ${nonLatinShare(disguised)})`);
+  assert.deepEqual(reasonsOf(disguised), reasonsOf(LONG_ENGLISH));
+  const detector = loadDetector();
+  const clean = detectText(detector, LONG_ENGLISH);
+  const attacked = detectText(detector, disguised);
+  assert.equal(attacked.machine_probability, clean.machine_probability, 'precondition: normalisation undoes the substitution');
+  assert.deepEqual([attacked.verdict, attacked.reasons, attacked.cautions], [clean.verdict, clean.reasons, clean.cautions]);
+  // Words of another script still count, look-alikes among their letters included (written for this test).
+  const russian = 'Городской совет во вторник отложил решение о плане застройки улицы у порта, после того как более сорока жителей выступили на заседании, которое продолжалось до полуночи. План вернётся в совет в марте.';
+  assert.ok(nonLatinShare(russian) > 0.9, `Russian ${nonLatinShare(russian)}`);
+  assert.ok(reasonsOf(russian).includes('not_english'));
+  assert.equal(nonLatinShare('Москва'), 1, 'a Cyrillic word made only of look-alikes is still Cyrillic');
+  assert.ok(reasonsOf(`${LONG_ENGLISH} ${russian} ${russian} ${russian}`).includes('not_english'), 'English with long Russian passages');
+});
+
 /** A second, clearly different kind of English text: first-person product reviews (written for this test). */
 function reviews(n: number): string[] {
   const items = ['blender', 'kettle', 'toaster', 'vacuum', 'lamp', 'router'];

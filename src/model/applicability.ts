@@ -3,7 +3,7 @@ import { splitByStory } from '../corpus/split.js';
 import { STYLE_FEATURES, styleVector, type StyleFeature } from '../features/stylometry.js';
 import { UserError } from '../util/errors.js';
 import type { Detector } from './detector.js';
-import { normalize } from '../text/normalize.js';
+import { CONFUSABLE_LETTERS, normalize } from '../text/normalize.js';
 import { isWordKind, tokenize, TokenKind, type Tokens } from '../text/tokenize.js';
 import type { SparseVector } from '../features/featurizer.js';
 import type { PreparedDocument } from '../features/document.js';
@@ -406,21 +406,52 @@ export function nonLatinShare(text: string): number {
 /** The code point ranges nonLatinShareByLoop counts as `other` (pinned to it by test/applicability.test.ts). */
 export const NON_LATIN_LETTER = /[\u0370-\u1DFF\u1F00-\u1FFF\u3040-\u9FFF\uAC00-\uD7FF]/;
 
-/** nonLatinShare by its plain definition: every character counted. */
+/**
+ * nonLatinShare by its plain definition: every character counted. A word
+ * that mixes Latin letters with look-alikes of them (Cyrillic "о" in
+ * "cоuncil": homoglyph substitution, normalize.ts CONFUSABLES) is a Latin
+ * word to the detector, which reads it with the look-alikes mapped back, so
+ * its look-alikes count as Latin; English spelled that way was called
+ * not_english while the detector scored it exactly as the clean text. A word
+ * without a Latin letter (Москва) or with any other letter of another script
+ * counts as before.
+ */
 export function nonLatinShareByLoop(text: string): number {
   let latin = 0;
   let other = 0;
+  // The current word's Latin letters, look-alikes and other letters of another script.
+  let wordLatin = 0;
+  let wordLookAlike = 0;
+  let wordOther = 0;
+  const endWord = () => {
+    latin += wordLatin;
+    if (wordLatin > 0 && wordOther === 0) latin += wordLookAlike;
+    else other += wordLookAlike + wordOther;
+    wordLatin = wordLookAlike = wordOther = 0;
+  };
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c < 0x80) {
-      if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) latin++;
+      if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) wordLatin++;
+      else endWord();
     } else if (c < 0x250) {
-      if (c >= 0xc0 && c !== 0xd7 && c !== 0xf7) latin++;
-    } else if (c >= 0x1e00 && c < 0x1f00) latin++;
-    else if ((c >= 0x370 && c < 0x2000) || (c >= 0x3040 && c < 0xa000) || (c >= 0xac00 && c < 0xd800)) other++;
+      if (c >= 0xc0 && c !== 0xd7 && c !== 0xf7) wordLatin++;
+      else endWord();
+    } else if (c >= 0x300 && c < 0x370) {
+      // combining marks (decomposed accents) belong to the word and count as nothing
+    } else if (c >= 0x1e00 && c < 0x1f00) wordLatin++;
+    else if ((c >= 0x370 && c < 0x2000) || (c >= 0x3040 && c < 0xa000) || (c >= 0xac00 && c < 0xd800)) {
+      if (c < LOOK_ALIKE.length && LOOK_ALIKE[c] === 1) wordLookAlike++;
+      else wordOther++;
+    } else endWord();
   }
+  endWord();
   return latin + other === 0 ? 0 : other / (latin + other);
 }
+
+/** LOOK_ALIKE[c] = 1 for the code units of normalize.ts's look-alike letters (all below U+0590). */
+const LOOK_ALIKE = new Uint8Array(0x590);
+for (const letter of CONFUSABLE_LETTERS) LOOK_ALIKE[letter.charCodeAt(0)] = 1;
 
 function styleIndexOf(features: readonly string[] | undefined): Int32Array {
   if (!features) return Int32Array.from(STYLE_FEATURES, (_, i) => i);

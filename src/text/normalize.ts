@@ -45,6 +45,8 @@ const CONFUSABLES: Record<string, string> = {
   // Armenian
   օ: 'o', ս: 'u', ո: 'n', հ: 'h', զ: 'q', ց: 'g', ա: 'w', Տ: 'S', Օ: 'O', Ս: 'U',
 };
+/** The look-alike letters normalize() maps to Latin ones (the language check counts them as Latin inside Latin words). */
+export const CONFUSABLE_LETTERS: readonly string[] = Object.keys(CONFUSABLES);
 /** Greek, Cyrillic and Armenian blocks: the only places confusables come from. */
 const OTHER_SCRIPTS = /[\u0370-\u058F]/;
 const CONFUSABLE_PATTERN = new RegExp(`[${Object.keys(CONFUSABLES).join('')}]`, 'g');
