@@ -50,7 +50,7 @@ test('decideVerdict: a hard reason makes the verdict uncertain, else the thresho
 });
 
 test('decideVerdict: soft reasons decline from the floor (or a lower threshold) up, and never allow a machine verdict', () => {
-  assert.deepEqual([...SOFT_REASONS].sort(), ['not_news', 'unlike_training_data']);
+  assert.deepEqual([...SOFT_REASONS].sort(), ['not_news', 'repeated_text', 'unlike_training_data']);
   assert.equal(decideVerdict(SOFT_REASON_FLOOR - 0.01, 0.9, ['not_news']), 'human');
   assert.equal(decideVerdict(SOFT_REASON_FLOOR, 0.9, ['not_news']), 'uncertain');
   assert.equal(decideVerdict(0.95, 0.9, ['unlike_training_data']), 'uncertain');
@@ -272,7 +272,7 @@ test('eval rates: coverage, FPR counting only machine verdicts, reasons', () => 
   assert.equal(r.fpr, 1 / 4);
   assert.equal(r.fpr_judged, 1 / 2);
   assert.equal(r.recall, 1 / 3);
-  assert.deepEqual(r.reasons, { too_short: 2, not_english: 1, not_prose: 0, not_news: 1, unlike_training_data: 1 });
+  assert.deepEqual(r.reasons, { too_short: 2, not_english: 1, not_prose: 0, not_news: 1, unlike_training_data: 1, repeated_text: 0 });
   // Cautions on a "human" verdict are not reasons for uncertain.
   const cautioned = verdictRates([{ label: 0, verdict: 'human', reasons: ['not_news'] }]);
   assert.equal(cautioned.coverage, 1);
@@ -310,4 +310,33 @@ test('sentences: a document copydesk declines to judge gets p-values but never a
   const viaDetect = detectText(detector, SHORT_ENGLISH, { sentences: true, level: 1 });
   assert.equal(viaDetect.verdict, 'uncertain');
   assert.equal(viaDetect.machine_passage, false);
+});
+
+test('repeated_text: a text pasted two to six times over is counted, token for token; a copy cut short or edited, or a short refrain, is not', async () => {
+  const { wholeTextCopies } = await import('../src/text/repetition.js');
+  const { tokenize } = await import('../src/text/tokenize.js');
+  const copies = (text: string) => wholeTextCopies(tokenize(text));
+  const a = 'The council met on Tuesday. It voted 7-2 to delay the plan, officials said.';
+  assert.equal(copies(a), 1);
+  assert.equal(copies(`${a}\n\n${a}`), 2);
+  assert.equal(copies([a, a, a].join(' ')), 3);
+  assert.equal(copies(Array(6).fill(a).join('\n')), 6);
+  assert.equal(copies(Array(7).fill(a).join('\n')), 1, 'more than six copies is beyond the rule (and unheard of)');
+  assert.equal(copies(`${a} ${a.slice(0, 40)}`), 1, 'a copy cut short');
+  assert.equal(copies(`${a} ${a.replace('7-2', '6-3')}`), 1, 'a copy edited');
+  assert.equal(copies(`${a} ${a.replace('Tuesday.', 'Tuesday!')}`), 1, 'punctuation differs');
+  assert.equal(copies('Yes! Yes!'), 1, 'blocks under five tokens are not a pasted text');
+});
+
+test('repeated_text: a human text pasted twice is declined when its score leans machine, cautioned when low, and the single copy is judged as before', () => {
+  const detector = loadDetector();
+  const once = detectText(detector, LONG_ENGLISH);
+  assert.equal(once.reasons, undefined);
+  assert.equal(once.cautions, undefined);
+  const twice = detectText(detector, `${LONG_ENGLISH}\n\n${LONG_ENGLISH}`);
+  const expected = twice.machine_probability >= Math.min(SOFT_REASON_FLOOR, detector.threshold) ? { reasons: ['repeated_text'] } : { cautions: ['repeated_text'] };
+  assert.deepEqual(twice.reasons ?? twice.cautions, ['repeated_text']);
+  assert.deepEqual('reasons' in twice ? { reasons: twice.reasons } : { cautions: twice.cautions }, expected);
+  assert.notEqual(twice.verdict, 'machine');
+  assert.match(formatDetection(twice, 't.txt'), /one passage repeated \(pasted twice\?\)/);
 });

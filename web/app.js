@@ -117,12 +117,14 @@ const REASON_WORDS = {
   not_prose: 'It looks like markup, code or a table (HTML, JSON, columns of figures) rather than running prose. Paste the text of the article without it.',
   not_news: 'It does not read like news (an abstract, a review, fiction …); the detector is built and calibrated for news, so its score is not reliable here.',
   unlike_training_data: 'It is unlike the texts the detector was trained on (its style or vocabulary), so its score is not reliable here.',
+  repeated_text: 'It is one passage repeated (pasted twice?). Each copy raises the score, so it is not reliable here: paste a single copy.',
 };
 
 /** A "human" verdict's `cautions`: the score was low, but on such text a low score says less. */
 const CAUTION_WORDS = {
   not_news: 'It does not read like news (an abstract, a review, fiction …). Its score is low, but the detector is built for news and misses more machine-written text of other kinds.',
   unlike_training_data: 'It is unlike the texts the detector was trained on (its style or vocabulary). Its score is low, but on such text the detector misses more machine-written text.',
+  repeated_text: 'It is one passage repeated (pasted twice?). Its score is low, but the score of a single copy is the one to go by.',
 };
 
 function render(text, r) {

@@ -1,6 +1,7 @@
 import type { Detector } from '../model/detector.js';
 import { Applicability, decideVerdict, MIN_WORDS, tokensOf, type Reason, type Verdict } from '../model/applicability.js';
 import type { Tokens } from '../text/tokenize.js';
+import { wholeTextCopies } from '../text/repetition.js';
 import type { PreparedDocument } from '../features/document.js';
 
 /**
@@ -19,7 +20,10 @@ export function assessText(detector: Detector, text: string, tokens: Tokens = to
 
 /** Reasons not to judge a prepared document: reads its tokens and its style measurements (measured once, in prepare). */
 export function assessDocument(detector: Detector, document: PreparedDocument): Reason[] {
-  return Applicability.of(detector).assess(document.tokens, document.text, document.style);
+  const reasons = Applicability.of(detector).assess(document.tokens, document.text, document.style);
+  // At detection only (training's checks and threshold rule do not see it, so the model is unchanged): it can only decline.
+  if (wholeTextCopies(document.tokens) > 1) reasons.push('repeated_text');
+  return reasons;
 }
 
 export interface Judgement {
@@ -59,6 +63,7 @@ export function describeReasons(reasons: readonly Reason[], text?: string): stri
     if (reason === 'not_english') return 'the text does not look like English, the only language the detector was trained on';
     if (reason === 'not_prose') return 'the text looks like markup, code or a table rather than running prose: score the prose without it';
     if (reason === 'not_news') return 'the text does not read like news (an abstract, a review, fiction …): the detector is built and calibrated for news';
+    if (reason === 'repeated_text') return 'the text is one passage repeated (pasted twice?): each copy raises the score, so score a single copy';
     return 'the text is unlike anything the detector was trained on (its style or vocabulary lies outside the training data)';
   });
 }

@@ -16,11 +16,11 @@ export interface DetectionResult {
   id?: string;
   machine_probability: number;
   verdict: Verdict;
-  /** Why the verdict is `uncertain` (present only then): `too_short`, `not_english`, `not_prose`, `not_news`, `unlike_training_data` (detect/applicability.ts). */
+  /** Why the verdict is `uncertain` (present only then): `too_short`, `not_english`, `not_prose`, `not_news`, `unlike_training_data`, `repeated_text` (detect/applicability.ts). */
   reasons?: Reason[];
   /**
    * With a "human" verdict (present only then): soft reasons (`not_news`,
-   * `unlike_training_data`) the text has although its score was too low for
+   * `unlike_training_data`, `repeated_text`) the text has although its score was too low for
    * them to decline it; a low score on such text is weaker evidence
    * (model/applicability.ts SOFT_REASONS).
    */

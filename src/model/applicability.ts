@@ -17,7 +17,7 @@ import { DEFAULT_NEWS_GATE_OPTIONS, fitNewsGates, NewsGate, newsVectorOfWords, w
  */
 
 /** Machine-readable reasons for `uncertain`, in this order. */
-export const REASONS = ['too_short', 'not_english', 'not_prose', 'not_news', 'unlike_training_data'] as const;
+export const REASONS = ['too_short', 'not_english', 'not_prose', 'not_news', 'unlike_training_data', 'repeated_text'] as const;
 export type Reason = (typeof REASONS)[number];
 
 /** What copydesk says about a document. */
@@ -54,7 +54,7 @@ export const VERDICTS: readonly Verdict[] = ['human', 'machine', 'uncertain'];
  * Machine passages stay withheld on any reason (detect/sentences.ts): the
  * mixture test's honesty under shift was measured with that rule.
  */
-export const SOFT_REASONS: readonly Reason[] = ['not_news', 'unlike_training_data'];
+export const SOFT_REASONS: readonly Reason[] = ['not_news', 'unlike_training_data', 'repeated_text'];
 export const SOFT_REASON_FLOOR = 0.3;
 
 /** Whether the detector declines to judge (`uncertain`): any hard reason; soft ones where the score reaches the floor or the threshold. */

@@ -60,7 +60,7 @@ export const DETECTION_SCHEMA = {
     cautions: {
       type: 'array',
       items: { type: 'string', enum: REASONS },
-      description: 'Present only when verdict is "human": not_news or unlike_training_data, found on a text scored too low for them to withhold a verdict; a low score on such text is weaker evidence.',
+      description: 'Present only when verdict is "human": not_news, unlike_training_data or repeated_text, found on a text scored too low for them to withhold a verdict; a low score on such text is weaker evidence.',
     },
     threshold: { type: 'number', minimum: 0, maximum: 1, description: 'Verdict is "machine" when machine_probability ≥ threshold.' },
     model_version: { type: 'string' },
