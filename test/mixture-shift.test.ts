@@ -121,11 +121,12 @@ test('shift counts: flags at each level per detector, a larger level flags at le
     const { applicability: _dropped, ...extensions } = d.metadata.extensions;
     return new Detector(d.model, { ...d.metadata, extensions });
   });
-  // Long enough to judge (the fixtures alone are under 50 words), except four cut short (too_short: uncertain).
-  const humans = docs
-    .filter((d) => d.dataset === 'delta' && d.label === 'human')
-    .map((d, i) => ({ ...d, text: i < 20 ? `${d.text} ${d.text}` : d.text.split(' ').slice(0, 20).join(' ') }));
-  const machines = docs.filter((d) => d.dataset === 'delta' && d.label === 'machine').map((d) => `${d.text} ${d.text}`);
+  // Long enough to judge (the fixtures alone are under 50 words: each is joined with the next one, not with itself,
+  // which would be repeated_text), except four cut short (too_short: uncertain).
+  const deltaHumans = docs.filter((d) => d.dataset === 'delta' && d.label === 'human');
+  const humans = deltaHumans.map((d, i) => ({ ...d, text: i < 20 ? `${d.text} ${deltaHumans[(i + 1) % deltaHumans.length].text}` : d.text.split(' ').slice(0, 20).join(' ') }));
+  const deltaMachines = docs.filter((d) => d.dataset === 'delta' && d.label === 'machine');
+  const machines = deltaMachines.map((d, i) => `${d.text} ${deltaMachines[(i + 1) % deltaMachines.length].text}`);
   const counts = countShift(detectors, humans, machines, [0.01, 0.05, 1]);
   const judged = humans.filter((d) => assessDocument(detectors[0], detectors[0].featurizer.prepare(d.text, { sentences: true })).length === 0).length;
   assert.ok(judged > 0 && judged < humans.length, `some held-out articles judged, some uncertain (${judged} of ${humans.length})`);
