@@ -35,7 +35,7 @@ export function registerDetect(program: Command): void {
     .option('--jsonl <file>', 'score JSON lines ({id, text}, labeled or seed schema) from a file or - for stdin; one output line per document, in input order')
     .addOption(workersOption('threads that score --jsonl, the main thread among them', 'the main thread only, as 1'))
     .option('--skip-invalid', 'with --jsonl: write an error line for a bad input line instead of stopping')
-    .option('--sentences', 'score every sentence and test whether the document contains machine-written passages (marks them in the terminal; adds mixture_p_value and sentences to JSON and to every --jsonl line)')
+    .option('--sentences', 'score every sentence and test whether the document contains machine-written passages (marks them in the terminal; adds mixture_p_value, machine_passage and sentences to JSON and to every --jsonl line)')
     .option('--level <alpha>', 'with --sentences: significance level of the machine-passage decision', parseProbability('--level'), DEFAULT_LEVEL)
     .option('--quiet', 'no progress output')
     .action(async (files: string[], flags: DetectFlags) => {

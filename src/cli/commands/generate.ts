@@ -33,7 +33,7 @@ export function registerGenerate(program: Command): void {
   program
     .command('generate')
     .description(
-      'Write machine counterparts of human stories with any OpenAI-compatible chat-completions endpoint ' +
+      'write machine counterparts of human stories with any OpenAI-compatible chat-completions endpoint ' +
         '(OpenAI, vLLM, llama.cpp server, Ollama). The API key is read from COPYDESK_API_KEY or OPENAI_API_KEY. ' +
         'Output is appended line by line in completion order; re-running the same command resumes it. ' +
         'Refusals, empty and truncated outputs go to <out>.rejected.jsonl, not to <out>.',
@@ -61,7 +61,7 @@ export function registerGenerate(program: Command): void {
     .option('--concurrency <n>', 'requests in flight at once', parsePositiveInt('--concurrency'), 4)
     .option('--limit <n>', 'use only the first N eligible input stories', parseWholeNumber('--limit'))
     .option('--timeout <seconds>', 'per-request timeout', parsePositiveNumber('--timeout'), 120)
-    .option('--max-retries <n>', 'retries per record on 429, 5xx, timeouts and network errors', parseWholeNumber('--max-retries'), 5)
+    .option('--max-retries <n>', 'retries per record on 429, 5xx, timeouts and connection errors before the answer arrives (a malformed or cut-off answer fails its record; re-run to ask again)', parseWholeNumber('--max-retries'), 5)
     .option('--max-tokens <n>', 'max_tokens per request (0: let the server decide)', parseWholeNumber('--max-tokens'), 2048)
     .option('--temperature <t>', 'sampling temperature (default: the server\'s)', parseNonNegativeNumber('--temperature'))
     .option('--continue-words <n>', 'continue mode: words of the human article given as the prefix', parsePositiveInt('--continue-words'), DEFAULT_CONTINUE_WORDS)
