@@ -139,7 +139,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     process.stderr.write(`copydesk: warning: model ${detector.version} has no sentence calibration, so results carry no sentence scores; retrain it with copydesk train\n`);
   }
   process.stderr.write(
-    `copydesk: serving ${where} (model ${detector.version}, ${workers === 0 ? 'scoring on the event loop' : `${workers} scoring threads`}, audit ${flags.db}${flags.storeText ? ' with texts' : ''}${token ? ', bearer token required on /v1/*' : ''})\n`,
+    `copydesk: serving ${where} (model ${detector.version}, ${workers === 0 ? 'scoring on the event loop' : `${workers} scoring thread${workers === 1 ? '' : 's'}`}, audit ${flags.db}${flags.storeText ? ' with texts' : ''}${token ? ', bearer token required on /v1/*' : ''})\n`,
   );
 }
 
