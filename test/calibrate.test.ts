@@ -263,3 +263,18 @@ test('CLI: calibrate writes a calibrated model, refuses to overwrite an input, a
   // A model that was never calibrated prints no comparison.
   assert.doesNotMatch(copydesk(['eval', '--data', labeled, '--model', modelFile, '--quiet']).stdout, /before and after calibrate/);
 });
+
+test('the record counts its rates over the judged documents, the n that certifies: a declined document changes neither', () => {
+  const detector = loadDetector();
+  const judgedOnly = archiveDocuments(400, 7).filter((d) => { const r = detectText(detector, d.text); return r.reasons === undefined && r.cautions === undefined; });
+  const note = { ...judgedOnly[0], id: 'short-note', text: 'Briefly: the meeting moved to Friday.' };
+  const plain = calibrateToArchive(detector, judgedOnly, { targetFpr: 0.05, files: [] }).calibration;
+  const withNote = calibrateToArchive(detector, [...judgedOnly, note], { targetFpr: 0.05, files: [] }).calibration;
+  assert.equal(withNote.n_documents, plain.n_documents + 1);
+  assert.equal(withNote.n_judged, plain.n_judged);
+  assert.equal(plain.n_judged, judgedOnly.length);
+  assert.deepEqual(withNote.after, plain.after);
+  assert.deepEqual(withNote.before, plain.before);
+  assert.equal(withNote.certified, plain.certified);
+  assert.equal(withNote.after.fpr, withNote.after.flagged / withNote.n_judged);
+});

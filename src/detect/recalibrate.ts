@@ -95,6 +95,8 @@ export interface ArchiveCalibration {
   /** Documents read, and those left after removing duplicates. */
   n_read: number;
   n_documents: number;
+  /** Documents the model judged (no reason or caution): what the threshold is chosen, and the rates below counted, on. */
+  n_judged: number;
   duplicates_removed: number;
   target_fpr: number;
   confidence: number;
@@ -108,7 +110,7 @@ export interface ArchiveCalibration {
   threshold_rule: string;
   /** True when the bound at the new threshold is ≤ the target. */
   certified: boolean;
-  /** On the archive: documents judged machine, FPR and its one-sided upper bound, at the previous and the new threshold. */
+  /** On the archive's judged documents (n_judged): those called machine, FPR and its one-sided upper bound, at the previous and the new threshold. */
   before: ArchiveRate;
   after: ArchiveRate;
   /** The mixture null added for the archive, or null when none could be. */
@@ -278,22 +280,22 @@ export function calibrateToArchive(
   }
   const calibrated = new Detector(detector.model, metadata);
   // Flags are counted with each detector's own verdict path (detectText).
+  // Rates over the judged documents, as the threshold was chosen (every flagged document is a judged one): declined
+  // documents, never flagged, would otherwise certify (and show) a rate over all n that no judged text vouches for.
+  const judged = probabilities.length;
   const rate = (judge: Detector, flagged: number): ArchiveRate => ({
     threshold: judge.threshold,
     flagged,
-    fpr: flagged / n,
-    fpr_upper_bound: clopperPearsonUpper(flagged, n, CALIBRATION_CONFIDENCE),
+    fpr: judged > 0 ? flagged / judged : 0,
+    fpr_upper_bound: clopperPearsonUpper(flagged, judged, CALIBRATION_CONFIDENCE),
   });
   const before = rate(detector, flaggedBefore);
   const after = rate(calibrated, unique.filter((d) => detectText(calibrated, d.text).verdict === 'machine').length);
-  // Certified on the judged documents, as the threshold was chosen (every flagged document is a judged one): declined
-  // documents, never flagged, would otherwise certify a target over all n that no judged text vouches for.
-  const judgedBound = clopperPearsonUpper(after.flagged, probabilities.length, CALIBRATION_CONFIDENCE);
-  const certified = allowed >= 0 && judgedBound <= targetFpr;
+  const certified = allowed >= 0 && after.fpr_upper_bound <= targetFpr;
   if (!certified && allowed >= 0) {
     warnings.push({
       code: 'not_certified',
-      message: `even at threshold ${formatThreshold(threshold)} the ${CALIBRATION_CONFIDENCE * 100}% upper bound on the false-positive rate among the ${probabilities.length} judged documents is ${judgedBound.toFixed(4)} > ${targetFpr}`,
+      message: `even at threshold ${formatThreshold(threshold)} the ${CALIBRATION_CONFIDENCE * 100}% upper bound on the false-positive rate among the ${judged} judged documents is ${after.fpr_upper_bound.toFixed(4)} > ${targetFpr}`,
     });
   }
   const rule = certified
@@ -306,6 +308,7 @@ export function calibrateToArchive(
     files: options.files,
     n_read: documents.length,
     n_documents: n,
+    n_judged: judged,
     duplicates_removed: duplicates,
     target_fpr: targetFpr,
     confidence: CALIBRATION_CONFIDENCE,

@@ -59,10 +59,10 @@ export function registerCalibrate(program: Command): void {
 function calibrationReport(c: ArchiveCalibration, out: string): string {
   const percent = (v: number) => `${(v * 100).toFixed(2)}%`;
   const line = (name: string, r: ArchiveCalibration['before']) =>
-    `  ${name} threshold ${formatThreshold(r.threshold)}: ${r.flagged} of ${c.n_documents} flagged (FPR ${percent(r.fpr)}, ${c.confidence * 100}% upper bound ${percent(r.fpr_upper_bound)})`;
+    `  ${name} threshold ${formatThreshold(r.threshold)}: ${r.flagged} of ${c.n_judged} judged documents flagged (FPR ${percent(r.fpr)}, ${c.confidence * 100}% upper bound ${percent(r.fpr_upper_bound)})`;
   return [
     `wrote ${out}`,
-    `archive: ${c.n_documents} human documents from ${c.files.length} file${c.files.length === 1 ? '' : 's'}${c.duplicates_removed > 0 ? ` (${c.duplicates_removed} duplicates removed)` : ''}`,
+    `archive: ${c.n_documents} human documents from ${c.files.length} file${c.files.length === 1 ? '' : 's'}${c.duplicates_removed > 0 ? ` (${c.duplicates_removed} duplicates removed)` : ''}; ${c.n_judged} judged (the others have a reason or caution and are never flagged)`,
     `target: false-positive rate ≤ ${c.target_fpr} at ${c.confidence * 100}% confidence (needs ≥ ${c.documents_needed} documents with none flagged) — ${c.certified ? 'certified' : 'NOT certified'}`,
     `on the archive:`,
     line('previous', c.before),
