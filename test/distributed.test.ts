@@ -166,7 +166,7 @@ test('a worker outlives a Redis outage: it reports it, reconnects and goes on wo
   try {
     await waitFor(() => started.stderr().includes('taking chunks'), 'the worker to start');
     await own.stop();
-    await waitFor(() => /lost Redis at 127\.0\.0\.1:\d+ \(ECONNREFUSED\); retrying/.test(started.stderr()), 'the outage to be reported', 15_000);
+    await waitFor(() => /lost Redis at 127\.0\.0\.1:\d+ \(ECONN(REFUSED|RESET)\); retrying/.test(started.stderr()), 'the outage to be reported', 15_000);
     const again = await startRedis(binary!, own.port);
     try {
       await waitFor(() => started.stderr().includes('reconnected to Redis'), 'the worker to reconnect', 15_000);
@@ -217,4 +217,52 @@ test('Redis restarted without its data mid-run: the coordinator says the chunks 
   assert.match(resumed.stderr, /600 rows in, 600 rows out/);
   assert.equal(readFileSync(output, 'utf8'), expectedLines(input).join('\n') + '\n');
   await stop(healthy);
+});
+
+/** The stderr lines that mention the outage's error (ECONNREFUSED, ECONNRESET), and any stack trace or ioredis "Unhandled error event". */
+function outageNoise(stderr: string): { errorLines: number; stack: boolean } {
+  return {
+    errorLines: stderr.split('\n').filter((line) => /ECONN(REFUSED|RESET)/.test(line)).length,
+    stack: /Unhandled error event|^\s+at \S/m.test(stderr),
+  };
+}
+
+test('Redis down under a waiting coordinator and a worker: one rate-limited line each, no stack traces, and they reconnect', { skip }, async () => {
+  const own = await startRedis(binary!);
+  const queueName = 'noise-test';
+  const input = path.join(dir, 'noise.jsonl');
+  writeFileSync(input, toJsonl(syntheticRows(300, 'noise')));
+  // No worker takes this queue's chunks: the coordinator waits on their completion events (QueueEvents) when Redis goes.
+  const coordinator = startCli([
+    'batch', '--queue', own.url, '--queue-name', queueName, '--input', input, '--output', path.join(dir, 'noise.out.jsonl'),
+    '--batch-size', '100', '--progress', 'none',
+  ]);
+  const idle = startCli(['worker', '--queue', own.url, '--queue-name', `${queueName}-other`, '--workers', '1']);
+  children.push(coordinator, idle);
+  let again: RedisServer | undefined;
+  try {
+    await waitFor(() => coordinator.stderr().includes('start workers with') && idle.stderr().includes('taking chunks'), 'the coordinator and the worker to start');
+    await own.stop();
+    // ECONNRESET when the killed server cut a blocking read short, ECONNREFUSED when a connection tried again.
+    await waitFor(() => /batch: lost Redis at 127\.0\.0\.1:\d+ \(ECONN(REFUSED|RESET)\); retrying/.test(coordinator.stderr()), 'the coordinator to report the outage', 15_000);
+    await waitFor(() => /worker: lost Redis at 127\.0\.0\.1:\d+ \(ECONN(REFUSED|RESET)\); retrying/.test(idle.stderr()), 'the worker to report the outage', 15_000);
+    // Every connection retries several times a second meanwhile.
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    for (const [who, started] of [['coordinator', coordinator], ['worker', idle]] as const) {
+      const noise = outageNoise(started.stderr());
+      assert.equal(noise.stack, false, `${who}: no stack trace or unhandled error event:\n${started.stderr()}`);
+      assert.ok(noise.errorLines <= 2, `${who}: the outage is reported, not every failed retry (${noise.errorLines} lines):\n${started.stderr()}`);
+    }
+    assert.equal(coordinator.child.exitCode, null, 'the coordinator is still running');
+    again = await startRedis(binary!, own.port);
+    await waitFor(() => coordinator.stderr().includes('batch: reconnected to Redis'), 'the coordinator to reconnect', 15_000);
+    await waitFor(() => idle.stderr().includes('worker: reconnected to Redis'), 'the worker to reconnect', 15_000);
+    assert.equal(outageNoise(coordinator.stderr()).stack, false, coordinator.stderr());
+  } finally {
+    coordinator.child.kill('SIGKILL');
+    idle.child.kill('SIGKILL');
+    await Promise.all([coordinator.done, idle.done]);
+    await again?.stop();
+    await own.stop();
+  }
 });

@@ -82,15 +82,15 @@ export async function queueScorer(run: RunInfo, options: QueueOptions): Promise<
   const log = options.log ?? stderrLog;
   // Settings and output path together: two outputs of the same input are two runs.
   const runId = createHash('sha256').update(`${run.id}\0${path.resolve(run.options.output)}`).digest('hex').slice(0, 16);
-  const redis = await connectRedis(options.url, { tries: options.connectTries, role: 'batch', log });
+  const link = await connectRedis(options.url, { tries: options.connectTries, role: 'batch', log });
+  const redis = link.client;
   const queue = new Queue<ChunkJob>(options.queueName, { connection: redis });
-  queue.on('error', () => {});
+  queue.on('error', link.report);
   // Every chunk in flight waits on one 'closing' listener (waitUntilFinished).
   queue.setMaxListeners(options.window + 10);
-  // Completion events arrive on their own connection (QueueEvents blocks on XREAD).
-  const eventsConnection = redis.duplicate();
-  const events = new QueueEvents(options.queueName, { connection: eventsConnection });
-  events.on('error', () => {});
+  // Completion events arrive on a duplicate of the connection that QueueEvents makes (it blocks on XREAD); the link watches it.
+  const events = new QueueEvents(options.queueName, { connection: redis });
+  events.on('error', link.report);
   const checkMs = options.checkMs ?? 1000;
   const attempts = options.attempts ?? 5;
   const backoffMs = options.backoffMs ?? 1000;
@@ -211,11 +211,14 @@ export async function queueScorer(run: RunInfo, options: QueueOptions): Promise<
       await redis.hset(runKey, { state: 'failed', error: message.split('\n')[0], updated_at: new Date().toISOString() }).catch(() => {});
     },
     async close() {
-      await events.close().catch(() => {});
-      // BullMQ leaves a connection it was given open.
-      await eventsConnection.quit().catch(() => eventsConnection.disconnect());
-      await queue.close().catch(() => {});
-      await redis.quit().catch(() => redis.disconnect());
+      // Politely when Redis answers; with Redis gone the quits would wait for it forever.
+      await within(CLOSE_MS, async () => {
+        await events.close().catch(() => {});
+        await queue.close().catch(() => {});
+        // BullMQ leaves a connection it was given open.
+        await redis.quit().catch(() => {});
+      });
+      link.disconnectAll();
     },
   };
 }
@@ -251,7 +254,8 @@ export interface RunningWorker {
 /** A `copydesk worker`: takes chunks from the queue until stopped. */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const { log } = options;
-  const redis = await connectRedis(options.url, { tries: options.connectTries, role: 'worker', log });
+  const link = await connectRedis(options.url, { tries: options.connectTries, role: 'worker', log });
+  const redis = link.client;
   let current: { sha: string; pool: Promise<ScoringPool> } | undefined;
 
   const poolFor = async (sha: string): Promise<ScoringPool> => {
@@ -317,13 +321,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     maxStalledCount: options.maxStalledCount,
     name: `copydesk-worker@${hostname()}:${process.pid}`,
   });
-  let lastError = 0;
-  worker.on('error', (error) => {
-    const now = Date.now();
-    if (now - lastError < 5000) return;
-    lastError = now;
-    log(`worker: ${error.message}`);
-  });
+  worker.on('error', link.report);
   worker.on('failed', (job, error) => {
     if (job) log(`worker: chunk ${job.data.index} of run ${job.data.run} failed (attempt ${job.attemptsMade}): ${error.message}`);
   });
@@ -339,7 +337,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       closing ??= (async () => {
         await worker.close().catch(() => {});
         await (await current?.pool.catch(() => undefined))?.close();
-        await redis.quit().catch(() => redis.disconnect());
+        await within(CLOSE_MS, () => redis.quit().catch(() => {}));
+        link.disconnectAll();
         resolveDone();
       })();
       return closing;
@@ -356,9 +355,10 @@ export interface StatusOptions {
 
 /** `copydesk batch --queue … --status`: every recent run (or the one writing --output), the queue, the workers. */
 export async function printStatus(options: StatusOptions, write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<void> {
-  const redis = await connectRedis(options.url, { tries: options.connectTries, role: 'status', log: stderrLog });
+  const link = await connectRedis(options.url, { tries: options.connectTries, role: 'status', log: stderrLog });
+  const redis = link.client;
   const queue = new Queue(options.queueName, { connection: redis });
-  queue.on('error', () => {});
+  queue.on('error', link.report);
   try {
     const ids = await redis.zrevrange(keys.runs, 0, 49);
     const wanted = options.output ? path.resolve(options.output) : undefined;
@@ -392,13 +392,30 @@ export async function printStatus(options: StatusOptions, write: (line: string) 
         `${counts.delayed} retrying later, ${counts.failed} failed; ${workers.length} worker connection(s)`,
     );
   } finally {
-    await queue.close().catch(() => {});
-    await redis.quit().catch(() => redis.disconnect());
+    await within(CLOSE_MS, async () => {
+      await queue.close().catch(() => {});
+      await redis.quit().catch(() => {});
+    });
+    link.disconnectAll();
   }
 }
 
 function sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** How long closing waits for Redis to acknowledge (QUIT) before dropping the connections. */
+const CLOSE_MS = 2000;
+
+/** Runs `work`, waiting for it at most `ms` (it goes on in the background, and its failure is ignored). */
+async function within(ms: number, work: () => Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(resolve, ms, false)));
+  try {
+    return await Promise.race([work().then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function sleep(ms: number): Promise<void> {
