@@ -266,3 +266,61 @@ test('Redis down under a waiting coordinator and a worker: one rate-limited line
     await own.stop();
   }
 });
+
+test('SIGTERM with Redis down: the worker gives its chunk a bounded time, says what it abandoned and exits', { skip }, async () => {
+  const own = await startRedis(binary!);
+  const queueName = 'sigterm-test';
+  const input = path.join(dir, 'sigterm.jsonl');
+  writeFileSync(input, toJsonl(syntheticRows(200, 'sigterm')));
+  // The worker dawdles inside its chunk, so it still has it in hand when Redis goes away.
+  const stuck = startCli([
+    'worker', '--queue', own.url, '--queue-name', queueName, '--workers', '1', '--verbose', '--chunk-delay', '60000', '--stop-timeout', '2000',
+  ]);
+  const coordinator = startCli([
+    'batch', '--queue', own.url, '--queue-name', queueName, '--input', input, '--output', path.join(dir, 'sigterm.out.jsonl'),
+    '--batch-size', '100', '--progress', 'none',
+  ]);
+  children.push(stuck, coordinator);
+  try {
+    await waitFor(() => /chunk \d+ of run \S+ started/.test(stuck.stderr()), 'the worker to take a chunk');
+    const chunk = /chunk (\d+) of run (\S+) started/.exec(stuck.stderr())!;
+    await own.stop();
+    await waitFor(() => stuck.stderr().includes('lost Redis'), 'the worker to notice the outage', 15_000);
+    const sent = Date.now();
+    stuck.child.kill('SIGTERM');
+    const stopped = await Promise.race([stuck.done, new Promise<undefined>((resolve) => setTimeout(resolve, 10_000))]);
+    assert.ok(stopped, `the worker exited within 10 s of SIGTERM with Redis down:\n${stuck.stderr()}`);
+    const seconds = (Date.now() - sent) / 1000;
+    assert.ok(seconds >= 1.5, `it gave the chunk its time first (${seconds} s)`);
+    assert.equal(stopped.code, 1, stopped.stderr);
+    assert.match(stopped.stderr, new RegExp(`abandoned chunk ${chunk[1]} of run ${chunk[2]}`));
+    assert.match(stopped.stderr, /another worker/);
+    assert.equal(outageNoise(stopped.stderr).stack, false, stopped.stderr);
+  } finally {
+    coordinator.child.kill('SIGKILL');
+    await coordinator.done;
+    await own.stop();
+  }
+});
+
+test('a second SIGTERM or SIGINT stops the worker at once', { skip }, async () => {
+  const own = await startRedis(binary!);
+  const started = startCli(['worker', '--queue', own.url, '--queue-name', 'second-signal', '--workers', '1']);
+  children.push(started);
+  try {
+    await waitFor(() => started.stderr().includes('taking chunks'), 'the worker to start');
+    await own.stop();
+    await waitFor(() => started.stderr().includes('lost Redis'), 'the worker to notice the outage', 15_000);
+    started.child.kill('SIGTERM');
+    await waitFor(() => /SIGTERM/.test(started.stderr()), 'the worker to acknowledge SIGTERM');
+    const sent = Date.now();
+    started.child.kill('SIGINT');
+    const stopped = await Promise.race([started.done, new Promise<undefined>((resolve) => setTimeout(resolve, 3000))]);
+    assert.ok(stopped, `the worker exited at once on the second signal:\n${started.stderr()}`);
+    assert.ok(Date.now() - sent < 2000);
+    assert.equal(stopped.code, 130, stopped.stderr);
+    assert.match(stopped.stderr, /SIGINT again: stopping now/);
+  } finally {
+    await own.stop();
+  }
+});

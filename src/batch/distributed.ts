@@ -243,12 +243,25 @@ export interface WorkerOptions {
   chunkDelayMs?: number;
   /** Testing: fail the first n attempts of every chunk, to exercise retries with backoff. */
   failAttempts?: number;
+  /** How long close() lets the chunks in hand finish before abandoning them (the CLI's STOP_TIMEOUT_MS says why). */
+  stopTimeoutMs: number;
+}
+
+export interface StopOutcome {
+  /** Chunks still in hand when the worker gave up waiting (empty after a clean stop). */
+  abandoned: Array<{ run: string; index: number }>;
+  /** False when the worker gave up waiting: on its chunks, or on Redis to close the queue. */
+  clean: boolean;
+  /** Why Redis could not be reached when the worker gave up, if it could not. */
+  redisDown?: string;
 }
 
 export interface RunningWorker {
-  /** Stops taking chunks, lets the ones in hand finish, closes everything. */
-  close(): Promise<void>;
-  readonly done: Promise<void>;
+  /** Stops taking chunks, lets the ones in hand finish (for at most stopTimeoutMs), closes everything. */
+  close(): Promise<StopOutcome>;
+  readonly done: Promise<StopOutcome>;
+  /** The chunks being scored now. */
+  inHand(): Array<{ run: string; index: number }>;
 }
 
 /** A `copydesk worker`: takes chunks from the queue until stopped. */
@@ -281,7 +294,17 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     return pool;
   };
 
+  const inHand = new Map<Job<ChunkJob>, { run: string; index: number }>();
   const process_ = async (job: Job<ChunkJob>): Promise<string> => {
+    inHand.set(job, { run: job.data.run, index: job.data.index });
+    try {
+      return await processChunk(job);
+    } finally {
+      inHand.delete(job);
+    }
+  };
+
+  const processChunk = async (job: Job<ChunkJob>): Promise<string> => {
     const { run, index, model, context } = job.data;
     const resultKey = keys.result(run, index);
     // Redelivered after another attempt already stored the result: nothing to do.
@@ -328,18 +351,26 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   await worker.waitUntilReady();
   log(`worker: ${options.threads} scoring thread(s) taking chunks from "${options.queueName}" at ${redisLabel(options.url)}`);
 
-  let resolveDone!: () => void;
-  const done = new Promise<void>((resolve) => (resolveDone = resolve));
-  let closing: Promise<void> | undefined;
+  let resolveDone!: (outcome: StopOutcome) => void;
+  const done = new Promise<StopOutcome>((resolve) => (resolveDone = resolve));
+  let closing: Promise<StopOutcome> | undefined;
+  const { stopTimeoutMs } = options;
   return {
     done,
+    inHand: () => [...inHand.values()],
     close() {
       closing ??= (async () => {
-        await worker.close().catch(() => {});
-        await (await current?.pool.catch(() => undefined))?.close();
-        await within(CLOSE_MS, () => redis.quit().catch(() => {}));
+        // Takes no more chunks and waits for those in hand (their results go to Redis), but not forever,
+        // and not at all once nothing is in hand and Redis is gone (only BullMQ's QUIT is left to wait on).
+        const clean = await within(stopTimeoutMs, () => worker.close(), () => inHand.size === 0 && link.down !== undefined);
+        const outcome: StopOutcome = { abandoned: clean ? [] : [...inHand.values()], clean, redisDown: clean ? undefined : link.down };
+        if (!clean) void worker.close(true).catch(() => {});
+        // Scoring threads stop at once (a chunk still scoring is abandoned with the rest).
+        await within(1000, async () => (await current?.pool.catch(() => undefined))?.close());
+        if (clean) await within(CLOSE_MS, () => redis.quit());
         link.disconnectAll();
-        resolveDone();
+        resolveDone(outcome);
+        return outcome;
       })();
       return closing;
     },
@@ -407,14 +438,23 @@ function sha256(bytes: Buffer): string {
 /** How long closing waits for Redis to acknowledge (QUIT) before dropping the connections. */
 const CLOSE_MS = 2000;
 
-/** Runs `work`, waiting for it at most `ms` (it goes on in the background, and its failure is ignored). */
-async function within(ms: number, work: () => Promise<unknown>): Promise<boolean> {
+/**
+ * Runs `work`, waiting for it at most `ms`, or until `giveUp` (checked every
+ * 100 ms) says so: true if it finished (its failure is ignored), false if
+ * not (it goes on in the background).
+ */
+async function within(ms: number, work: () => Promise<unknown>, giveUp?: () => boolean): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(resolve, ms, false)));
+  let poll: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(resolve, ms, false);
+    if (giveUp) poll = setInterval(() => giveUp() && resolve(false), 100);
+  });
   try {
     return await Promise.race([work().then(() => true, () => true), timeout]);
   } finally {
     clearTimeout(timer);
+    clearInterval(poll);
   }
 }
 
