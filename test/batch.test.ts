@@ -579,3 +579,22 @@ describe('one run per output (<output>.lock)', () => {
     assert.equal(existsSync(path.join(dir, 'stale-bad.out.jsonl.lock')), false, 'a run that stops releases its lock');
   });
 });
+
+test('a fresh run whose scorer cannot start (Redis unreachable, say) leaves no output, checkpoint or lock; a resumed one keeps its checkpoint', async () => {
+  const input = write('nostart.jsonl', toJsonl(syntheticRows(40)));
+  const output = path.join(dir, 'nostart.out.jsonl');
+  const failing = () => Promise.reject(new UserError('cannot reach Redis at 127.0.0.1:1 (ECONNREFUSED)'));
+  await assert.rejects(runBatch(options(input, output), failing), /cannot reach Redis/);
+  for (const left of [output, `${output}.progress`, `${output}.lock`]) assert.equal(existsSync(left), false, left);
+  // Another command on the same output is not refused as "an unfinished run".
+  await run(options(input, output, { sentences: true }), 1);
+  assert.equal(readJsonl(output).length, 40);
+
+  // An unfinished run that cannot restart its scorer keeps what it has done.
+  const resumed = path.join(dir, 'nostart.resumed.jsonl');
+  await assert.rejects(run(options(write('nostart-bad.jsonl', `${toJsonl(syntheticRows(5))}not json\n`), resumed), 1), UserError);
+  const progress = readFileSync(`${resumed}.progress`, 'utf8');
+  await assert.rejects(runBatch(options(path.join(dir, 'nostart-bad.jsonl'), resumed, { skipInvalid: true }), failing), /cannot reach Redis/);
+  assert.equal(readFileSync(`${resumed}.progress`, 'utf8'), progress, 'the checkpoint of the unfinished run is kept');
+  assert.ok(existsSync(resumed));
+});

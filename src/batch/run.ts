@@ -172,7 +172,20 @@ export async function runBatch(options: BatchOptions, makeScorer: (run: RunInfo)
       const progress = makeProgress(options, files);
       const attemptStarted = Date.now();
       const startedAt = measureOf(files, state.cursor);
-      const scorer = await makeScorer({ id, fingerprint, firstBatch: state.batches, options, estimatedRows, modelSha });
+      let scorer: Scorer;
+      try {
+        scorer = await makeScorer({ id, fingerprint, firstBatch: state.batches, options, estimatedRows, modelSha });
+      } catch (error) {
+        progress.stop();
+        await rows.close();
+        // A fresh run that could not start scoring (Redis unreachable, say) leaves nothing behind: its empty checkpoint
+        // would make a later command with other settings be refused as "an unfinished run".
+        if (!checkpoint) {
+          await removeCheckpoint(options.output);
+          await fs.rm(rowsPath, { force: true });
+        }
+        throw error;
+      }
       const commitState = (): CommitState => ({
         batches: state.batches,
         rowsIn: state.rowsIn,
