@@ -149,7 +149,7 @@ export async function connectRedis(url: string, options: ConnectOptions): Promis
     };
     const onEnd = () => {
       client.off('ready', onReady);
-      reject(new UserError(`cannot reach Redis at ${where} after ${options.tries} tries (${lastError}); is redis-server running there?`));
+      reject(new UserError(`cannot reach Redis at ${where} after ${options.tries} ${options.tries === 1 ? 'try' : 'tries'} (${lastError}); is redis-server running there?`));
     };
     client.once('ready', onReady);
     client.once('end', onEnd);
