@@ -4,9 +4,8 @@ import { once } from 'node:events';
 import { setImmediate } from 'node:timers/promises';
 import { UserError } from '../util/errors.js';
 import type { Detector } from '../model/detector.js';
-import { loadDetector } from '../model/model-file.js';
 import { countLines, type RowOptions, type ScoredRows } from './lines.js';
-import { HelpingScorer, InlineScorer, ScoringPool, type Scorer } from './pool.js';
+import { helpedInFlight, startHelpedScoring } from './pool.js';
 
 export interface JsonlDetectOptions extends Omit<RowOptions, 'invalid'> {
   /** On a bad line, emit an error line in its place instead of stopping. */
@@ -37,18 +36,8 @@ export async function detectJsonlStream(
   options: JsonlDetectOptions,
 ): Promise<{ lines: number; documents: number }> {
   const batchSize = options.batchSize ?? 256;
-  // Scoring threads, one model copy each, started before this thread loads its own so the two overlap;
-  // a thread that dies (or cannot start) stops the run. Two requests each: one waits while this thread
-  // scores a batch and cannot hand out the next.
-  const pool = options.workers > 1 ? ScoringPool.launch(options.modelPath, options.workers - 1, { depth: 2 }) : null;
-  let scorer: Scorer;
-  try {
-    const here = new InlineScorer(detector ?? loadDetector(options.modelPath));
-    scorer = pool ? new HelpingScorer(pool, here) : here;
-  } catch (error) {
-    await pool?.close();
-    throw error;
-  }
+  // Threads and this one score (startHelpedScoring); a thread that dies or cannot start stops the run.
+  const scorer = await startHelpedScoring(options.modelPath, options.workers, detector);
   const rowOptions: RowOptions = {
     file: options.file,
     dataset: options.dataset,
@@ -58,8 +47,7 @@ export async function detectJsonlStream(
     evidence: options.evidence,
   };
   const inFlight: Array<Promise<ScoredRows>> = [];
-  // The threads' requests, the batch scored here, and as many again finished but waiting for an earlier one.
-  const maxInFlight = 2 * (2 * scorer.threads + 1);
+  const maxInFlight = helpedInFlight(scorer);
   let lineNumber = 0;
   let documents = 0;
 

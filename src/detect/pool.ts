@@ -1,5 +1,6 @@
 import type { TransferListItem } from 'node:worker_threads';
 import type { Detector } from '../model/detector.js';
+import { loadDetector } from '../model/model-file.js';
 import { ThreadPool } from '../util/thread-pool.js';
 import { detectTexts, detectTextsSerialized, serializedResults, textsResults, type SerializedTextsReply, type TextsReply } from './detect.js';
 import { scoreRows, type JsonlChunk, type RowOptions, type RowSource, type ScoredRows } from './lines.js';
@@ -165,4 +166,29 @@ export class HelpingScorer implements Scorer {
   close(): Promise<void> {
     return this.pool.close();
   }
+}
+
+/**
+ * Scoring on `workers` threads, the calling thread among them (what
+ * `detect --jsonl` and local `batch` use): workers − 1 scoring threads
+ * holding two requests each, started before this thread loads its own model
+ * copy (`detector`, or from `modelPath`) so the two overlap, and this thread
+ * scoring whenever they are all busy (HelpingScorer). 0 or 1: this thread
+ * alone. A thread that dies (or cannot start) fails its requests.
+ */
+export async function startHelpedScoring(modelPath: string, workers: number, detector: Detector | null = null): Promise<Scorer> {
+  const pool = workers > 1 ? ScoringPool.launch(modelPath, workers - 1, { depth: 2 }) : null;
+  let here: InlineScorer;
+  try {
+    here = new InlineScorer(detector ?? loadDetector(modelPath));
+  } catch (error) {
+    await pool?.close();
+    throw error;
+  }
+  return pool ? new HelpingScorer(pool, here) : here;
+}
+
+/** Requests to keep in flight for startHelpedScoring's scorer: the threads' two each and this thread's one, and as many again done but waiting for an earlier one. */
+export function helpedInFlight(scorer: Scorer): number {
+  return 2 * (2 * scorer.threads + 1);
 }
