@@ -339,4 +339,7 @@ test('repeated_text: a human text pasted twice is declined when its score leans 
   assert.deepEqual('reasons' in twice ? { reasons: twice.reasons } : { cautions: twice.cautions }, expected);
   assert.notEqual(twice.verdict, 'machine');
   assert.match(formatDetection(twice, 't.txt'), /one passage repeated \(pasted twice\?\)/);
+  // The library's assessText says what detection says.
+  assert.deepEqual(assessText(detector, `${LONG_ENGLISH}\n\n${LONG_ENGLISH}`), ['repeated_text']);
+  assert.deepEqual(assessText(detector, LONG_ENGLISH), []);
 });

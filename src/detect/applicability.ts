@@ -15,14 +15,18 @@ export * from '../model/applicability.js';
 
 /** Reasons not to judge `text` with `detector`. */
 export function assessText(detector: Detector, text: string, tokens: Tokens = tokensOf(text)): Reason[] {
-  return Applicability.of(detector).assess(tokens, text);
+  return detectionReasons(detector, tokens, text);
 }
 
 /** Reasons not to judge a prepared document: reads its tokens and its style measurements (measured once, in prepare). */
 export function assessDocument(detector: Detector, document: PreparedDocument): Reason[] {
-  const reasons = Applicability.of(detector).assess(document.tokens, document.text, document.style);
-  // At detection only (training's checks and threshold rule do not see it, so the model is unchanged): it can only decline.
-  if (wholeTextCopies(document.tokens) > 1) reasons.push('repeated_text');
+  return detectionReasons(detector, document.tokens, document.text, document.style);
+}
+
+/** The model's applicability checks, then the ones made at detection only (training's checks and threshold rule do not see them, so the model is unchanged: they can only decline). */
+function detectionReasons(detector: Detector, tokens: Tokens, text: string, style?: Float64Array): Reason[] {
+  const reasons = Applicability.of(detector).assess(tokens, text, style);
+  if (wholeTextCopies(tokens) > 1) reasons.push('repeated_text');
   return reasons;
 }
 
