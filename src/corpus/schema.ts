@@ -1,6 +1,6 @@
 import { describeValue, InvalidRecordError } from './invalid.js';
 import type { SourceRecord } from './read.js';
-import { isEmptyText } from '../text/empty.js';
+import { isBinaryText, isEmptyText } from '../text/empty.js';
 import type { Label, LabeledDocument, Origin, SchemaName } from './types.js';
 
 export interface MappingOptions {
@@ -117,7 +117,7 @@ class FieldReader {
       this.fail(`bad field "${field}"`, `field "${field}" must be a string, found ${describeValue(value)}`);
     }
     if (isEmptyText(value)) this.fail('empty text', `field "${field}" is empty (after normalisation): nothing to score`);
-    if (value.includes('\u0000')) this.fail('binary text', `field "${field}" contains NUL characters: binary data, not text`);
+    if (isBinaryText(value)) this.fail('binary text', `field "${field}" contains NUL characters: binary data, not text`);
     return value;
   }
 

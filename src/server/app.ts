@@ -14,7 +14,7 @@ import { registerJsonBody } from './body.js';
 import { HttpError } from './http-error.js';
 import { openApiInfo, routeSchemas, sharedSchemas } from './schemas.js';
 import { registerWeb } from './web.js';
-import { isEmptyText } from '../text/empty.js';
+import { isBinaryText, isEmptyText } from '../text/empty.js';
 import { batchJson } from '../detect/result.js';
 
 export { DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, type RateLimitOptions, type ServiceLimits } from './limits.js';
@@ -208,8 +208,7 @@ export async function buildApp(options: ServiceOptions): Promise<FastifyInstance
       texts.forEach((text, i) => {
         const name = batch ? `texts[${i}]` : 'text';
         if (isEmptyText(text)) throw new HttpError(400, 'empty_text', `${name} is empty (after normalisation); nothing to score`, name);
-        // As detect refuses a file and JSON lines a field with a NUL: binary data (or UTF-16 read as UTF-8), not text.
-        if (text.includes('\u0000')) throw new HttpError(400, 'binary_text', `${name} contains NUL characters: binary data (or UTF-16 read as UTF-8), not text`, name);
+        if (isBinaryText(text)) throw new HttpError(400, 'binary_text', `${name} contains NUL characters: binary data (or UTF-16 read as UTF-8), not text`, name);
         if (text.length > limits.maxTextChars) throw new HttpError(413, 'text_too_large', `${name} has ${text.length} characters; the limit is ${limits.maxTextChars}`, name);
       });
       const field = batch ? 'texts' : 'text';

@@ -21,3 +21,12 @@ export function isEmptyText(text: string, normalized?: string): boolean {
   if (NOTHING.test(text)) return true;
   return text.length < NORMALISE_BELOW && (normalized ?? normalize(text)) === '';
 }
+
+/**
+ * The other rule every interface applies before scoring: a text holding a
+ * NUL character is binary data (or UTF-16 read as UTF-8), which no text
+ * format contains; it is refused, not scored.
+ */
+export function isBinaryText(text: string): boolean {
+  return text.includes('\u0000');
+}
